@@ -1,0 +1,203 @@
+// One service as a blue and a green Deployment, a live Service that selects
+// the active color, and a preview Service that selects the other one.
+// Runbook: "Blue-Green Deployment" steps 1-6 and "Rollback Procedures".
+//
+// The switch is the live Service's selector and nothing else: flipping
+// `activeColor` patches two Service selectors (what `kubectl patch service`
+// did by hand) and never touches a Deployment, so no pod restarts.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { COLORS, Color, ServiceConfig, otherColor } from "../config";
+
+export interface BlueGreenServiceArgs {
+    /** The service's settings, from the stack config. */
+    readonly service: ServiceConfig;
+    /** Namespace the objects live in (the stack's environment). */
+    readonly namespace: pulumi.Input<string>;
+    /** Image repository (ECR URL); each color runs `<repository>:<imageTag>`. */
+    readonly repository: pulumi.Input<string>;
+    /** Extra environment for both colors (connection settings, modes). */
+    readonly env?: Record<string, pulumi.Input<string>>;
+    /** Environment taken from Kubernetes Secrets, for both colors. */
+    readonly secretEnv?: Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
+    /** Pod-template annotations for both colors (e.g. a checksum that rolls pods when a secret rotates). */
+    readonly podAnnotations?: Record<string, pulumi.Input<string>>;
+    /** Per color: resources the Deployment must wait for (e.g. that color's migration Job). */
+    readonly colorDependsOn?: Partial<Record<Color, pulumi.Input<pulumi.Resource>[]>>;
+    /** Labels added to every object (and pod) of this service. */
+    readonly labels?: Record<string, string>;
+}
+
+/** Uid/gid the containers run as; the images must not need root. */
+export const RUN_AS_USER = 10001;
+
+/** Paths that must stay writable under a read-only root filesystem. */
+const WRITABLE_PATHS: Record<string, string[]> = {
+    "candlefish-website": ["/tmp", "/app/.next/cache"], // Next.js image and fetch cache
+};
+
+export class BlueGreenService extends pulumi.ComponentResource {
+    public readonly deployments: Readonly<Record<Color, k8s.apps.v1.Deployment>>;
+    public readonly disruptionBudgets: Readonly<Record<Color, k8s.policy.v1.PodDisruptionBudget>>;
+    /** `<name>-service`: selects the live color. Ingress targets it. */
+    public readonly liveService: k8s.core.v1.Service;
+    /** `<name>-preview`: selects the other color, for testing it before the switch. */
+    public readonly previewService: k8s.core.v1.Service;
+    public readonly liveColor: Color;
+    public readonly serviceName: string;
+    /** The live Service's in-cluster address, http://<name>-service.<ns>.svc.cluster.local */
+    public readonly liveUrl: pulumi.Output<string>;
+    public readonly previewUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: BlueGreenServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:apps:BlueGreenService", name, {}, opts);
+        const svc = args.service;
+        const live = svc.activeColor;
+        const base = { app: svc.name, "app.kubernetes.io/name": svc.name, "app.kubernetes.io/part-of": "candlefish-maturity-map", ...args.labels };
+        // Fixed names (the runbook's kubectl commands address them) cannot be
+        // created before the old object is gone, so replacements delete first.
+        const fixed: pulumi.CustomResourceOptions = { parent: this, deleteBeforeReplace: true };
+
+        const deployments = {} as Record<Color, k8s.apps.v1.Deployment>;
+        const pdbs = {} as Record<Color, k8s.policy.v1.PodDisruptionBudget>;
+        for (const color of COLORS) {
+            const spec = svc.colors[color];
+            const selector = { app: svc.name, version: color };
+            const image = pulumi.interpolate`${args.repository}${spec.imageTag.startsWith("sha256:") ? "@" : ":"}${spec.imageTag}`;
+            const env: Record<string, pulumi.Input<string>> = {
+                PORT: String(svc.port),
+                ...svc.env,
+                ...args.env,
+                ...spec.featureFlags, // runbook "Feature Flags": on this color only
+            };
+            const writable = WRITABLE_PATHS[svc.name] ?? ["/tmp"];
+
+            deployments[color] = new k8s.apps.v1.Deployment(
+                `${svc.name}-${color}`,
+                {
+                    metadata: {
+                        name: `${svc.name}-${color}`,
+                        namespace: args.namespace,
+                        labels: { ...base, version: color, "app.kubernetes.io/instance": `${svc.name}-${color}` },
+                    },
+                    spec: {
+                        replicas: spec.replicas,
+                        revisionHistoryLimit: 5,
+                        progressDeadlineSeconds: 600,
+                        selector: { matchLabels: selector },
+                        // Zero-downtime rollouts within a color: a new pod is ready before an old one goes.
+                        strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                        template: {
+                            metadata: {
+                                labels: { ...base, ...selector },
+                                annotations: args.podAnnotations,
+                            },
+                            spec: {
+                                // The apps do not call the Kubernetes API.
+                                automountServiceAccountToken: false,
+                                enableServiceLinks: false,
+                                terminationGracePeriodSeconds: 30,
+                                // Pod Security Standards "restricted".
+                                securityContext: {
+                                    runAsNonRoot: true,
+                                    runAsUser: RUN_AS_USER,
+                                    runAsGroup: RUN_AS_USER,
+                                    fsGroup: RUN_AS_USER,
+                                    seccompProfile: { type: "RuntimeDefault" },
+                                },
+                                // Spread each color across zones and nodes so a zone outage or a
+                                // `kubectl drain` never takes a whole color down.
+                                topologySpreadConstraints: [
+                                    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                                    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
+                                ],
+                                containers: [
+                                    {
+                                        name: svc.containerName,
+                                        image,
+                                        imagePullPolicy: "IfNotPresent",
+                                        ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
+                                        env: [
+                                            ...Object.keys(env)
+                                                .sort()
+                                                .map((k) => ({ name: k, value: env[k] })),
+                                            ...Object.keys(args.secretEnv ?? {})
+                                                .sort()
+                                                .map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: args.secretEnv![k].secretName, key: args.secretEnv![k].key } } })),
+                                        ],
+                                        resources: {
+                                            requests: { cpu: svc.requests.cpu, memory: svc.requests.memory },
+                                            limits: { cpu: svc.limits.cpu, memory: svc.limits.memory },
+                                        },
+                                        // Runbook Step 3 health check, made continuous.
+                                        startupProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, failureThreshold: 30, timeoutSeconds: 3 },
+                                        readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
+                                        livenessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 3 },
+                                        securityContext: {
+                                            allowPrivilegeEscalation: false,
+                                            readOnlyRootFilesystem: true,
+                                            runAsNonRoot: true,
+                                            privileged: false,
+                                            capabilities: { drop: ["ALL"] },
+                                            seccompProfile: { type: "RuntimeDefault" },
+                                        },
+                                        volumeMounts: writable.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
+                                    },
+                                ],
+                                volumes: writable.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: "256Mi" } })),
+                            },
+                        },
+                    },
+                },
+                { ...fixed, dependsOn: args.colorDependsOn?.[color] },
+            );
+
+            // Runbook "Drain Node for Maintenance": a drain evicts at most one pod of a color at a time.
+            pdbs[color] = new k8s.policy.v1.PodDisruptionBudget(
+                `${svc.name}-${color}`,
+                {
+                    metadata: { name: `${svc.name}-${color}`, namespace: args.namespace, labels: { ...base, version: color } },
+                    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+                },
+                fixed,
+            );
+        }
+
+        const servicePorts = [{ name: "http", port: 80, targetPort: "http", protocol: "TCP", appProtocol: "http" }];
+        // The live Service waits for the active color's Deployment: Pulumi's await
+        // logic holds the switch until that rollout is complete, so a color that
+        // never becomes ready fails `pulumi up` with traffic still on the old one.
+        this.liveService = new k8s.core.v1.Service(
+            `${svc.name}-service`,
+            {
+                metadata: { name: `${svc.name}-service`, namespace: args.namespace, labels: { ...base, "app.kubernetes.io/component": "live" } },
+                spec: { type: "ClusterIP", selector: { app: svc.name, version: live }, ports: servicePorts },
+            },
+            { ...fixed, dependsOn: [deployments[live]] },
+        );
+        // The preview Service replaces the runbook's port-forward (Step 3). Its
+        // color may be scaled to zero after a switch (Step 6), so Pulumi must not
+        // wait for endpoints behind it.
+        this.previewService = new k8s.core.v1.Service(
+            `${svc.name}-preview`,
+            {
+                metadata: {
+                    name: `${svc.name}-preview`,
+                    namespace: args.namespace,
+                    labels: { ...base, "app.kubernetes.io/component": "preview" },
+                    annotations: { "pulumi.com/skipAwait": "true" },
+                },
+                spec: { type: "ClusterIP", selector: { app: svc.name, version: otherColor(live) }, ports: servicePorts },
+            },
+            fixed,
+        );
+
+        this.deployments = deployments;
+        this.disruptionBudgets = pdbs;
+        this.liveColor = live;
+        this.serviceName = svc.name;
+        this.liveUrl = pulumi.interpolate`http://${svc.name}-service.${args.namespace}.svc.cluster.local`;
+        this.previewUrl = pulumi.interpolate`http://${svc.name}-preview.${args.namespace}.svc.cluster.local`;
+        this.registerOutputs({ liveColor: live, liveUrl: this.liveUrl, previewUrl: this.previewUrl });
+    }
+}

@@ -1,0 +1,186 @@
+// The blue/green contract: `activeColor`, `namespace`, `environment` and
+// `services.<name>.*`. Runbook: "Blue-Green Deployment", "Rollback Procedures",
+// "Feature Flags".
+import * as s from "./schema";
+import { ConfigSource } from "./source";
+
+export const COLORS = ["blue", "green"] as const;
+export type Color = (typeof COLORS)[number];
+export const otherColor = (c: Color): Color => (c === "blue" ? "green" : "blue");
+
+export const ENVIRONMENTS = ["production", "staging", "development"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/**
+ * An immutable image reference: a release tag (v1.2.3, 1.2.3-rc.1, v1.2.3+build.7,
+ * optionally suffixed with a commit), a full or short git commit SHA, or a
+ * digest. Moving tags (latest, main, stable, ...) are refused: they make a
+ * rollback point at whatever was pushed last.
+ */
+export const IMAGE_TAG_PATTERN =
+    /^(v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?|[0-9a-f]{7,40}|sha256:[0-9a-f]{64})$/;
+
+export const imageTag = s.string({
+    pattern: IMAGE_TAG_PATTERN,
+    expected: "an immutable image tag such as v1.2.3 (or a git SHA, or a digest sha256:<64 hex>); moving tags such as latest are refused",
+});
+
+const colorSpec = s.oneOf(COLORS);
+const envVarName = s.string({ pattern: /^[A-Z][A-Z0-9_]*$/, expected: "an UPPER_SNAKE_CASE name" });
+const flagName = s.string({
+    pattern: /^[A-Z][A-Z0-9_]*$/,
+    expected: "an UPPER_SNAKE_CASE flag name such as NEW_UI",
+    check: (k) => (k.startsWith("FEATURE_") ? `write the flag without its FEATURE_ prefix (${k.slice(8)}); the prefix is added to the env var` : undefined),
+});
+const flagValue = s.either(s.bool(), s.either(s.string({ maxLength: 256 }), s.int()));
+
+const colorShape = s.object({
+    imageTag: s.optional(imageTag),
+    replicas: s.optional(s.int({ min: 0, max: 100 })),
+    featureFlags: s.optional(s.record(flagName, flagValue, "a map of FLAG_NAME: value"), {}),
+});
+
+const resourceShape = s.object({
+    cpu: s.optional(s.cpuQuantity),
+    memory: s.optional(s.memoryQuantity),
+});
+
+const serviceShape = s.object({
+    activeColor: s.optional(colorSpec),
+    replicas: s.optional(s.int({ min: 0, max: 100 })),
+    port: s.optional(s.int({ min: 1024, max: 65535 })),
+    healthPath: s.optional(s.string({ pattern: /^\/[A-Za-z0-9/_.-]*$/, expected: "an absolute HTTP path such as /api/health" })),
+    containerName: s.optional(s.dnsLabel),
+    requests: s.optional(resourceShape),
+    limits: s.optional(resourceShape),
+    env: s.optional(s.record(envVarName, s.string({ maxLength: 4096 }), "a map of ENV_NAME: value"), {}),
+    blue: s.optional(colorShape),
+    green: s.optional(colorShape),
+});
+
+/** What one color of one service runs. */
+export interface ColorSpec {
+    readonly imageTag: string;
+    readonly replicas: number;
+    /** Environment variables from feature flags: `FEATURE_<FLAG>` = value. */
+    readonly featureFlags: Readonly<Record<string, string>>;
+}
+
+export interface Resources {
+    readonly cpu: string;
+    readonly memory: string;
+}
+
+export interface ServiceConfig {
+    readonly name: string;
+    readonly activeColor: Color;
+    readonly port: number;
+    readonly healthPath: string;
+    readonly containerName: string;
+    readonly requests: Resources;
+    readonly limits: Resources;
+    readonly env: Readonly<Record<string, string>>;
+    readonly colors: Readonly<Record<Color, ColorSpec>>;
+}
+
+/** Defaults for the services the runbook names; other services get generic ones. */
+interface CatalogEntry {
+    readonly port: number;
+    readonly containerName?: string;
+    readonly requests: Resources;
+    readonly limits: Resources;
+}
+
+export const SERVICE_CATALOG: Readonly<Record<string, CatalogEntry>> = {
+    // Next.js; the runbook's `kubectl set image ... website=...` names the container.
+    "candlefish-website": { port: 3000, containerName: "website", requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+    // Python/FastAPI (uvicorn).
+    "rtpm-api": { port: 8000, requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+    // Node/Express.
+    "nanda-api": { port: 3000, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+    // Node/Express.
+    "otter-gateway": { port: 3000, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+};
+
+/** Both colors run this many pods unless config says otherwise ("two identical environments"). */
+export const DEFAULT_REPLICAS = 2;
+
+const GENERIC: CatalogEntry = { port: 8080, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } };
+
+export interface CoreConfig {
+    readonly environment: Environment;
+    readonly namespace: string;
+    readonly activeColor: Color;
+    readonly services: readonly ServiceConfig[];
+}
+
+export function readCore(src: ConfigSource): CoreConfig {
+    const stackEnv = (ENVIRONMENTS as readonly string[]).includes(src.stack) ? (src.stack as Environment) : undefined;
+    const environment = src.read("environment", stackEnv ? s.optional(s.oneOf(ENVIRONMENTS), stackEnv) : s.oneOf(ENVIRONMENTS));
+    const namespace = src.read("namespace", s.optional(s.dnsLabel, src.stack));
+    const activeColor = src.read("activeColor", colorSpec);
+    const services = src.read(
+        "services",
+        s.record(s.dnsLabel, serviceShape, "a map of service name to its blue/green settings"),
+    );
+
+    const out: ServiceConfig[] = [];
+    if (!s.isInvalid(services) && services !== undefined) {
+        if (Object.keys(services).length === 0) src.problem("services", "expected at least one service");
+        for (const [name, svc] of Object.entries(services)) {
+            const cat = SERVICE_CATALOG[name] ?? GENERIC;
+            const live: Color | undefined = svc.activeColor ?? (s.isInvalid(activeColor) ? undefined : activeColor);
+            const colors = {} as Record<Color, ColorSpec>;
+            for (const color of COLORS) {
+                const c = svc[color];
+                const key = `services.${name}.${color}`;
+                // The default never depends on which color is live: a flip must not rescale anything.
+                const replicas = c?.replicas ?? svc.replicas ?? DEFAULT_REPLICAS;
+                const tag = c?.imageTag;
+                const isLive = color === live;
+                const via = svc.activeColor ? `services.${name}.activeColor` : "activeColor";
+                if (tag === undefined) {
+                    src.problem(
+                        `${key}.imageTag`,
+                        isLive
+                            ? `${color} is the live color (${via}=${color}) but has no image; set ${key}.imageTag to an immutable tag such as v1.2.3`
+                            : `required; every color is a declared Deployment. Set ${key}.imageTag to an immutable tag such as v1.2.3 (scale it to 0 with ${key}.replicas=0 while unused)`,
+                    );
+                }
+                if (isLive && replicas === 0) {
+                    src.problem(
+                        `${key}.replicas`,
+                        `${color} is the live color (${via}=${color}) but has 0 replicas, so it cannot serve; set ${key}.replicas to at least 1 (2 or more in production), or switch ${via} back`,
+                    );
+                }
+                colors[color] = {
+                    imageTag: tag ?? "",
+                    replicas,
+                    featureFlags: Object.freeze(
+                        Object.fromEntries(Object.entries(c?.featureFlags ?? {}).map(([k, v]) => [`FEATURE_${k}`, String(v)])),
+                    ),
+                };
+            }
+            out.push(
+                Object.freeze({
+                    name,
+                    activeColor: live ?? "blue",
+                    port: svc.port ?? cat.port,
+                    healthPath: svc.healthPath ?? "/api/health",
+                    containerName: svc.containerName ?? cat.containerName ?? name,
+                    requests: { cpu: svc.requests?.cpu ?? cat.requests.cpu, memory: svc.requests?.memory ?? cat.requests.memory },
+                    limits: { cpu: svc.limits?.cpu ?? cat.limits.cpu, memory: svc.limits?.memory ?? cat.limits.memory },
+                    env: svc.env,
+                    colors: Object.freeze(colors),
+                }),
+            );
+        }
+    }
+
+    return {
+        environment: environment as Environment,
+        namespace: namespace as string,
+        activeColor: activeColor as Color,
+        services: Object.freeze(out),
+    };
+}

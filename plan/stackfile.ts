@@ -1,0 +1,175 @@
+// Reads Pulumi.<stack>.yaml and applies `--set PATH=VALUE` edits exactly as
+// `pulumi config set --path PATH VALUE` would, producing the config map the
+// Pulumi runtime hands the program (full keys to strings; structured values as
+// JSON). Values stored as `secure:` cannot be decrypted offline: they become a
+// clearly marked placeholder and are flagged secret, so they are never printed.
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { PROJECT } from "../config/source";
+
+/** The project directory (holding Pulumi.yaml), from the sources or from dist/. */
+export const ROOT = findRoot(__dirname);
+
+function findRoot(dir: string): string {
+    for (let d = dir; ; d = path.dirname(d)) {
+        if (fs.existsSync(path.join(d, "Pulumi.yaml"))) return d;
+        if (path.dirname(d) === d) return path.resolve(__dirname, "..");
+    }
+}
+/** What a `secure:` value becomes offline. Never a real secret. */
+export const SECURE_PLACEHOLDER = "offline-placeholder-for-secure-value";
+
+export class StackFileError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StackFileError";
+    }
+}
+
+export interface StackConfigMap {
+    /** Top-level keys, namespaced ("candlefish-maturity-map:services"), to their YAML values. */
+    readonly values: Record<string, unknown>;
+    /** Keys holding a `secure:` value somewhere inside. */
+    readonly secretKeys: Set<string>;
+}
+
+export function stackFile(stack: string, root = ROOT): string {
+    return path.join(root, `Pulumi.${stack}.yaml`);
+}
+
+export function listStacks(root = ROOT): string[] {
+    return fs
+        .readdirSync(root)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/** Loads a stack file's config block. */
+export function readStack(stack: string, root = ROOT): StackConfigMap {
+    const file = stackFile(stack, root);
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack) || !fs.existsSync(file)) {
+        const known = listStacks(root);
+        throw new StackFileError(`--stack: unknown stack "${stack}"; no ${path.basename(file)} (stacks: ${known.join(", ") || "none"})`);
+    }
+    let doc: unknown;
+    try {
+        doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
+    } catch (e) {
+        throw new StackFileError(`${path.basename(file)}: not valid YAML: ${(e as Error).message}`);
+    }
+    const config = ((doc as Record<string, unknown>).config ?? {}) as Record<string, unknown>;
+    const values: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    for (const [k, v] of Object.entries(config)) {
+        const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+        const { value, secret } = replaceSecure(v);
+        values[key] = value;
+        if (secret) secretKeys.add(key);
+    }
+    return { values, secretKeys };
+}
+
+function replaceSecure(v: unknown): { value: unknown; secret: boolean } {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        const o = v as Record<string, unknown>;
+        if (Object.keys(o).length === 1 && typeof o.secure === "string") return { value: SECURE_PLACEHOLDER, secret: true };
+        let secret = false;
+        const out: Record<string, unknown> = {};
+        for (const [k, x] of Object.entries(o)) {
+            const r = replaceSecure(x);
+            out[k] = r.value;
+            secret ||= r.secret;
+        }
+        return { value: out, secret };
+    }
+    if (Array.isArray(v)) {
+        let secret = false;
+        const out = v.map((x) => {
+            const r = replaceSecure(x);
+            secret ||= r.secret;
+            return r.value;
+        });
+        return { value: out, secret };
+    }
+    return { value: v, secret: false };
+}
+
+/** Splits a `pulumi config set --path` path: a.b["c.d"][0] -> ["a", "b", "c.d", 0]. */
+export function parsePath(p: string): (string | number)[] {
+    const out: (string | number)[] = [];
+    const re = /([^.[\]]+)|\[(\d+)\]|\["((?:[^"\\]|\\.)*)"\]|(\.)/gy;
+    let m: RegExpExecArray | null;
+    let last = 0;
+    let expectSegment = true;
+    while ((m = re.exec(p)) !== null) {
+        if (m[4]) {
+            if (expectSegment) throw new StackFileError(`--set: bad path "${p}"`);
+            expectSegment = true;
+        } else {
+            if (m[1] !== undefined) {
+                if (!expectSegment) throw new StackFileError(`--set: bad path "${p}"`);
+                out.push(m[1]);
+            } else if (m[2] !== undefined) out.push(Number(m[2]));
+            else out.push(JSON.parse(`"${m[3]}"`));
+            expectSegment = false;
+        }
+        last = re.lastIndex;
+    }
+    if (last !== p.length || expectSegment || out.length === 0) throw new StackFileError(`--set: bad path "${p}"`);
+    return out;
+}
+
+/**
+ * Applies one `PATH=VALUE` edit. The first path segment is the key, in the
+ * project namespace unless written `ns:key`. VALUE is parsed as a YAML scalar.
+ */
+export function applySet(cfg: StackConfigMap, assignment: string): void {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) throw new StackFileError(`--set: expected PATH=VALUE, got "${assignment}"`);
+    const segments = parsePath(assignment.slice(0, eq));
+    let value: unknown;
+    try {
+        value = YAML.parse(assignment.slice(eq + 1));
+    } catch {
+        value = assignment.slice(eq + 1);
+    }
+    if (value !== null && typeof value === "object") throw new StackFileError(`--set: VALUE must be a scalar, got "${assignment.slice(eq + 1)}"`);
+    const first = String(segments[0]);
+    const key = first.includes(":") ? first : `${PROJECT}:${first}`;
+    if (segments.length === 1) {
+        cfg.values[key] = value;
+        return;
+    }
+    let node = (cfg.values[key] ??= typeof segments[1] === "number" ? [] : {}) as Record<string | number, unknown>;
+    if (typeof node !== "object" || node === null) throw new StackFileError(`--set: ${first} is a scalar, it has no ${String(segments[1])}`);
+    for (let i = 1; i < segments.length - 1; i++) {
+        const seg = segments[i];
+        let next = node[seg];
+        if (next === undefined || next === null) {
+            next = typeof segments[i + 1] === "number" ? [] : {};
+            node[seg] = next;
+        }
+        if (typeof next !== "object") throw new StackFileError(`--set: ${segments.slice(0, i + 1).join(".")} is a scalar, it has no ${String(segments[i + 1])}`);
+        node = next as Record<string | number, unknown>;
+    }
+    node[segments[segments.length - 1]] = value;
+}
+
+/** The runtime's view: every value a string, structured ones as JSON. */
+export function toRuntimeConfig(cfg: StackConfigMap): { config: Record<string, string>; secretKeys: string[] } {
+    const config: Record<string, string> = {};
+    for (const [k, v] of Object.entries(cfg.values)) {
+        if (v === undefined || v === null) continue;
+        config[k] = typeof v === "object" ? JSON.stringify(v) : String(v);
+    }
+    return { config, secretKeys: [...cfg.secretKeys] };
+}
+
+/** Reads a stack and applies edits, ready for `render`. */
+export function loadStack(stack: string, sets: readonly string[] = [], root = ROOT): { config: Record<string, string>; secretKeys: string[] } {
+    const cfg = readStack(stack, root);
+    for (const s of sets) applySet(cfg, s);
+    return toRuntimeConfig(cfg);
+}
