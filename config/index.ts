@@ -5,6 +5,7 @@
 import { ConfigSource } from "./source";
 import { CoreConfig, readCore } from "./services";
 import { AwsConfig, readAws } from "./aws";
+import { DataConfig, readData } from "./data";
 import { PlatformConfig, readPlatform } from "./platform";
 import { OperationsConfig, readOperations } from "./operations";
 
@@ -13,7 +14,7 @@ export { COLORS, otherColor } from "./services";
 export { ConfigError } from "./schema";
 export { ConfigSource, PROJECT } from "./source";
 
-export interface StackConfig extends CoreConfig, AwsConfig, PlatformConfig, OperationsConfig {
+export interface StackConfig extends CoreConfig, AwsConfig, DataConfig, PlatformConfig, OperationsConfig {
     readonly stack: string;
     readonly isProduction: boolean;
 }
@@ -21,6 +22,7 @@ export interface StackConfig extends CoreConfig, AwsConfig, PlatformConfig, Oper
 export function parseConfig(src: ConfigSource): StackConfig {
     const core = readCore(src);
     const aws = readAws(src, core);
+    const data = readData(src, core);
     const platform = readPlatform(src, core);
     const operations = readOperations(src, core);
     src.finish();
@@ -29,6 +31,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
         isProduction: core.environment === "production",
         ...core,
         ...aws,
+        ...data,
         ...platform,
         ...operations,
     });
