@@ -1,0 +1,83 @@
+// Stack files and `--set` edits behave like `pulumi config set --path`, and
+// the render harness records what the engine would receive.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PROJECT } from "../config/source";
+import { SECURE_PLACEHOLDER, StackFileError, applySet, listStacks, loadStack, parsePath, readStack } from "../plan/stackfile";
+import { Secret, redact, refOf, reveal } from "../plan/render";
+import { changedPaths } from "../plan/diff";
+
+describe("stack files and --set edits", () => {
+    it("parses pulumi config paths: dots, indices and quoted segments", () => {
+        assert.deepEqual(parsePath("services.rtpm-api.green.imageTag"), ["services", "rtpm-api", "green", "imageTag"]);
+        assert.deepEqual(parsePath('alerts.receivers[0]["a.b"]'), ["alerts", "receivers", 0, "a.b"]);
+        assert.deepEqual(parsePath("aws:region"), ["aws:region"]);
+        for (const bad of ["", "a..b", ".a", "a.", "a[x]"]) assert.throws(() => parsePath(bad), StackFileError, bad);
+    });
+
+    it("sets nested values, creating objects on the way, with YAML scalar typing", () => {
+        const cfg = { values: {} as Record<string, unknown>, secretKeys: new Set<string>() };
+        applySet(cfg, "services.rtpm-api.green.imageTag=v2.0.0");
+        applySet(cfg, "services.rtpm-api.green.replicas=3");
+        applySet(cfg, "maintenanceMode=true");
+        applySet(cfg, "aws:region=eu-west-1");
+        assert.deepEqual(cfg.values, {
+            [`${PROJECT}:services`]: { "rtpm-api": { green: { imageTag: "v2.0.0", replicas: 3 } } },
+            [`${PROJECT}:maintenanceMode`]: true,
+            "aws:region": "eu-west-1",
+        });
+    });
+
+    it("refuses malformed edits with the flag named", () => {
+        const cfg = { values: { [`${PROJECT}:activeColor`]: "blue" } as Record<string, unknown>, secretKeys: new Set<string>() };
+        assert.throws(() => applySet(cfg, "activeColor"), /--set: expected PATH=VALUE/);
+        assert.throws(() => applySet(cfg, "activeColor.x=1"), /--set: activeColor is a scalar/);
+        assert.throws(() => applySet(cfg, "a=[1, 2]"), /--set: VALUE must be a scalar/);
+    });
+
+    it("reads the committed stacks and refuses an unknown one, listing the real ones", () => {
+        assert.deepEqual(listStacks().filter((s) => s === "production" || s === "staging"), ["production", "staging"]);
+        assert.equal(loadStack("production").config[`${PROJECT}:activeColor`], "blue");
+        assert.throws(() => readStack("prodution"), /--stack: unknown stack "prodution".*stacks: .*production/);
+        assert.throws(() => readStack("../etc/passwd"), /unknown stack/);
+    });
+
+    it("replaces secure: values by a marked placeholder and flags the key secret", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.demo.yaml"),
+            `config:\n  ${PROJECT}:alerts:\n    slackWebhook:\n      secure: AAABADEADBEEF\n  ${PROJECT}:activeColor: blue\n`,
+        );
+        const { config, secretKeys } = loadStack("demo", [], dir);
+        assert.deepEqual(JSON.parse(config[`${PROJECT}:alerts`]), { slackWebhook: SECURE_PLACEHOLDER });
+        assert.deepEqual(secretKeys, [`${PROJECT}:alerts`]);
+        assert.ok(!JSON.stringify(config).includes("AAABADEADBEEF"));
+    });
+});
+
+describe("render harness helpers", () => {
+    it("turns URNs into <type>::<name>, including children of components", () => {
+        assert.equal(refOf("urn:pulumi:production::candlefish-maturity-map::kubernetes:core/v1:Service::web"), "kubernetes:core/v1:Service::web");
+        assert.equal(
+            refOf("urn:pulumi:production::candlefish-maturity-map::candlefish:apps:BlueGreenService$kubernetes:apps/v1:Deployment::web-blue"),
+            "kubernetes:apps/v1:Deployment::web-blue",
+        );
+    });
+
+    it("prints secrets as a placeholder and reveals them only on request", () => {
+        const v = { a: new Secret("hunter2"), b: [new Secret({ c: "x" })] };
+        assert.deepEqual(redact(v), { a: "[secret]", b: ["[secret]"] });
+        assert.deepEqual(reveal(v), { a: "hunter2", b: [{ c: "x" }] });
+    });
+
+    it("diffs by dotted path, arrays by index", () => {
+        assert.deepEqual(changedPaths({ spec: { selector: { version: "blue" }, ports: [1, 2] } }, { spec: { selector: { version: "green" }, ports: [1, 3] } }), [
+            "spec.ports.1",
+            "spec.selector.version",
+        ]);
+        assert.deepEqual(changedPaths({ a: 1 }, { a: 1 }), []);
+        assert.deepEqual(changedPaths({ a: 1 }, { a: 1, b: 2 }), ["b"]);
+    });
+});
