@@ -1,11 +1,305 @@
-// AWS platform config: network, cluster, database, cache, registry, secrets,
-// backups. (Filled in by the AWS platform work; see issue "AWS platform".)
+// AWS foundation config: `network` (VPC), `cluster` (EKS) and `registry` (ECR).
+// Runbook: "aws eks update-kubeconfig --region us-east-1 --name
+// candlefish-maturity-map-production-eks", "$ECR_REGISTRY/candlefish-website".
+//
+// Every key has a default per environment, so a stack file only says what
+// differs. Production and staging get the same shape; staging is smaller.
+import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface AwsConfig {}
+/** The runbook's region: every command in it says `--region us-east-1`. */
+export const REGION = "us-east-1";
 
-export function readAws(_src: ConfigSource, _core: CoreConfig): AwsConfig {
-    return {};
+/** Kubernetes versions EKS supports that this program accepts. Older ones are refused. */
+export const EKS_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34"] as const;
+export type EksVersion = (typeof EKS_VERSIONS)[number];
+/** The oldest version accepted (issue: "a current supported Kubernetes version (>= 1.28)"). */
+export const MIN_EKS_VERSION = "1.28";
+/** New clusters start here; AL2023 node images exist for it (AL2 stops at 1.32). */
+export const DEFAULT_EKS_VERSION: EksVersion = "1.33";
+
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+export const NAT_MODES = ["perAz", "single"] as const;
+export type NatMode = (typeof NAT_MODES)[number];
+
+export const CAPACITY_TYPES = ["ON_DEMAND", "SPOT"] as const;
+export type CapacityType = (typeof CAPACITY_TYPES)[number];
+
+/** `candlefish-maturity-map-<stack>-eks`, the name the runbook's update-kubeconfig uses. */
+export const clusterNameFor = (stack: string): string => `candlefish-maturity-map-${stack}-eks`;
+
+export interface NetworkConfig {
+    /** The VPC's IPv4 block (/16 to /20, private address space). */
+    readonly cidr: string;
+    /** One public and one private subnet per zone. */
+    readonly availabilityZones: readonly string[];
+    /** `perAz`: a NAT gateway per zone (an AZ outage keeps egress); `single`: one shared NAT. */
+    readonly natGateways: NatMode;
+    /** How long VPC flow logs are kept in CloudWatch Logs. */
+    readonly flowLogRetentionDays: number;
+}
+
+export interface NodeGroupConfig {
+    /** The node group's name suffix (`<cluster>-<name>`). */
+    readonly name: string;
+    readonly instanceTypes: readonly string[];
+    readonly capacityType: CapacityType;
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    /** Root volume size (gp3, encrypted). */
+    readonly diskSizeGiB: number;
+}
+
+export interface ClusterConfig {
+    /** The EKS cluster's name, fixed by the runbook. */
+    readonly name: string;
+    readonly version: EksVersion;
+    /** Empty: the API endpoint is private only. Otherwise the public endpoint is open to exactly these CIDRs. */
+    readonly publicAccessCidrs: readonly string[];
+    /** IAM role given cluster-admin through an EKS access entry (required in production). */
+    readonly adminRoleArn: string | undefined;
+    /** Retention of the control-plane log group /aws/eks/<name>/cluster. */
+    readonly logRetentionDays: number;
+    /** Refuse `DeleteCluster` while set (production). */
+    readonly deletionProtection: boolean;
+    readonly nodeGroups: readonly NodeGroupConfig[];
+}
+
+export interface RegistryConfig {
+    /** This stack creates (and protects) the account's repositories; other stacks look them up. */
+    readonly owner: boolean;
+    /** One repository per configured service, named after it. */
+    readonly repositories: readonly string[];
+    /** Untagged images (failed or superseded pushes) expire after this many days. */
+    readonly untaggedExpiryDays: number;
+    /** Tagged images kept per repository; older ones expire. Rollback targets must be among them. */
+    readonly keepTaggedImages: number;
+}
+
+export interface AwsConfig {
+    readonly network: NetworkConfig;
+    readonly cluster: ClusterConfig;
+    readonly registry: RegistryConfig;
+}
+
+// ---------------------------------------------------------------------------
+// Value shapes.
+
+const RFC1918: readonly [number, number][] = [
+    [ipOf("10.0.0.0"), 8],
+    [ipOf("172.16.0.0"), 12],
+    [ipOf("192.168.0.0"), 16],
+];
+
+function ipOf(dotted: string): number {
+    return dotted.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+/** The VPC block: a valid CIDR (s.cidr), /16 to /20, inside RFC 1918 space. */
+const vpcCidr: s.Spec<string> = {
+    expected: "a private IPv4 CIDR block from /16 to /20, such as 10.0.0.0/16",
+    parse(value, ctx) {
+        const v = s.cidr.parse(value, ctx);
+        if (s.isInvalid(v)) return v;
+        const [ip, prefixText] = v.split("/");
+        const prefix = Number(prefixText);
+        if (prefix < 16 || prefix > 20)
+            return s.fail(ctx, `expected a VPC block from /16 (the largest AWS allows) to /20 (smallest that leaves room for pod IPs), got /${prefix}`);
+        const addr = ipOf(ip);
+        const inside = RFC1918.some(([base, p]) => prefix >= p && Math.floor(addr / 2 ** (32 - p)) === Math.floor(base / 2 ** (32 - p)));
+        if (!inside) return s.fail(ctx, `expected private address space (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16), got ${JSON.stringify(v)}`);
+        return v;
+    },
+};
+
+/** A CIDR the public API endpoint may be reached from; the whole internet is refused (FSBP EKS.1). */
+const allowlistCidr: s.Spec<string> = {
+    expected: "an IPv4 CIDR block narrower than 0.0.0.0/0, such as 203.0.113.0/24",
+    parse(value, ctx) {
+        const v = s.cidr.parse(value, ctx);
+        if (s.isInvalid(v)) return v;
+        if (v.endsWith("/0"))
+            return s.fail(ctx, `${v} opens the Kubernetes API to the whole internet (FSBP EKS.1); list the operator networks instead, such as 203.0.113.0/24`);
+        return v;
+    },
+};
+
+const availabilityZone = s.string({
+    pattern: new RegExp(`^${REGION}[a-f]$`),
+    expected: `an availability zone of ${REGION} such as ${REGION}a`,
+});
+
+function retentionDays(): s.Spec<number> {
+    const allowed = LOG_RETENTION_DAYS as readonly number[];
+    const base = s.int({ min: 1, max: 3653 });
+    return {
+        expected: `a CloudWatch Logs retention in days (one of ${allowed.join(", ")})`,
+        parse(value, ctx) {
+            const n = base.parse(value, ctx);
+            if (s.isInvalid(n)) return n;
+            if (!allowed.includes(n)) {
+                const next = allowed.find((d) => d >= n);
+                return s.fail(ctx, `CloudWatch Logs does not accept a retention of ${n} days; use one of ${allowed.join(", ")}${next ? ` (nearest above: ${next})` : ""}`);
+            }
+            return n;
+        },
+    };
+}
+
+const eksVersion: s.Spec<EksVersion> = {
+    expected: `a Kubernetes version supported by EKS, one of ${EKS_VERSIONS.map((v) => `"${v}"`).join(", ")}`,
+    parse(value, ctx) {
+        // `pulumi config set --path cluster.version 1.30` stores a YAML number: 1.3. Accept only the string form.
+        if (typeof value === "number")
+            return s.fail(ctx, `write the version as a string ("${value}" parsed as a number); expected one of ${EKS_VERSIONS.join(", ")}`);
+        if (typeof value !== "string") return s.fail(ctx, `expected a Kubernetes version such as "${DEFAULT_EKS_VERSION}", got ${s.describe(value)}`);
+        const m = /^1\.(\d+)$/.exec(value);
+        if (!m) return s.fail(ctx, `expected a Kubernetes minor version such as "${DEFAULT_EKS_VERSION}", got ${JSON.stringify(value)}`);
+        if (Number(m[1]) < Number(MIN_EKS_VERSION.split(".")[1]))
+            return s.fail(ctx, `Kubernetes ${value} is below ${MIN_EKS_VERSION}, the oldest version this platform accepts (EKS no longer supports it); expected one of ${EKS_VERSIONS.join(", ")}`);
+        if (!(EKS_VERSIONS as readonly string[]).includes(value))
+            return s.fail(ctx, `Kubernetes ${value} is not a version EKS offers yet; expected one of ${EKS_VERSIONS.join(", ")}`);
+        return value as EksVersion;
+    },
+};
+
+/** An IAM role ARN (`arn:aws:iam::<12-digit account>:role/<path/name>`). */
+export const iamRoleArn = s.string({
+    pattern: /^arn:aws:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/,
+    expected: "an IAM role ARN such as arn:aws:iam::123456789012:role/platform-admin",
+});
+
+/** An EC2 instance type such as m6i.large; burstable micro/nano sizes cannot host the platform's pods. */
+const instanceType = s.string({
+    pattern: /^[a-z][a-z0-9-]*\.[0-9]*[a-z][a-z0-9]*$/,
+    expected: "an EC2 instance type such as m6i.large",
+    check: (t) =>
+        /\.(nano|micro|small)$/.test(t)
+            ? `${t} is too small for an EKS node (it fits only a handful of pods after the system daemons); use a .medium or larger`
+            : undefined,
+});
+
+const nodeGroupShape = s.object({
+    instanceTypes: s.optional(s.list(instanceType, { min: 1, max: 10 })),
+    capacityType: s.optional(s.oneOf(CAPACITY_TYPES)),
+    minSize: s.optional(s.int({ min: 0, max: 100 })),
+    desiredSize: s.optional(s.int({ min: 0, max: 100 })),
+    maxSize: s.optional(s.int({ min: 1, max: 100 })),
+    diskSizeGiB: s.optional(s.int({ min: 20, max: 1000 })),
+});
+
+const networkShape = s.object({
+    cidr: s.optional(vpcCidr),
+    availabilityZones: s.optional(s.list(availabilityZone, { min: 2, max: 4 })),
+    natGateways: s.optional(s.oneOf(NAT_MODES)),
+    flowLogRetentionDays: s.optional(retentionDays()),
+});
+
+const clusterShape = s.object({
+    version: s.optional(eksVersion),
+    publicAccessCidrs: s.optional(s.list(allowlistCidr, { max: 40 })),
+    adminRoleArn: s.optional(iamRoleArn),
+    logRetentionDays: s.optional(retentionDays()),
+    deletionProtection: s.optional(s.bool()),
+    nodeGroups: s.optional(s.record(s.dnsLabel, nodeGroupShape, "a map of node group name to its settings")),
+});
+
+const registryShape = s.object({
+    owner: s.optional(s.bool()),
+    untaggedExpiryDays: s.optional(s.int({ min: 1, max: 365 })),
+    keepTaggedImages: s.optional(s.int({ min: 10, max: 1000 })),
+});
+
+// ---------------------------------------------------------------------------
+
+interface NodeDefaults {
+    readonly instanceTypes: readonly string[];
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    readonly diskSizeGiB: number;
+}
+
+/** Production: one node per AZ at least, room to run both colors at full size during a switch. */
+const PRODUCTION_NODES: NodeDefaults = { instanceTypes: ["m6i.xlarge"], minSize: 3, desiredSize: 3, maxSize: 9, diskSizeGiB: 50 };
+/** Staging: the same shape, smaller. */
+const STAGING_NODES: NodeDefaults = { instanceTypes: ["t3.large"], minSize: 1, desiredSize: 2, maxSize: 4, diskSizeGiB: 30 };
+
+export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
+    const prod = core.environment === "production";
+    const net = src.read("network", s.optional(networkShape, {} as s.Infer<typeof networkShape>));
+    const cl = src.read("cluster", s.optional(clusterShape, {} as s.Infer<typeof clusterShape>));
+    const reg = src.read("registry", s.optional(registryShape, {} as s.Infer<typeof registryShape>));
+
+    const zones = s.isInvalid(net) ? [] : (net.availabilityZones ?? [`${REGION}a`, `${REGION}b`, `${REGION}c`]);
+    if (!s.isInvalid(net)) {
+        const dupes = zones.filter((z, i) => zones.indexOf(z) !== i);
+        if (dupes.length) src.problem("network.availabilityZones", `lists ${dupes[0]} twice; each zone gets one public and one private subnet`);
+        else if (prod && zones.length < 3)
+            src.problem("network.availabilityZones", `production spreads over at least 3 zones (got ${zones.length}); add another ${REGION} zone`);
+    }
+
+    const nodeDefaults = prod ? PRODUCTION_NODES : STAGING_NODES;
+    const nodeGroups: NodeGroupConfig[] = [];
+    if (!s.isInvalid(cl)) {
+        if (prod && cl.adminRoleArn === undefined)
+            src.problem(
+                "cluster.adminRoleArn",
+                "required in production: the IAM role that gets cluster-admin through an EKS access entry (pulumi config set --path cluster.adminRoleArn arn:aws:iam::<account>:role/<name>)",
+            );
+        const groups: Readonly<Record<string, Partial<s.Infer<typeof nodeGroupShape>>>> = cl.nodeGroups ?? { general: {} };
+        if (Object.keys(groups).length === 0) src.problem("cluster.nodeGroups", "expected at least one node group");
+        for (const [name, g] of Object.entries(groups)) {
+            const key = `cluster.nodeGroups.${name}`;
+            const minSize = g.minSize ?? Math.min(nodeDefaults.minSize, g.maxSize ?? Infinity);
+            const maxSize = g.maxSize ?? Math.max(nodeDefaults.maxSize, g.desiredSize ?? 0, minSize);
+            const desiredSize = g.desiredSize ?? Math.min(Math.max(nodeDefaults.desiredSize, minSize), maxSize);
+            if (minSize > maxSize) src.problem(`${key}.minSize`, `minSize ${minSize} is above maxSize ${maxSize}; expected minSize <= desiredSize <= maxSize`);
+            else if (desiredSize < minSize || desiredSize > maxSize)
+                src.problem(`${key}.desiredSize`, `desiredSize ${desiredSize} is outside minSize..maxSize (${minSize}..${maxSize}); expected minSize <= desiredSize <= maxSize`);
+            nodeGroups.push(
+                Object.freeze({
+                    name,
+                    instanceTypes: Object.freeze([...(g.instanceTypes ?? nodeDefaults.instanceTypes)]),
+                    capacityType: g.capacityType ?? "ON_DEMAND",
+                    minSize,
+                    desiredSize,
+                    maxSize,
+                    diskSizeGiB: g.diskSizeGiB ?? nodeDefaults.diskSizeGiB,
+                }),
+            );
+        }
+    }
+
+    const ok = <T>(v: T | s.Invalid): T => (s.isInvalid(v) ? ({} as T) : v);
+    const n = ok(net);
+    const c = ok(cl);
+    const r = ok(reg);
+    return {
+        network: Object.freeze({
+            cidr: n.cidr ?? (prod ? "10.0.0.0/16" : "10.1.0.0/16"),
+            availabilityZones: Object.freeze([...zones]),
+            natGateways: n.natGateways ?? (prod ? "perAz" : "single"),
+            flowLogRetentionDays: n.flowLogRetentionDays ?? (prod ? 365 : 30),
+        }),
+        cluster: Object.freeze({
+            name: clusterNameFor(src.stack),
+            version: c.version ?? DEFAULT_EKS_VERSION,
+            publicAccessCidrs: Object.freeze([...(c.publicAccessCidrs ?? [])]),
+            adminRoleArn: c.adminRoleArn,
+            logRetentionDays: c.logRetentionDays ?? (prod ? 365 : 30),
+            deletionProtection: c.deletionProtection ?? prod,
+            nodeGroups: Object.freeze(nodeGroups),
+        }),
+        registry: Object.freeze({
+            owner: r.owner ?? prod,
+            repositories: Object.freeze(core.services.map((svc) => svc.name)),
+            untaggedExpiryDays: r.untaggedExpiryDays ?? 14,
+            keepTaggedImages: r.keepTaggedImages ?? 100,
+        }),
+    };
 }
