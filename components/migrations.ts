@@ -1,0 +1,198 @@
+// Database migrations that gate the rollout. Runbook "Database Migrations":
+// `kubectl exec -it deployment/rtpm-api-blue -- python manage.py migrate`,
+// run by hand before (or, at 3 a.m., after) the new image went out.
+//
+// Here every image tag a color runs gets one Job, named from the tag
+// (`rtpm-api-migrate-v2-4-1`), running the migration command with that image
+// and the service's config and secrets. The color's Deployment depends on its
+// Job, and Pulumi's Job await logic waits for the Job to complete: a failed
+// migration fails `pulumi up` before the new color rolls out, and therefore
+// before anyone can switch traffic to it.
+//
+// The Job belongs to the image, never to the switch: nothing here reads
+// `activeColor`, so flipping it still changes only the Service selectors.
+// An unchanged tag keeps the same Job (nothing re-runs); a new tag is a new Job
+// and the old tag's Job is deleted once no color runs it any more.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { COLORS, Color, ServiceConfig } from "../config";
+import { MigrationSpec } from "../config/operations";
+import { RUN_AS_USER } from "./blue-green-service";
+
+export interface MigrationsArgs {
+    /** The service whose colors' images carry the migrations. */
+    readonly service: ServiceConfig;
+    /** What to run and how patiently, from config `migrations.<service>`. */
+    readonly migration: MigrationSpec;
+    /** Namespace the Jobs run in (the service's). */
+    readonly namespace: pulumi.Input<string>;
+    /** Image repository; a Job runs `<repository>:<tag>` exactly as the color does. */
+    readonly repository: pulumi.Input<string>;
+    /**
+     * Environment the migration needs (database and cache settings). Pass the
+     * service's base environment, not mode switches such as READ_ONLY_MODE: a
+     * Job's pod template is immutable, so every env change re-creates the Job
+     * and re-runs the migration.
+     */
+    readonly env?: Record<string, pulumi.Input<string>>;
+    /** Environment from Kubernetes Secrets (DATABASE_URL, ...), as the Deployments get it. */
+    readonly secretEnv?: Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
+    /** Labels added to the Jobs and their pods. */
+    readonly labels?: Record<string, string>;
+}
+
+/** Kubernetes names and the `job-name` label stop at 63 characters. */
+const MAX_NAME = 63;
+
+/** `v2.4.1` -> `v2-4-1`; digests keep their first 12 hex digits. */
+export function tagSlug(tag: string): string {
+    const t = tag.startsWith("sha256:") ? `sha256-${tag.slice(7, 19)}` : tag;
+    return t
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-+|-+$/g, "");
+}
+
+const shortHash = (s: string) => crypto.createHash("sha256").update(s).digest("hex").slice(0, 8);
+
+/**
+ * The Job name for each distinct tag: `<service>-migrate-<tag slug>`, with a
+ * short hash of the tag appended when the slug would be too long or when two
+ * different tags collapse to the same slug (v1.2.3-rc.1 and v1.2.3-rc-1).
+ */
+export function migrationJobNames(service: string, tags: readonly string[]): Map<string, string> {
+    const distinct = [...new Set(tags)];
+    const plain = (t: string) => `${service}-migrate-${tagSlug(t)}`;
+    const out = new Map<string, string>();
+    for (const tag of distinct) {
+        let name = plain(tag);
+        const clash = distinct.some((o) => o !== tag && plain(o) === name);
+        if (clash || name.length > MAX_NAME) {
+            const suffix = `-${shortHash(tag)}`;
+            name = name.slice(0, MAX_NAME - suffix.length).replace(/-+$/, "") + suffix;
+        }
+        out.set(tag, name);
+    }
+    return out;
+}
+
+export class Migrations extends pulumi.ComponentResource {
+    /** The Job each color's Deployment must wait for (both colors share one Job when their tags match). */
+    public readonly jobs: Readonly<Record<Color, k8s.batch.v1.Job>>;
+    /** Job metadata.name per color, for `kubectl logs job/<name>`. */
+    public readonly jobNames: Readonly<Record<Color, string>>;
+
+    constructor(name: string, args: MigrationsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:operations:Migrations", name, {}, opts);
+        const svc = args.service;
+        const m = args.migration;
+        const tags = COLORS.map((c) => svc.colors[c].imageTag);
+        const names = migrationJobNames(svc.name, tags);
+        const env: Record<string, pulumi.Input<string>> = { ...svc.env, ...args.env };
+
+        const byTag = new Map<string, k8s.batch.v1.Job>();
+        for (const [tag, jobName] of names) {
+            const image = pulumi.interpolate`${args.repository}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`;
+            // Deliberately not `app`/`version`: the colors' Services and PDBs
+            // select on those, and a migration pod must never receive traffic.
+            const labels = {
+                "app.kubernetes.io/name": svc.name,
+                "app.kubernetes.io/component": "migration",
+                "app.kubernetes.io/part-of": "candlefish-maturity-map",
+                "app.kubernetes.io/version": tagSlug(tag).slice(0, 63),
+                ...args.labels,
+            };
+            byTag.set(
+                tag,
+                new k8s.batch.v1.Job(
+                    jobName,
+                    {
+                        metadata: {
+                            name: jobName,
+                            namespace: args.namespace,
+                            labels,
+                            annotations: {
+                                // A Job that failed stays failed; without this the next
+                                // `pulumi up` (after the fix) would wait on it forever
+                                // instead of running the migration again.
+                                "pulumi.com/replaceUnready": "true",
+                                "candlefish.ai/image-tag": tag,
+                            },
+                        },
+                        spec: {
+                            backoffLimit: m.backoffLimit,
+                            activeDeadlineSeconds: m.activeDeadlineSeconds,
+                            // ttlSecondsAfterFinished is deliberately NOT set: the cluster
+                            // would garbage-collect the finished Job, the next `pulumi up`
+                            // would find it gone and create it again, re-running the
+                            // migration on every deploy. The Job is deleted by Pulumi
+                            // when its tag leaves the stack config.
+                            template: {
+                                metadata: { labels },
+                                spec: {
+                                    restartPolicy: "Never",
+                                    // Same hardening as the color's pods (PSS restricted).
+                                    automountServiceAccountToken: false,
+                                    enableServiceLinks: false,
+                                    securityContext: {
+                                        runAsNonRoot: true,
+                                        runAsUser: RUN_AS_USER,
+                                        runAsGroup: RUN_AS_USER,
+                                        fsGroup: RUN_AS_USER,
+                                        seccompProfile: { type: "RuntimeDefault" },
+                                    },
+                                    containers: [
+                                        {
+                                            name: "migrate",
+                                            image,
+                                            imagePullPolicy: "IfNotPresent",
+                                            command: [...m.command],
+                                            env: [
+                                                ...Object.keys(env)
+                                                    .sort()
+                                                    .map((k) => ({ name: k, value: env[k] })),
+                                                ...Object.keys(args.secretEnv ?? {})
+                                                    .sort()
+                                                    .map((k) => ({
+                                                        name: k,
+                                                        valueFrom: { secretKeyRef: { name: args.secretEnv![k].secretName, key: args.secretEnv![k].key } },
+                                                    })),
+                                            ],
+                                            resources: {
+                                                requests: { cpu: svc.requests.cpu, memory: svc.requests.memory },
+                                                limits: { cpu: svc.limits.cpu, memory: svc.limits.memory },
+                                            },
+                                            securityContext: {
+                                                allowPrivilegeEscalation: false,
+                                                readOnlyRootFilesystem: true,
+                                                runAsNonRoot: true,
+                                                privileged: false,
+                                                capabilities: { drop: ["ALL"] },
+                                                seccompProfile: { type: "RuntimeDefault" },
+                                            },
+                                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                        },
+                                    ],
+                                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                                },
+                            },
+                        },
+                    },
+                    {
+                        parent: this,
+                        // Fixed name: the old Job must go before a replacement is created.
+                        deleteBeforeReplace: true,
+                        // Pulumi's default Job wait is 10 minutes; wait as long as the
+                        // migration may legitimately run, plus time to pull the image.
+                        customTimeouts: { create: `${m.activeDeadlineSeconds + 300}s`, update: `${m.activeDeadlineSeconds + 300}s` },
+                    },
+                ),
+            );
+        }
+
+        this.jobs = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, byTag.get(svc.colors[c].imageTag)!])) as Record<Color, k8s.batch.v1.Job>);
+        this.jobNames = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, names.get(svc.colors[c].imageTag)!])) as Record<Color, string>);
+        this.registerOutputs({ jobNames: this.jobNames });
+    }
+}

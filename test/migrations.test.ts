@@ -1,0 +1,162 @@
+// Migrations gate the rollout (runbook "Database Migrations"): one Job per
+// rtpm-api image tag, and each color's Deployment waits for its own Job.
+import { strict as assert } from "assert";
+import { DEPLOYMENT, SERVICE, at, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { Rendered, render } from "../plan/render";
+import { loadStack } from "../plan/stackfile";
+import { PROJECT } from "../config/source";
+import { migrationJobNames, tagSlug } from "../components/migrations";
+import { RUN_AS_USER } from "../components/blue-green-service";
+
+const JOB = "kubernetes:batch/v1:Job";
+
+/** A stack file with whole structured keys replaced (what `pulumi config set --path --json` would store). */
+async function renderWith(stack: string, values: Record<string, unknown>): Promise<Rendered> {
+    const { config, secretKeys } = loadStack(stack);
+    for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = JSON.stringify(v);
+    return render({ stack, config, secretKeys });
+}
+
+describe("Migrations: a Job per image tag gates its color's rollout", () => {
+    let prod: Rendered;
+    before(async () => {
+        prod = await renderStack("production");
+    });
+
+    it("declares one Job per distinct rtpm-api tag, named from the tag, and none for services without migrations", () => {
+        const jobs = ofType(prod, JOB).map((j) => inputs(j).metadata.name).sort();
+        assert.deepEqual(jobs, ["rtpm-api-migrate-v2-4-0", "rtpm-api-migrate-v2-4-1"]);
+    });
+
+    it("runs `python manage.py migrate` with the color's exact image", () => {
+        const job = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1"));
+        const c = job.spec.template.spec.containers;
+        assert.equal(c.length, 1);
+        assert.deepEqual(c[0].command, ["python", "manage.py", "migrate"]);
+        const blueImage = inputs(find(prod, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0].image;
+        assert.equal(c[0].image, blueImage);
+        assert.match(c[0].image, /\/rtpm-api:v2\.4\.1$/);
+        const greenJob = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-0"));
+        assert.equal(greenJob.spec.template.spec.containers[0].image, inputs(find(prod, DEPLOYMENT, "rtpm-api-green")).spec.template.spec.containers[0].image);
+    });
+
+    it("each color's Deployment depends on its own tag's Job (Job -> Deployment ordering)", () => {
+        assert.ok(find(prod, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-1`));
+        assert.ok(!find(prod, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-0`));
+        assert.ok(find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-0`));
+        // Services without migrations wait for nothing of the kind.
+        assert.deepEqual(find(prod, DEPLOYMENT, "nanda-api-blue").options.dependsOn.filter((d) => d.startsWith(JOB)), []);
+    });
+
+    it("the Job is hardened like the color's pods: PSS restricted, resources, no SA token, bounded retries and runtime", () => {
+        const job = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1"));
+        const pod = job.spec.template.spec;
+        const c = pod.containers[0];
+        assert.equal(job.spec.backoffLimit, 1);
+        assert.equal(job.spec.activeDeadlineSeconds, 900);
+        assert.equal(job.spec.ttlSecondsAfterFinished, undefined, "a TTL would let the cluster delete the Job and Pulumi re-run it");
+        assert.equal(pod.restartPolicy, "Never");
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.deepEqual(pod.securityContext, {
+            runAsNonRoot: true,
+            runAsUser: RUN_AS_USER,
+            runAsGroup: RUN_AS_USER,
+            fsGroup: RUN_AS_USER,
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+        assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+        assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+        const deployC = inputs(find(prod, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0];
+        assert.deepEqual(c.resources, deployC.resources);
+        assert.equal(job.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        assert.ok(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.deleteBeforeReplace);
+    });
+
+    it("the Job's pods carry no app/version labels, so no Service or PDB ever selects a migration pod", () => {
+        const labels = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.metadata.labels;
+        assert.equal(labels.app, undefined);
+        assert.equal(labels.version, undefined);
+        assert.equal(labels["app.kubernetes.io/component"], "migration");
+    });
+
+    it("a new green tag is a new Job (the old tag's Job is removed); the blue Job is untouched", async () => {
+        const after = await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]);
+        const d = diffRenders(prod, after);
+        assert.deepEqual(d.added.filter((x) => x.type === JOB).map((x) => x.name), ["rtpm-api-migrate-v2-5-0"]);
+        assert.deepEqual(d.removed.filter((x) => x.type === JOB).map((x) => x.name), ["rtpm-api-migrate-v2-4-0"]);
+        assert.equal(d.changed.filter((x) => x.type === JOB).length, 0);
+        assert.ok(find(after, DEPLOYMENT, "rtpm-api-green").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-5-0`));
+        // Green's Deployment changes only its image.
+        const green = d.changed.find((x) => x.type === DEPLOYMENT && x.name === "rtpm-api-green");
+        assert.deepEqual(green?.paths, ["spec.template.spec.containers.0.image"]);
+    });
+
+    it("an unchanged tag keeps its Job unchanged across unrelated edits", async () => {
+        const after = await renderStack("production", ["services.nanda-api.green.imageTag=v1.9.0"]);
+        const d = diffRenders(prod, after);
+        assert.equal(d.changed.filter((x) => x.type === JOB).length + d.added.filter((x) => x.type === JOB).length + d.removed.filter((x) => x.type === JOB).length, 0);
+    });
+
+    it("both colors on the same tag share one Job and both Deployments wait for it", async () => {
+        const r = await renderStack("production", ["services.rtpm-api.green.imageTag=v2.4.1"]);
+        assert.deepEqual(ofType(r, JOB).map((j) => j.name), ["rtpm-api-migrate-v2-4-1"]);
+        for (const color of ["blue", "green"])
+            assert.ok(find(r, DEPLOYMENT, `rtpm-api-${color}`).options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-1`));
+    });
+
+    it("flipping activeColor with migrations present changes only the Service selectors", async () => {
+        const flipped = await renderStack("production", ["activeColor=green"]);
+        const d = diffRenders(prod, flipped);
+        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.removed, []);
+        assert.ok(d.changed.length > 0);
+        for (const c of d.changed) {
+            assert.equal(c.type, SERVICE, `${c.type} ${c.name} changed on a flip: ${c.paths.join(", ")}`);
+            assert.deepEqual(c.paths, ["spec.selector.version"]);
+        }
+        // And the Job->Deployment edges are the same after the flip.
+        assert.deepEqual(find(flipped, DEPLOYMENT, "rtpm-api-green").options.dependsOn, find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn);
+    });
+
+    it("`migrations` config picks the services and the command", async () => {
+        const r = await renderWith("production", {
+            migrations: { "nanda-api": { command: ["npm", "run", "migrate"], backoffLimit: 0, activeDeadlineSeconds: 300 } },
+        });
+        const jobs = ofType(r, JOB).map((j) => inputs(j));
+        assert.deepEqual(jobs.map((j) => j.metadata.name).sort(), ["nanda-api-migrate-v1-7-5", "nanda-api-migrate-v1-8-0"]);
+        assert.deepEqual(jobs[0].spec.template.spec.containers[0].command, ["npm", "run", "migrate"]);
+        assert.equal(jobs[0].spec.backoffLimit, 0);
+        assert.equal(jobs[0].spec.activeDeadlineSeconds, 300);
+        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
+        const none = await renderWith("production", { migrations: {} });
+        assert.equal(ofType(none, JOB).length, 0);
+    });
+
+    it("the Job does not get READ_ONLY_MODE, so toggling read-only mode never re-runs a migration", async () => {
+        const ro = await renderStack("production", ["readOnlyMode=true"]);
+        const d = diffRenders(prod, ro);
+        assert.equal(d.changed.filter((x) => x.type === JOB).length, 0);
+        const env = at(inputs(find(ro, JOB, "rtpm-api-migrate-v2-4-1")), "spec.template.spec.containers.0.env") as { name: string }[];
+        assert.ok(!env.some((e) => e.name === "READ_ONLY_MODE"));
+    });
+});
+
+describe("Migrations: Job names", () => {
+    it("slugs tags into DNS labels", () => {
+        assert.equal(tagSlug("v2.4.1"), "v2-4-1");
+        assert.equal(tagSlug("v1.3.0-rc.1+build.7"), "v1-3-0-rc-1-build-7");
+        assert.equal(tagSlug("sha256:" + "ab".repeat(32)), "sha256-abababababab");
+    });
+
+    it("keeps names within 63 characters and distinct when slugs would collide", () => {
+        const names = migrationJobNames("rtpm-api", ["v1.2.3-rc.1", "v1.2.3-rc-1"]);
+        const [a, b] = [names.get("v1.2.3-rc.1")!, names.get("v1.2.3-rc-1")!];
+        assert.notEqual(a, b);
+        assert.match(a, /^rtpm-api-migrate-v1-2-3-rc-1-[0-9a-f]{8}$/);
+        const long = migrationJobNames("a-very-long-service-name-for-testing", ["v1.2.3-" + "x".repeat(40)]);
+        const n = [...long.values()][0];
+        assert.ok(n.length <= 63, n);
+        assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    });
+});
