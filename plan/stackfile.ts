@@ -46,9 +46,8 @@ export function listStacks(root = ROOT): string[] {
         .sort();
 }
 
-/** Loads a stack file's config block. */
-export function readStack(stack: string, root = ROOT): StackConfigMap {
-    const file = stackFile(stack, root);
+/** Loads a stack file's config block (`file`: another file for the same stack, as `pulumi --config-file`). */
+export function readStack(stack: string, root = ROOT, file = stackFile(stack, root)): StackConfigMap {
     if (!/^[A-Za-z0-9_.-]+$/.test(stack) || !fs.existsSync(file)) {
         const known = listStacks(root);
         throw new StackFileError(`--stack: unknown stack "${stack}"; no ${path.basename(file)} (stacks: ${known.join(", ") || "none"})`);

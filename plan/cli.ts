@@ -1,0 +1,241 @@
+// The offline plan: runs the real program under Pulumi's mock runtime and
+// answers a reviewer's questions without the Pulumi CLI, provider plugins or
+// cloud credentials ("does this rollback touch anything but the Service
+// selectors?", "does this image bump restart the live color?").
+//
+//   npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+//
+// Contract (issue 3): stdout carries only the requested output; every error
+// exits non-zero with nothing on stdout and a message on stderr that names the
+// key or flag and the reason.
+import * as fs from "fs";
+import * as path from "path";
+import { Rendered, render } from "./render";
+import { diffRenders } from "./diff";
+import { StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
+import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges, PolicyReport } from "./summary";
+import { kubernetesObjects, writeOut } from "./out";
+
+export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+
+  --stack NAME        stack to plan, read from Pulumi.NAME.yaml (default: production)
+  --config-file FILE  read the stack's config from FILE instead of Pulumi.NAME.yaml (as pulumi --config-file)
+  --set PATH=VALUE    override config as \`pulumi config set --path PATH VALUE\` would; repeatable
+  --json              print one JSON document instead of the summary
+  --diff              print what the --set edits change, compared with the stack as it is
+  --out DIR           write every Kubernetes object to DIR/<namespace or _cluster>/<Kind>-<name>.yaml
+  --policy            evaluate the policy pack; exit 1 on any mandatory violation
+  --help              this text
+
+exit codes: 0 ok, 1 invalid config / program error / mandatory policy violation, 2 bad flag, stack or --set`;
+
+/** Where output goes; tests pass collectors, the command passes the process streams. */
+export interface PlanIO {
+    stdout(text: string): void;
+    stderr(text: string): void;
+}
+
+export interface PlanArgs {
+    readonly stack: string;
+    readonly configFile?: string;
+    readonly sets: string[];
+    readonly json: boolean;
+    readonly diff: boolean;
+    readonly out?: string;
+    readonly policy: boolean;
+    readonly help: boolean;
+}
+
+/** A bad invocation: exit 2. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+const VALUE_FLAGS = new Set(["--stack", "--set", "--out", "--config-file"]);
+const BOOL_FLAGS = new Set(["--json", "--diff", "--policy", "--help"]);
+
+export function parseArgs(argv: readonly string[]): PlanArgs {
+    const a = { stack: "production", sets: [] as string[], json: false, diff: false, policy: false, help: false } as {
+        -readonly [K in keyof PlanArgs]: PlanArgs[K];
+    };
+    const once = new Set<string>();
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i];
+        const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+        const flag = eq > 0 ? arg.slice(0, eq) : arg;
+        if (BOOL_FLAGS.has(flag)) {
+            if (eq > 0) throw new UsageError(`${flag}: takes no value`);
+            if (flag === "--json") a.json = true;
+            else if (flag === "--diff") a.diff = true;
+            else if (flag === "--policy") a.policy = true;
+            else a.help = true;
+            continue;
+        }
+        if (!VALUE_FLAGS.has(flag)) {
+            const known = [...VALUE_FLAGS, ...BOOL_FLAGS];
+            const hint = known.find((k) => k.startsWith(flag.replace(/=.*$/, "")) || flag.startsWith(k));
+            throw new UsageError(
+                arg.startsWith("-")
+                    ? `${arg}: unknown flag${hint ? ` (did you mean ${hint}?)` : ""}; flags: ${known.join(", ")}`
+                    : `${arg}: unexpected argument; config edits are written --set ${arg}`,
+            );
+        }
+        let value: string | undefined;
+        if (eq > 0) value = arg.slice(eq + 1);
+        else {
+            value = argv[++i];
+            if (value === undefined || (value.startsWith("--") && value !== "--")) throw new UsageError(`${flag}: expects a value`);
+        }
+        if (flag !== "--set") {
+            if (once.has(flag)) throw new UsageError(`${flag}: given more than once`);
+            once.add(flag);
+        }
+        if (flag === "--set") a.sets.push(value);
+        else if (flag === "--stack") {
+            if (!value) throw new UsageError("--stack: expects a stack name");
+            a.stack = value;
+        } else if (flag === "--out") {
+            if (!value) throw new UsageError("--out: expects a directory");
+            a.out = value;
+        } else {
+            if (!value) throw new UsageError("--config-file: expects a file");
+            a.configFile = value;
+        }
+    }
+    if (a.diff && a.policy) throw new UsageError("--diff and --policy: pick one (the policy pack checks a stack, not an edit)");
+    return a;
+}
+
+/** Reads the stack file and applies --set edits, as the Pulumi runtime would see them. */
+function stackConfig(args: PlanArgs, sets: readonly string[]) {
+    let cfg;
+    try {
+        if (args.configFile !== undefined) {
+            const file = path.resolve(args.configFile);
+            if (!fs.existsSync(file)) throw new StackFileError(`--config-file: no such file ${args.configFile}`);
+            cfg = readStack(args.stack, path.dirname(file), file);
+        } else cfg = readStack(args.stack);
+        for (const s of sets) applySet(cfg, s);
+    } catch (e) {
+        if (e instanceof StackFileError) throw new UsageError(e.message);
+        throw e;
+    }
+    return toRuntimeConfig(cfg);
+}
+
+async function renderWith(args: PlanArgs, sets: readonly string[]): Promise<Rendered> {
+    const { config, secretKeys } = stackConfig(args, sets);
+    return render({ stack: args.stack, config, secretKeys });
+}
+
+/** Loads plan/policy lazily: only --policy pays for the policy SDK. */
+function loadEvaluator(): (r: Rendered) => Promise<PolicyReport> {
+    let mod: { evaluatePolicies?: (r: Rendered) => Promise<PolicyReport> };
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        mod = require("./policy");
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && /[\\/]policy['"]/.test((e as Error).message)) {
+            throw new UsageError("--policy: the policy evaluator (plan/policy.ts) is not part of this build");
+        }
+        throw e;
+    }
+    if (typeof mod.evaluatePolicies !== "function") throw new UsageError("--policy: plan/policy.ts does not export evaluatePolicies");
+    return mod.evaluatePolicies;
+}
+
+/**
+ * Runs one plan. Output is assembled completely before anything is written,
+ * so an error leaves stdout empty. Returns the exit code.
+ */
+export async function main(argv: readonly string[], io: PlanIO): Promise<number> {
+    const warn = (msg: string) => io.stderr(`warning: ${msg}\n`);
+    try {
+        const args = parseArgs(argv);
+        if (args.help) {
+            io.stdout(USAGE + "\n");
+            return 0;
+        }
+        const evaluate = args.policy ? loadEvaluator() : undefined;
+        // Validate the edits before the (slower) render, so a typo fails fast.
+        stackConfig(args, args.sets);
+
+        if (args.diff) {
+            const before = await renderWith(args, []);
+            const after = await renderWith(args, args.sets);
+            const d = diffRenders(before, after);
+            if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
+            if (args.json) {
+                for (const s of statefulChanges(d)) warn(`this edit changes a STATEFUL resource: ${s}`);
+                io.stdout(JSON.stringify({ changed: d.changed, added: d.added, removed: d.removed }, null, 2) + "\n");
+            } else io.stdout(formatDiff(d, args.sets));
+            return 0;
+        }
+
+        const rendered = await renderWith(args, args.sets);
+        let text: string;
+        let code = 0;
+        if (evaluate) {
+            const report = await evaluate(rendered);
+            const mandatory = report.violations.filter((v) => v.level === "mandatory").length;
+            code = mandatory > 0 ? 1 : 0;
+            text = args.json ? JSON.stringify({ policies: report.policies, violations: report.violations }, null, 2) + "\n" : formatPolicy(report);
+        } else if (args.json) {
+            text = JSON.stringify(planDocument(rendered, warn), null, 2) + "\n";
+        } else {
+            text = formatSummary(rendered, warn);
+        }
+        if (args.out) {
+            const { objects, skipped } = kubernetesObjects(rendered);
+            writeOut(args.out, objects);
+            io.stderr(`wrote ${objects.length} Kubernetes objects to ${args.out}\n`);
+            for (const s of skipped) io.stderr(`  not written: ${s.type} ${s.name} (${s.reason})\n`);
+        }
+        io.stdout(text);
+        return code;
+    } catch (e) {
+        return failure(e, io);
+    }
+}
+
+function failure(e: unknown, io: PlanIO): number {
+    const err = e as Error;
+    if (err instanceof UsageError) {
+        io.stderr(`plan: ${err.message}\n${err.message.startsWith("--stack") ? "" : "run with --help for usage\n"}`);
+        return 2;
+    }
+    if (err?.name === "ConfigError") {
+        io.stderr(`plan: ${err.message}\n`);
+        return 1;
+    }
+    // A program error: show where it came from, but never a config value.
+    io.stderr(`plan: the program failed: ${err?.stack ?? String(e)}\n`);
+    return 1;
+}
+
+/**
+ * The command: keeps stdout for the plan alone. Anything else that prints
+ * while the program runs (SDK warnings, a stray console.log) is sent to
+ * stderr, so `--json` output always parses.
+ */
+export async function run(argv: readonly string[]): Promise<void> {
+    const realWrite = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: any, enc?: any, cb?: any) => process.stderr.write(chunk, enc, cb)) as typeof process.stdout.write;
+    let code: number;
+    try {
+        code = await main(argv, {
+            stdout: (t) => void realWrite(t),
+            stderr: (t) => void process.stderr.write(t),
+        });
+    } catch (e) {
+        process.stderr.write(`plan: ${(e as Error)?.stack ?? String(e)}\n`);
+        code = 1;
+    }
+    // Exit once stdout has drained: the Pulumi runtime may hold handles open.
+    realWrite("", () => process.exit(code));
+}
+
+if (require.main === module) void run(process.argv.slice(2));
