@@ -112,9 +112,13 @@ export function readOperations(src: ConfigSource, core: CoreConfig): OperationsC
     }
 
     const known = new Set(core.services.map((x) => x.name));
+    // The default names rtpm-api; a stack without that service simply has no
+    // migrations. An explicit `migrations` entry must name a real service.
+    const explicit = migrations !== (DEFAULT_MIGRATIONS as unknown);
     const specs: MigrationSpec[] = [];
     if (!s.isInvalid(migrations)) {
         for (const [service, m] of Object.entries(migrations)) {
+            if (!explicit && !known.has(service)) continue;
             if (known.size > 0 && !known.has(service)) {
                 const hint = s.suggest(service, known);
                 src.problem(

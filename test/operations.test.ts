@@ -71,6 +71,16 @@ describe("operations config: defaults", () => {
         assert.equal(parseWith("staging", [], { maintenance: undefined }).maintenance, undefined);
     });
 
+    it("the default rtpm-api migration applies only to stacks that run rtpm-api", () => {
+        const raw = { activeColor: "blue", services: JSON.stringify({ x: { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
+        assert.deepEqual(parseConfig(new ConfigSource("staging", raw)).migrations, []);
+        // ...while an explicit entry for a missing service is an error.
+        assert.throws(
+            () => parseConfig(new ConfigSource("staging", { ...raw, migrations: JSON.stringify({ "rtpm-api": { command: ["m"] } }) })),
+            /- migrations\.rtpm-api: no such service; expected one of: x/,
+        );
+    });
+
     it("accepts booleans as `pulumi config set` stores them (strings) and digests as page images", () => {
         const cfg = parseWith("staging", ["maintenanceMode=true", "readOnlyMode=true", `maintenance.image=nginxinc/nginx-unprivileged@sha256:${"a".repeat(64)}`]);
         assert.equal(cfg.maintenanceMode, true);
