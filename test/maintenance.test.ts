@@ -1,0 +1,134 @@
+// Maintenance mode (runbook "Enable Maintenance Mode"): a small hardened
+// page that answers 503 with a human page, always deployed when the stack
+// configures an image, so switching the mode moves only the routing.
+import { strict as assert } from "assert";
+import { DEPLOYMENT, PDB, SERVICE, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { Rendered, render } from "../plan/render";
+import { loadStack } from "../plan/stackfile";
+import { maintenanceHtml, maintenanceNginxConf } from "../components/maintenance";
+
+const CONFIGMAP = "kubernetes:core/v1:ConfigMap";
+
+/** A small structural check of an nginx config: balanced blocks, every simple directive ends with `;`. */
+function nginxStructureProblems(conf: string): string[] {
+    const problems: string[] = [];
+    let depth = 0;
+    let statement = "";
+    let inString = false;
+    for (const ch of conf.replace(/#[^\n]*/g, "")) {
+        if (ch === '"') inString = !inString;
+        if (inString) {
+            statement += ch;
+            continue;
+        }
+        if (ch === "{") {
+            depth++;
+            statement = "";
+        } else if (ch === "}") {
+            if (statement.trim()) problems.push(`unterminated directive before }: ${statement.trim()}`);
+            depth--;
+            if (depth < 0) problems.push("unbalanced }");
+            statement = "";
+        } else if (ch === ";") statement = "";
+        else statement += ch;
+    }
+    if (depth !== 0) problems.push(`unbalanced braces (depth ${depth})`);
+    if (statement.trim()) problems.push(`trailing text: ${statement.trim()}`);
+    return problems;
+}
+
+describe("MaintenancePage: the page itself", () => {
+    let prod: Rendered;
+    before(async () => {
+        prod = await renderStack("production");
+    });
+
+    it("runs the pinned image with fixed names the runbook can address, two replicas in production", () => {
+        const d = inputs(find(prod, DEPLOYMENT, "maintenance-page"));
+        assert.equal(d.metadata.name, "maintenance-page");
+        assert.equal(d.metadata.namespace, "production");
+        assert.equal(d.spec.replicas, 2);
+        const c = d.spec.template.spec.containers[0];
+        assert.equal(c.image, "nginxinc/nginx-unprivileged:1.27.3-alpine");
+        assert.deepEqual(c.command, ["nginx", "-c", "/etc/nginx/maintenance/nginx.conf", "-g", "daemon off;"]);
+        assert.equal(c.readinessProbe.httpGet.path, "/healthz");
+        assert.equal(c.livenessProbe.httpGet.path, "/healthz");
+    });
+
+    it("is hardened: PSS restricted, read-only root, no SA token, bounded resources, writable /tmp only", () => {
+        const pod = inputs(find(prod, DEPLOYMENT, "maintenance-page")).spec.template.spec;
+        const c = pod.containers[0];
+        assert.equal(pod.automountServiceAccountToken, false);
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        assert.equal(pod.securityContext.runAsUser, 101);
+        assert.deepEqual(pod.securityContext.seccompProfile, { type: "RuntimeDefault" });
+        assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+        assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+        assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+        assert.deepEqual(c.resources, { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } });
+        assert.deepEqual(
+            c.volumeMounts.map((m: any) => m.mountPath),
+            ["/etc/nginx/maintenance", "/tmp"],
+        );
+        assert.equal(pod.volumes.find((v: any) => v.name === "content").configMap.name, "maintenance-page");
+    });
+
+    it("serves 503 with the human page and Retry-After for everything but /healthz", () => {
+        const cm = inputs(find(prod, CONFIGMAP, "maintenance-page-content"));
+        assert.equal(cm.metadata.name, "maintenance-page");
+        const conf: string = cm.data["nginx.conf"];
+        assert.deepEqual(nginxStructureProblems(conf), []);
+        assert.match(conf, /listen 8080;/);
+        assert.match(conf, /location = \/healthz \{[^}]*return 200/);
+        assert.match(conf, /location \/ \{\s*error_page 503 \/maintenance\.html;\s*return 503;\s*\}/);
+        assert.match(conf, /location = \/maintenance\.html \{[^}]*internal;[^}]*add_header Retry-After 1800 always;/);
+        assert.match(conf, /pid \/tmp\/nginx\.pid;/); // read-only root: the pid lives in the emptyDir
+        const html: string = cm.data["maintenance.html"];
+        assert.match(html, /status\.candlefish\.ai/);
+        assert.match(html, /down for scheduled maintenance/);
+    });
+
+    it("the structural nginx check catches a missing semicolon", () => {
+        assert.notDeepEqual(nginxStructureProblems("events { worker_connections 10 }"), []);
+        assert.deepEqual(nginxStructureProblems(maintenanceNginxConf(60)), []);
+    });
+
+    it("escapes the configured message into the HTML", () => {
+        assert.match(maintenanceHtml(`<script>alert("x")</script> & co`), /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt; &amp; co/);
+    });
+
+    it("exposes the page as Service maintenance-page:80, which waits for the Deployment", () => {
+        const s = inputs(find(prod, SERVICE, "maintenance-page"));
+        assert.equal(s.metadata.name, "maintenance-page");
+        assert.deepEqual(s.spec.selector, { app: "maintenance-page" });
+        assert.deepEqual(s.spec.ports, [{ name: "http", port: 80, targetPort: "http", protocol: "TCP", appProtocol: "http" }]);
+        assert.ok(find(prod, SERVICE, "maintenance-page").options.dependsOn.includes(`${DEPLOYMENT}::maintenance-page`));
+        assert.equal(inputs(find(prod, PDB, "maintenance-page")).spec.maxUnavailable, 1);
+        assert.deepEqual(prod.outputs.maintenancePage, "maintenance-page");
+    });
+
+    it("a new message restarts the pods (content checksum) and changes nothing else", async () => {
+        const after = await renderStack("production", ["maintenance.message=Back at 02:00 UTC."]);
+        const d = diffRenders(prod, after);
+        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.removed, []);
+        assert.deepEqual(
+            d.changed.map((c) => [c.type, c.name, c.paths]).sort(),
+            [
+                [CONFIGMAP, "maintenance-page-content", ["data.maintenance.html"]],
+                [DEPLOYMENT, "maintenance-page", ["spec.template.metadata.annotations.candlefish.ai/content-checksum"]],
+            ].sort(),
+        );
+        assert.match(inputs(find(after, CONFIGMAP, "maintenance-page-content")).data["maintenance.html"], /Back at 02:00 UTC\./);
+    });
+
+    it("a stack without maintenance.image runs no page", async () => {
+        const { config, secretKeys } = loadStack("staging");
+        delete config["candlefish-maturity-map:maintenance"];
+        const r = await render({ stack: "staging", config, secretKeys });
+        assert.equal(ofType(r, DEPLOYMENT).filter((x) => x.name === "maintenance-page").length, 0);
+        assert.equal(ofType(r, CONFIGMAP).filter((x) => x.name.startsWith("maintenance-page")).length, 0);
+        // ...and the apps are all still there.
+        assert.equal(ofType(r, DEPLOYMENT).filter((x) => /-(blue|green)$/.test(x.name)).length, 8);
+    });
+});
