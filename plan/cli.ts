@@ -76,7 +76,7 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         }
         if (!VALUE_FLAGS.has(flag)) {
             const known = [...VALUE_FLAGS, ...BOOL_FLAGS];
-            const hint = known.find((k) => k.startsWith(flag.replace(/=.*$/, "")) || flag.startsWith(k));
+            const hint = known.find((k) => editDistance(k, flag) <= 2);
             throw new UsageError(
                 arg.startsWith("-")
                     ? `${arg}: unknown flag${hint ? ` (did you mean ${hint}?)` : ""}; flags: ${known.join(", ")}`
@@ -107,6 +107,17 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
     }
     if (a.diff && a.policy) throw new UsageError("--diff and --policy: pick one (the policy pack checks a stack, not an edit)");
     return a;
+}
+
+/** Levenshtein distance, for "did you mean --stack?". */
+function editDistance(a: string, b: string): number {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const cur = [i];
+        for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        prev = cur;
+    }
+    return prev[b.length];
 }
 
 /** Reads the stack file and applies --set edits, as the Pulumi runtime would see them. */

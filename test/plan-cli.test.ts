@@ -1,0 +1,458 @@
+// The offline plan as a reviewer and a CI job use it (issue 3): flags, the
+// one-JSON-document contract, diffs that answer "does this rollback touch
+// anything but the Service selectors?", --out files, and every error path
+// (non-zero exit, nothing on stdout, the key or flag named on stderr).
+// Most cases call main() in-process; two spawn the real command.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { UsageError, main, parseArgs } from "../plan/cli";
+import { OUT_MARKER, apiVersionOf, kubernetesObjects } from "../plan/out";
+import { formatDiff, formatPolicy, planDocument, scrubbed, statefulKind } from "../plan/summary";
+import { Rendered, Secret } from "../plan/render";
+import { ROOT, SECURE_PLACEHOLDER, readStack } from "../plan/stackfile";
+import { PROJECT } from "../config/source";
+import { DEPLOYMENT, SERVICE, SERVICES, renderStack } from "./harness";
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+async function plan(...argv: string[]): Promise<Run> {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+    return { code, stdout, stderr };
+}
+
+/** A failed run: the exit code, empty stdout, and stderr naming `what`. */
+function assertRejected(r: Run, code: number, ...what: (string | RegExp)[]): void {
+    assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+    assert.equal(r.stdout, "", "nothing on stdout");
+    for (const w of what) {
+        if (typeof w === "string") assert.ok(r.stderr.includes(w), `stderr names ${w}: ${r.stderr}`);
+        else assert.match(r.stderr, w);
+    }
+}
+
+function tmpdir(): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), "plan-test-"));
+}
+
+/** The stack's color that is not live, and its service/replica settings, read from the stack file. */
+const prodServices = () => readStack("production").values[`${PROJECT}:services`] as Record<string, any>;
+const prodActive = () => readStack("production").values[`${PROJECT}:activeColor`] as string;
+const other = (c: string) => (c === "blue" ? "green" : "blue");
+
+describe("plan CLI: flags", function () {
+    it("defaults to the production stack, the summary and no edits", () => {
+        assert.deepEqual(parseArgs([]), { stack: "production", sets: [], json: false, diff: false, policy: false, help: false });
+    });
+
+    it("takes values as separate words or after =, and --set repeatedly in order", () => {
+        const a = parseArgs(["--stack=staging", "--set", "activeColor=green", "--set=services.rtpm-api.green.replicas=4", "--json", "--out", "/tmp/x"]);
+        assert.equal(a.stack, "staging");
+        assert.deepEqual(a.sets, ["activeColor=green", "services.rtpm-api.green.replicas=4"]);
+        assert.equal(a.json, true);
+        assert.equal(a.out, "/tmp/x");
+    });
+
+    it("refuses bad invocations, naming the flag", () => {
+        const cases: [string[], RegExp][] = [
+            [["--jsn"], /--jsn: unknown flag/],
+            [["--stak", "x"], /--stak: unknown flag/],
+            [["activeColor=green"], /activeColor=green: unexpected argument; .*--set activeColor=green/],
+            [["--stack"], /--stack: expects a value/],
+            [["--set", "--json"], /--set: expects a value/],
+            [["--out"], /--out: expects a value/],
+            [["--stack", "a", "--stack", "b"], /--stack: given more than once/],
+            [["--json=yes"], /--json: takes no value/],
+            [["--diff", "--policy"], /--diff and --policy/],
+        ];
+        for (const [argv, re] of cases) assert.throws(() => parseArgs(argv), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(" "));
+    });
+
+    it("--help prints the usage on stdout and exits 0", async () => {
+        const r = await plan("--help");
+        assert.equal(r.code, 0);
+        assert.match(r.stdout, /^usage: npm run --silent plan -- \[--stack NAME\] \[--set PATH=VALUE\]\.\.\. \[--json\] \[--diff\] \[--out DIR\] \[--policy\]/);
+    });
+});
+
+describe("plan CLI: --json", function () {
+    this.timeout(60000);
+    let doc: any;
+    let rendered: Rendered;
+    before(async () => {
+        const r = await plan("--json");
+        assert.equal(r.code, 0, r.stderr);
+        doc = JSON.parse(r.stdout); // exactly one document, or this throws
+        rendered = await renderStack("production");
+    });
+
+    it("prints exactly one JSON document with the contract's keys", () => {
+        assert.deepEqual(Object.keys(doc), ["stack", "resources", "outputs"]);
+        assert.equal(doc.stack, "production");
+        for (const r of doc.resources) {
+            assert.deepEqual(Object.keys(r), ["type", "name", "inputs", "options"], `${r.type} ${r.name}`);
+            assert.deepEqual(Object.keys(r.options), ["protect", "retainOnDelete", "parent", "dependsOn"]);
+            assert.equal(typeof r.options.protect, "boolean");
+            assert.equal(typeof r.options.retainOnDelete, "boolean");
+            assert.ok(Array.isArray(r.options.dependsOn));
+        }
+    });
+
+    it("lists every registered resource in order, with parents and dependsOn as <type>::<name> of listed resources", () => {
+        assert.deepEqual(
+            doc.resources.map((r: any) => `${r.type}::${r.name}`),
+            rendered.resources.filter((r) => !r.read).map((r) => `${r.type}::${r.name}`),
+        );
+        const refs = new Set(doc.resources.map((r: any) => `${r.type}::${r.name}`));
+        for (const r of doc.resources) {
+            if (r.options.parent !== null) assert.ok(refs.has(r.options.parent), `${r.name}: parent ${r.options.parent}`);
+            for (const d of r.options.dependsOn) assert.ok(refs.has(d), `${r.name}: dependsOn ${d}`);
+        }
+    });
+
+    it("carries the inputs the provider would receive", () => {
+        const svcs = prodServices();
+        const dep = doc.resources.find((r: any) => r.type === DEPLOYMENT && r.name === "rtpm-api-blue");
+        assert.equal(dep.options.parent, "candlefish:apps:BlueGreenService::rtpm-api");
+        assert.equal(dep.inputs.spec.replicas, svcs["rtpm-api"].blue.replicas);
+        assert.match(dep.inputs.spec.template.spec.containers[0].image, new RegExp(`/rtpm-api:${svcs["rtpm-api"].blue.imageTag.replace(/\./g, "\\.")}$`));
+        const live = doc.resources.find((r: any) => r.type === SERVICE && r.name === "rtpm-api-service");
+        assert.equal(live.inputs.spec.selector.version, prodActive());
+        const ns = doc.resources.find((r: any) => r.type === "kubernetes:core/v1:Namespace" && r.name === "production");
+        assert.equal(ns.options.protect, true);
+    });
+
+    it("includes the stack outputs", () => {
+        assert.deepEqual(doc.outputs.liveColors, Object.fromEntries(SERVICES.map((s) => [s, prodActive()])));
+        assert.equal(doc.outputs.namespace, "production");
+    });
+});
+
+describe("plan CLI: summary", function () {
+    this.timeout(60000);
+    it("counts resources by type and shows each service's live color, images and replicas", async () => {
+        const r = await plan();
+        assert.equal(r.code, 0, r.stderr);
+        const rendered = await renderStack("production");
+        const deployments = rendered.resources.filter((x) => x.type === DEPLOYMENT).length;
+        assert.ok(deployments >= 8);
+        assert.match(r.stdout, new RegExp(`^\\s+${deployments}  kubernetes:apps/v1:Deployment$`, "m"));
+        assert.match(r.stdout, new RegExp(`^Resources: ${rendered.resources.filter((x) => x.custom && !x.read).length} to create`, "m"));
+        const svcs = prodServices();
+        const live = prodActive();
+        for (const name of SERVICES) {
+            const b = svcs[name].blue;
+            const g = svcs[name].green;
+            const row = new RegExp(`^\\s+${name}\\s+production\\s+${live}\\s+\\S+/${name}:${b.imageTag}\\s+${b.replicas}\\s+\\S+/${name}:${g.imageTag}\\s+${g.replicas}$`, "m");
+            assert.match(r.stdout, row, `row for ${name}`);
+        }
+    });
+
+    it("reflects --set edits (pulumi config set --path semantics, YAML scalar values)", async () => {
+        const r = await plan("--stack", "staging", "--set", "activeColor=blue", "--set", 'services["nanda-api"].blue.replicas=7', "--json");
+        assert.equal(r.code, 0, r.stderr);
+        const doc = JSON.parse(r.stdout);
+        const dep = doc.resources.find((x: any) => x.type === DEPLOYMENT && x.name === "nanda-api-blue");
+        assert.equal(dep.inputs.spec.replicas, 7); // a number, not "7"
+        for (const s of SERVICES) assert.equal(doc.resources.find((x: any) => x.type === SERVICE && x.name === `${s}-service`).inputs.spec.selector.version, "blue");
+        assert.equal(doc.stack, "staging");
+    });
+});
+
+describe("plan CLI: --diff", function () {
+    this.timeout(60000);
+
+    it("a color flip changes only the Service selectors: each service's live and preview Service", async () => {
+        const live = prodActive();
+        const r = await plan("--diff", "--json", "--set", `activeColor=${other(live)}`);
+        assert.equal(r.code, 0, r.stderr);
+        const d = JSON.parse(r.stdout);
+        assert.deepEqual(Object.keys(d), ["changed", "added", "removed"]);
+        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.removed, []);
+        const expected = SERVICES.flatMap((s) => [`${s}-service`, `${s}-preview`]).sort();
+        assert.deepEqual(d.changed.map((c: any) => c.name).sort(), expected);
+        for (const c of d.changed) {
+            assert.equal(c.type, SERVICE);
+            assert.deepEqual(c.paths, ["spec.selector.version"]);
+        }
+    });
+
+    it("an inactive-color image bump changes one Deployment, the inactive one, and only its image", async () => {
+        const idle = other(prodActive());
+        const r = await plan("--diff", "--json", "--set", `services.nanda-api.${idle}.imageTag=v9.9.9`);
+        assert.equal(r.code, 0, r.stderr);
+        const d = JSON.parse(r.stdout);
+        assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: `nanda-api-${idle}`, paths: ["spec.template.spec.containers.0.image"] }]);
+        assert.deepEqual([...d.added, ...d.removed], []);
+    });
+
+    it("prints preview-like lines without --json", async () => {
+        const r = await plan("--diff", "--set", `activeColor=${other(prodActive())}`);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^ {2}~ kubernetes:core\/v1:Service rtpm-api-service \[spec\.selector\.version\]$/m);
+        assert.match(r.stdout, /^Changes: 8 to update, 0 to create, 0 to delete$/m);
+        assert.doesNotMatch(r.stdout, /STATEFUL/);
+    });
+
+    it("with no edits reports no changes", async () => {
+        const r = await plan("--diff", "--json");
+        assert.deepEqual(JSON.parse(r.stdout), { changed: [], added: [], removed: [] });
+    });
+
+    it("flags changes to stateful resources loudly, decided by type token", () => {
+        const kinds: [string, string | undefined][] = [
+            ["aws:rds/instance:Instance", "database"],
+            ["aws:elasticache/replicationGroup:ReplicationGroup", "cache"],
+            ["aws:s3/bucketV2:BucketV2", "bucket"],
+            ["aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", "bucket"],
+            ["aws:ecr/repository:Repository", "repository"],
+            ["aws:secretsmanager/secret:Secret", "secret"],
+            ["aws:kms/key:Key", "key"],
+            ["kubernetes:core/v1:Secret", "secret or volume"],
+            ["random:index/randomPassword:RandomPassword", "secret"],
+            ["kubernetes:core/v1:Service", undefined],
+            ["kubernetes:apps/v1:Deployment", undefined],
+            ["aws:rds/subnetGroup:SubnetGroup", undefined],
+            ["eks:index:Cluster", undefined],
+        ];
+        for (const [t, k] of kinds) assert.equal(statefulKind(t), k, t);
+        const text = formatDiff(
+            {
+                changed: [
+                    { type: "aws:rds/instance:Instance", name: "candlefish-db", paths: ["engineVersion"] },
+                    { type: SERVICE, name: "rtpm-api-service", paths: ["spec.selector.version"] },
+                ],
+                added: [],
+                removed: [{ type: "aws:kms/key:Key", name: "data-key" }],
+            },
+            ["x=1"],
+        );
+        assert.match(text, /^ {2}~ aws:rds\/instance:Instance candlefish-db \[engineVersion\] {3}<-- STATEFUL \(database\)$/m);
+        assert.match(text, /^ {2}~ kubernetes:core\/v1:Service rtpm-api-service \[spec\.selector\.version\]$/m);
+        assert.match(text, /^ {2}- aws:kms\/key:Key data-key {3}<-- STATEFUL \(key\)$/m);
+        assert.match(text, /!!! WARNING: this edit touches 2 STATEFUL resource\(s\)/);
+    });
+});
+
+describe("plan CLI: --out", function () {
+    this.timeout(60000);
+
+    it("writes one YAML file per Kubernetes object at <namespace or _cluster>/<Kind>-<name>.yaml", async () => {
+        const dir = path.join(tmpdir(), "out");
+        const r = await plan("--out", dir, "--json");
+        assert.equal(r.code, 0, r.stderr);
+        JSON.parse(r.stdout); // --out does not disturb the JSON document
+        const rendered = await renderStack("production");
+        const k8s = rendered.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.type.startsWith("kubernetes:helm.sh/"));
+        const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".yaml")).sort();
+        assert.equal(files.length, k8s.length);
+        assert.ok(files.includes(path.join("_cluster", "Namespace-production.yaml")), files.join(" "));
+
+        const dep = YAML.parse(fs.readFileSync(path.join(dir, "production", "Deployment-rtpm-api-blue.yaml"), "utf8"));
+        assert.deepEqual(Object.keys(dep).slice(0, 3), ["apiVersion", "kind", "metadata"]);
+        assert.equal(dep.apiVersion, "apps/v1");
+        assert.equal(dep.kind, "Deployment");
+        assert.equal(dep.metadata.name, "rtpm-api-blue");
+        assert.equal(dep.metadata.namespace, "production");
+        assert.equal(dep.spec.replicas, prodServices()["rtpm-api"].blue.replicas);
+        const svc = YAML.parse(fs.readFileSync(path.join(dir, "production", "Service-rtpm-api-service.yaml"), "utf8"));
+        assert.equal(svc.apiVersion, "v1"); // the core group has no group prefix
+        assert.equal(svc.spec.selector.version, prodActive());
+        const ns = YAML.parse(fs.readFileSync(path.join(dir, "_cluster", "Namespace-production.yaml"), "utf8"));
+        assert.equal(ns.metadata.namespace, undefined);
+        assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+    });
+
+    it("replaces what a previous --out wrote and refuses a directory it did not write", async () => {
+        const dir = path.join(tmpdir(), "out");
+        assert.equal((await plan("--out", dir)).code, 0);
+        fs.writeFileSync(path.join(dir, "production", "Deployment-stale.yaml"), "stale: true\n");
+        assert.equal((await plan("--out", dir, "--set", `activeColor=${other(prodActive())}`)).code, 0);
+        assert.ok(!fs.existsSync(path.join(dir, "production", "Deployment-stale.yaml")));
+        const svc = YAML.parse(fs.readFileSync(path.join(dir, "production", "Service-rtpm-api-service.yaml"), "utf8"));
+        assert.equal(svc.spec.selector.version, other(prodActive()));
+
+        const foreign = tmpdir();
+        fs.writeFileSync(path.join(foreign, "notes.txt"), "mine");
+        assertRejected(await plan("--out", foreign), 1, `--out: ${foreign} is not empty`);
+        assert.deepEqual(fs.readdirSync(foreign), ["notes.txt"]);
+        assert.ok(fs.existsSync(path.join(dir, OUT_MARKER)));
+    });
+
+    it("maps type tokens to apiVersion and places namespaced objects without a namespace in the provider's", () => {
+        assert.deepEqual(apiVersionOf("kubernetes:core/v1:ConfigMap"), { apiVersion: "v1", kind: "ConfigMap" });
+        assert.deepEqual(apiVersionOf("kubernetes:cert-manager.io/v1:Certificate"), { apiVersion: "cert-manager.io/v1", kind: "Certificate" });
+        assert.equal(apiVersionOf("kubernetes:helm.sh/v3:Release")?.kind, "Release");
+        assert.equal(apiVersionOf("kubernetes:yaml:ConfigFile"), undefined);
+        const opts = { protect: false, retainOnDelete: false, parent: null, dependsOn: [], ignoreChanges: [], deleteBeforeReplace: false };
+        const res = (type: string, name: string, inputs: Record<string, unknown>, provider: string | null = null) =>
+            ({ type, name, urn: `urn:${name}`, custom: true, read: false, inputs, options: { ...opts, provider } });
+        const { objects, skipped } = kubernetesObjects({
+            stack: "s",
+            outputs: {},
+            resources: [
+                res("pulumi:providers:kubernetes", "k8s", { namespace: "platform" }),
+                res("kubernetes:core/v1:ConfigMap", "cm", { kind: "ConfigMap", apiVersion: "v1", data: { a: "b" } }, "pulumi:providers:kubernetes::k8s"),
+                res("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "cr", { metadata: { name: "reader" }, rules: [] }),
+                res("kubernetes:helm.sh/v3:Release", "prom", { chart: "kube-prometheus-stack" }),
+                res("kubernetes:core/v1:Secret", "s", { metadata: { name: "db", namespace: "production" }, stringData: { password: new Secret("hunter2") } }),
+            ],
+        });
+        assert.deepEqual(objects.map((o) => o.file), ["platform/ConfigMap-cm.yaml", "_cluster/ClusterRole-reader.yaml", "production/Secret-db.yaml"]);
+        assert.deepEqual(objects[0].object, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm", namespace: "platform" }, data: { a: "b" } });
+        assert.deepEqual((objects[2].object as any).stringData, { password: "[secret]" });
+        assert.deepEqual(skipped.map((s) => s.name), ["prom"]);
+    });
+});
+
+describe("plan CLI: errors leave stdout empty and name the key or flag", function () {
+    this.timeout(60000);
+
+    it("unknown stack", async () => {
+        assertRejected(await plan("--stack", "prodution", "--json"), 2, '--stack: unknown stack "prodution"', "production");
+    });
+
+    it("bad flag", async () => {
+        assertRejected(await plan("--json", "--stak", "production"), 2, "--stak: unknown flag", "did you mean --stack?");
+    });
+
+    it("bad --set: malformed path, missing =, structured value, scalar with children", async () => {
+        assertRejected(await plan("--set", "services..x=1"), 2, '--set: bad path "services..x"');
+        assertRejected(await plan("--set", "activeColor"), 2, "--set: expected PATH=VALUE");
+        assertRejected(await plan("--set", "activeColor=[blue]"), 2, "--set: VALUE must be a scalar");
+        assertRejected(await plan("--set", "activeColor.x=1"), 2, "--set: activeColor is a scalar");
+    });
+
+    it("invalid config stops the plan before any output or file, naming the key and the reason", async () => {
+        const dir = path.join(tmpdir(), "out");
+        assertRejected(await plan("--json", "--out", dir, "--set", "activeColor=purple"), 1, "activeColor", 'expected one of "blue", "green", got "purple"');
+        assert.ok(!fs.existsSync(dir), "no --out directory for a failed plan");
+        assertRejected(await plan("--set", "services.rtpm-api.green.imageTag=latest"), 1, "services.rtpm-api.green.imageTag", "moving tags such as latest are refused");
+        assertRejected(await plan("--diff", "--set", "activeColour=green"), 1, "activeColour", "activeColor");
+    });
+
+    it("--config-file that does not exist", async () => {
+        assertRejected(await plan("--config-file", "/nonexistent/Pulumi.x.yaml"), 2, "--config-file: no such file");
+    });
+});
+
+describe("plan CLI: secrets", function () {
+    this.timeout(60000);
+
+    it("masks Secret values and any unmarked secure placeholder, reporting where it leaked", () => {
+        const { value, leaks } = scrubbed({ a: new Secret("hunter2"), b: [`x-${SECURE_PLACEHOLDER}`], c: SECURE_PLACEHOLDER, d: 3 });
+        assert.deepEqual(value, { a: "[secret]", b: ["x-[secret]"], c: "[secret]", d: 3 });
+        assert.deepEqual(leaks, ["b[0]", "c"]);
+        const warnings: string[] = [];
+        const doc = planDocument(
+            {
+                stack: "s",
+                outputs: { url: SECURE_PLACEHOLDER },
+                resources: [
+                    {
+                        type: "kubernetes:core/v1:Secret",
+                        name: "db",
+                        urn: "u",
+                        custom: true,
+                        read: false,
+                        inputs: { stringData: { password: SECURE_PLACEHOLDER } },
+                        options: { protect: false, retainOnDelete: false, parent: null, dependsOn: [], provider: null, ignoreChanges: [], deleteBeforeReplace: false },
+                    },
+                ],
+            },
+            (m) => warnings.push(m),
+        );
+        assert.ok(!JSON.stringify(doc).includes(SECURE_PLACEHOLDER));
+        assert.deepEqual(warnings.map((w) => w.split(" holds")[0]), ["kubernetes:core/v1:Secret db input stringData.password", "stack output url"]);
+    });
+
+    it("never prints a secure: value, its ciphertext or its offline placeholder, in any output mode", async () => {
+        // A copy of production with one more `secure:` value (an extra entry of
+        // candlefish/<stack>/config), planned through --config-file.
+        const CIPHERTEXT = "v1:AAAAplanTestCiphertext0123";
+        const src = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
+        const key = `${PROJECT}:secrets`;
+        src.config[key] = { ...(src.config[key] ?? {}), config: { ...(src.config[key]?.config ?? {}), PLAN_TEST_TOKEN: { secure: CIPHERTEXT } } };
+        const dir = tmpdir();
+        const file = path.join(dir, "Pulumi.production.yaml");
+        fs.writeFileSync(file, YAML.stringify(src));
+        const runs: Run[] = [];
+        for (const args of [["--json"], [], ["--diff", "--set", "activeColor=green"], ["--diff", "--json", "--set", "secrets.config.PLAN_TEST_TOKEN=other"], ["--out", path.join(dir, "out")]]) {
+            const r = await plan("--config-file", file, ...args);
+            assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+            for (const text of [r.stdout, r.stderr]) {
+                assert.ok(!text.includes(SECURE_PLACEHOLDER) && !text.includes(CIPHERTEXT), args.join(" "));
+            }
+            runs.push(r);
+        }
+        // The value did reach the plan, masked.
+        assert.ok(runs[0].stdout.includes('"[secret]"'));
+        for (const f of fs.readdirSync(path.join(dir, "out"), { recursive: true }).map(String)) {
+            const p = path.join(dir, "out", f);
+            if (fs.statSync(p).isFile()) assert.ok(!fs.readFileSync(p, "utf8").includes(SECURE_PLACEHOLDER), f);
+        }
+    });
+});
+
+describe("plan CLI: policy report", () => {
+    it("prints each violation with its level and fails only on mandatory ones", () => {
+        const text = formatPolicy({
+            policies: 3,
+            violations: [
+                { policy: "rds-storage-encrypted", level: "mandatory", type: "aws:rds/instance:Instance", name: "db", message: "FSBP RDS.3: set storageEncrypted" },
+                { policy: "pod-readonly-rootfs", level: "advisory", type: DEPLOYMENT, name: "x", message: "set readOnlyRootFilesystem" },
+            ],
+        });
+        assert.match(text, /^Policies: 3 evaluated; 1 mandatory and 1 advisory violation\(s\)$/m);
+        assert.match(text, /^ {2}\[mandatory\] rds-storage-encrypted: aws:rds\/instance:Instance db$/m);
+        assert.match(text, /FAILED: mandatory policy violations/);
+        assert.doesNotMatch(formatPolicy({ policies: 3, violations: [] }), /FAILED/);
+    });
+
+    it("--policy --json prints exactly {policies, violations} (when the evaluator is built)", async function () {
+        this.timeout(60000);
+        if (!fs.existsSync(path.join(__dirname, "..", "plan", "policy.js"))) this.skip();
+        const r = await plan("--policy", "--json");
+        const doc = JSON.parse(r.stdout);
+        assert.deepEqual(Object.keys(doc), ["policies", "violations"]);
+        assert.ok(doc.policies > 0);
+        const mandatory = doc.violations.filter((v: any) => v.level === "mandatory");
+        assert.equal(r.code, mandatory.length ? 1 : 0);
+        for (const v of doc.violations) assert.deepEqual(Object.keys(v).sort(), ["level", "message", "name", "policy", "type"]);
+    });
+});
+
+describe("plan command end to end (spawned)", function () {
+    this.timeout(60000);
+    const launcher = path.join(ROOT, "scripts", "plan.js");
+
+    it("--json keeps stdout to one JSON document even when something prints during the run", () => {
+        // A preload that prints to stdout while the program runs, as an SDK warning might.
+        const noisy = path.join(tmpdir(), "noise.js");
+        fs.writeFileSync(noisy, "setTimeout(() => console.log('NOISE from the program'), 0); process.stdout.write('NOISE at load\\n');\n");
+        const r = spawnSync(process.execPath, ["-r", noisy, launcher, "--stack", "staging", "--json"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const doc = JSON.parse(r.stdout.slice(r.stdout.indexOf("{")));
+        assert.equal(doc.stack, "staging");
+        // Only the preload's own top-level write, before the plan started, may reach stdout.
+        assert.equal(r.stdout.slice(0, r.stdout.indexOf("{")), "NOISE at load\n");
+        assert.match(r.stderr, /NOISE from the program/);
+    });
+
+    it("an unknown stack exits 2 with nothing on stdout", () => {
+        const r = spawnSync(process.execPath, [launcher, "--stack", "nope", "--json"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 2);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /--stack: unknown stack "nope"/);
+    });
+});
