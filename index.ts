@@ -1,30 +1,49 @@
 // Composition root: config -> namespace -> blue/green services.
 // Read top to bottom, this is the whole platform.
 import { loadConfig } from "./config";
+import { Network } from "./components/network";
+import { Cluster } from "./components/cluster";
+import { Registry } from "./components/registry";
 import { AppNamespace } from "./components/namespace";
 import { BlueGreenService } from "./components/blue-green-service";
 import { Migrations } from "./components/migrations";
 import { MaintenancePage } from "./components/maintenance";
+import { Certificates } from "./components/certificates";
+import { Ingress, INGRESS_CLASS } from "./components/ingress";
+import { Monitoring } from "./components/monitoring";
 
 // Parsed and validated before anything is registered: bad config stops here.
 const config = loadConfig();
 
-const registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+// AWS foundation: network -> EKS cluster -> ECR repositories (issue "AWS platform").
+const network = new Network(`candlefish-${config.stack}`, { ...config.network, clusterName: config.cluster.name, tags: config.tags });
+const cluster = new Cluster(config.cluster.name, {
+    ...config.cluster,
+    clusterName: config.cluster.name,
+    vpcId: network.vpcId,
+    privateSubnetIds: network.privateSubnetIds,
+    publicSubnetIds: network.publicSubnetIds,
+    retainVolumes: config.isProduction,
+    tags: config.tags,
+});
+const registry = new Registry("ecr", { ...config.registry, tags: config.tags });
+// Every in-cluster resource talks to this cluster, never to an ambient kubeconfig.
+const inCluster = { providers: [cluster.provider] };
 
 const ns = new AppNamespace(config.namespace, {
     name: config.namespace,
     allowFromNamespaces: ["ingress-nginx", "monitoring"],
-});
+}, inCluster);
 
 // Operations as config (runbook "Database Migrations", "Emergency read-only mode").
 // READ_ONLY_MODE goes to both colors of every service, never to one color: a
 // flip of activeColor must still change only the Service selectors.
 const modeEnv = { READ_ONLY_MODE: String(config.readOnlyMode) };
 const services = config.services.map((svc) => {
-    const repository = `${registry}/${svc.name}`;
+    const repository = registry.repositoryUrls[svc.name];
     const migration = config.migrations.find((m) => m.service === svc.name);
     const migrations = migration
-        ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository }, { dependsOn: [ns] })
+        ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository }, { ...inCluster, dependsOn: [ns] })
         : undefined;
     return new BlueGreenService(
         svc.name,
@@ -36,16 +55,51 @@ const services = config.services.map((svc) => {
             // Each color waits for its own image's migration Job.
             colorDependsOn: migrations && { blue: [migrations.jobs.blue], green: [migrations.jobs.green] },
         },
-        { dependsOn: [ns] },
+        { ...inCluster, dependsOn: [ns] },
     );
 });
 
 // Runbook "Enable Maintenance Mode": the page runs whenever an image is configured;
 // `maintenanceMode` only moves the domain to it (see the Ingress).
 const maintenance = config.maintenance
-    ? new MaintenancePage("maintenance-page", { page: config.maintenance, namespace: ns.name }, { dependsOn: [ns] })
+    ? new MaintenancePage("maintenance-page", { page: config.maintenance, namespace: ns.name }, { ...inCluster, dependsOn: [ns] })
     : undefined;
 
+// In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
+const apiHosts = config.ingress.hosts;
+const tls = new Certificates("tls", {
+    acmeEmail: config.tls.acmeEmail,
+    issuer: config.tls.issuer,
+    namespace: ns.name,
+    dnsNames: [config.domain, ...Object.values(apiHosts).sort()],
+    ingressClassName: INGRESS_CLASS,
+}, inCluster);
+const ingress = new Ingress("ingress", {
+    namespace: ns.name,
+    domain: config.domain,
+    rootService: config.ingress.rootService,
+    hosts: apiHosts,
+    tlsSecretName: tls.secretName,
+    controllerReplicas: config.ingress.controllerReplicas,
+    loadBalancerTag: `candlefish-maturity-map-${config.stack}`,
+    // Runbook "Enable Maintenance Mode": the domain moves to the page; health endpoints keep answering.
+    maintenanceBackend: config.maintenanceMode ? maintenance?.backend : undefined,
+    dns: config.dns.enabled ? { zoneId: config.dns.zoneId, zoneName: config.dns.zoneName } : undefined,
+}, { ...inCluster, dependsOn: [ns] });
+const monitoring = new Monitoring("monitoring", {
+    appNamespace: config.namespace,
+    appNamespaceRef: ns.name,
+    services: config.services.map((s) => s.name),
+    environment: config.environment,
+    monitoring: config.monitoring,
+    alerts: config.alerts,
+}, { ...inCluster, dependsOn: [ns] });
+
+export const clusterName = cluster.clusterName;
+/** `aws eks update-kubeconfig` does the same; kept secret in the stack's outputs. */
+export const kubeconfig = cluster.kubeconfig;
+export const vpcId = network.vpcId;
+export const repositoryUrls = registry.repositoryUrls;
 export const namespace = ns.name;
 /** Per service: the live color and the Services' in-cluster URLs. */
 export const liveColors = Object.fromEntries(services.map((s) => [s.serviceName, s.liveColor]));
@@ -53,3 +107,7 @@ export const liveColors = Object.fromEntries(services.map((s) => [s.serviceName,
 export const maintenancePage = maintenance?.backend.serviceName;
 export const maintenanceMode = config.maintenanceMode;
 export const readOnlyMode = config.readOnlyMode;
+/** The URLs the runbook curls (https://<domain>/api/health ...). */
+export const urls = ingress.hosts.map((h) => `https://${h}`);
+export const loadBalancerHostname = ingress.loadBalancerHostname;
+export const grafanaAdminPassword = monitoring.grafanaAdminPassword;

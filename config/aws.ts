@@ -81,6 +81,8 @@ export interface RegistryConfig {
 }
 
 export interface AwsConfig {
+    /** Tags on every AWS resource: who owns it and which stack declared it (cost and incident triage). */
+    readonly tags: Readonly<Record<string, string>>;
     readonly network: NetworkConfig;
     readonly cluster: ClusterConfig;
     readonly registry: RegistryConfig;
@@ -280,6 +282,12 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
     const c = ok(cl);
     const r = ok(reg);
     return {
+        tags: Object.freeze({
+            project: "candlefish-maturity-map",
+            environment: core.environment,
+            stack: src.stack,
+            "managed-by": "pulumi",
+        }),
         network: Object.freeze({
             cidr: n.cidr ?? (prod ? "10.0.0.0/16" : "10.1.0.0/16"),
             availabilityZones: Object.freeze([...zones]),

@@ -51,6 +51,10 @@ const OUTPUTS: Record<string, Outputs> = {
     "random:index/randomPassword:RandomPassword": (name) => ({ result: `mock-password-${name}` }),
     "random:index/randomId:RandomId": (name) => ({ hex: `0123abcd${name.length}`, b64Url: `ASOrzQ${name.length}` }),
     "eks:index:Cluster": (name, i) => mockEksCluster(name, i),
+    "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ id: `lt-${name}`, latestVersion: 1, defaultVersion: 1 }),
+    "aws:eks/nodeGroup:NodeGroup": (name, i) => ({ arn: arn("eks", `nodegroup/${i.clusterName}/${i.nodeGroupName ?? name}`), status: "ACTIVE" }),
+    "aws:eks/addon:Addon": (name, i) => ({ arn: arn("eks", `addon/${i.clusterName}/${i.addonName}`), addonVersion: "v0.0.0-eksbuild.1" }),
+    "aws:cloudwatch/logGroup:LogGroup": (name, i) => ({ arn: arn("logs", `log-group:${i.name ?? name}`) }),
 };
 
 /** A kubeconfig that @pulumi/kubernetes accepts; it points nowhere. */
@@ -84,9 +88,17 @@ function mockEksCluster(name: string, i: State): State {
         clusterSecurityGroupId: `sg-cluster-${name}`,
         nodeSecurityGroupId: `sg-nodes-${name}`,
         oidcProviderArn: `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/${oidcIssuer.slice("https://".length)}`,
-        oidcProviderUrl: oidcIssuer.slice("https://".length),
+        // As in the .d.ts: oidcProviderUrl is the issuer URL, oidcIssuer the same without https://.
+        oidcProviderUrl: oidcIssuer,
         oidcIssuer: oidcIssuer.slice("https://".length),
         core: { cluster: { name: clusterName } },
+        // The remaining scalar outputs of eks.Cluster (cluster.d.ts), as a cluster without
+        // a default node group, Fargate or Auto Mode reports them.
+        clusterIngressRuleId: `sgrule-${name}`,
+        defaultNodeGroupAsgName: "",
+        fargateProfileId: "",
+        fargateProfileStatus: "",
+        autoModeNodeRoleName: "",
     };
 }
 
@@ -100,6 +112,14 @@ const CALLS: Record<string, (inputs: State) => State> = {
         name: i.name,
         repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/${i.name}`,
         arn: arn("ecr", `repository/${i.name}`),
+    }),
+    // The ingress NLB, found by its candlefish.ai/ingress tag (components/ingress.ts).
+    "aws:lb/getLoadBalancer:getLoadBalancer": (i) => ({
+        arn: arn("elasticloadbalancing", "loadbalancer/net/ingress-nginx/0123456789abcdef"),
+        dnsName: "ingress-nginx-0123456789abcdef.elb.us-east-1.amazonaws.com",
+        zoneId: "Z26RNL4JYFTOTI",
+        loadBalancerType: "network",
+        tags: i.tags,
     }),
     "aws:route53/getZone:getZone": (i) => ({ zoneId: `ZMOCK${String(i.name ?? "").length}`, name: i.name }),
     "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({ json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }) }),

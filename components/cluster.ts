@@ -1,0 +1,329 @@
+// Cluster: the EKS cluster the runbook's kubectl commands talk to
+// (`aws eks update-kubeconfig --region us-east-1 --name
+// candlefish-maturity-map-<stack>-eks`), its managed node groups, the EKS
+// managed add-ons, gp3 as the default StorageClass, and the Kubernetes
+// provider every in-cluster resource uses.
+//
+// The control plane comes from @pulumi/eks (a remote component); node groups,
+// launch templates, IAM and add-ons are plain @pulumi/aws resources so that
+// their security settings are visible to tests and policies.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import { CapacityType, EksVersion } from "../config/aws";
+
+export interface ClusterNodeGroupArgs {
+    /** Name suffix; the EKS node group is `<cluster>-<name>`. */
+    readonly name: string;
+    readonly instanceTypes: readonly string[];
+    readonly capacityType: CapacityType;
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    /** Root volume (gp3, encrypted), GiB. */
+    readonly diskSizeGiB: number;
+}
+
+export interface ClusterArgs {
+    /** The EKS cluster's physical name, fixed: `candlefish-maturity-map-<stack>-eks`. */
+    readonly clusterName: string;
+    /** Kubernetes minor version, e.g. "1.33". */
+    readonly version: EksVersion;
+    readonly vpcId: pulumi.Input<string>;
+    /** Nodes run here (and only here). */
+    readonly privateSubnetIds: pulumi.Input<string>[];
+    /** For internet-facing load balancers. */
+    readonly publicSubnetIds: pulumi.Input<string>[];
+    /** Empty: private API endpoint only. Otherwise the public endpoint admits exactly these CIDRs. */
+    readonly publicAccessCidrs: readonly string[];
+    /** IAM role granted cluster-admin through an access entry; none if undefined. */
+    readonly adminRoleArn?: string;
+    /** Retention of /aws/eks/<cluster>/cluster, in days. */
+    readonly logRetentionDays: number;
+    /** EKS deletion protection. */
+    readonly deletionProtection: boolean;
+    readonly nodeGroups: readonly ClusterNodeGroupArgs[];
+    /** Keep EBS volumes when their claim is deleted (production data). */
+    readonly retainVolumes: boolean;
+    /** Tags for every AWS resource. */
+    readonly tags: Record<string, string>;
+}
+
+/** EKS access policy that maps to cluster-admin. */
+export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+/** The EBS CSI controller's service account, which its IRSA role trusts. */
+export const EBS_CSI_SERVICE_ACCOUNT = "system:serviceaccount:kube-system:ebs-csi-controller-sa";
+/** Control-plane log types shipped to CloudWatch (FSBP EKS.8 requires audit; api and authenticator for incident work). */
+export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"] as const;
+
+const NODE_POLICIES = {
+    worker: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    cni: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    ecr: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+    // Session Manager instead of SSH: no key pairs, no port 22 (runbook "Node Maintenance").
+    ssm: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+};
+
+/** Graviton families (m7g, c6gn, t4g, ...) need the ARM image. */
+export const isArm = (instanceType: string): boolean => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
+
+export class Cluster extends pulumi.ComponentResource {
+    public readonly eksCluster: eks.Cluster;
+    /** The Kubernetes provider for every in-cluster resource, built from this cluster's kubeconfig. */
+    public readonly provider: k8s.Provider;
+    public readonly clusterName: pulumi.Output<string>;
+    /** The security group the nodes run in; data stores admit it (RDS 5432, Redis 6379). */
+    public readonly nodeSecurityGroupId: pulumi.Output<string>;
+    /** The IAM OIDC provider, for IRSA trust policies. */
+    public readonly oidcProviderArn: pulumi.Output<string>;
+    /** The OIDC issuer without `https://` (the prefix of IRSA condition keys such as `<url>:sub`). */
+    public readonly oidcProviderUrl: pulumi.Output<string>;
+    /** Kubeconfig for operators (secret: it names the cluster endpoint and CA). */
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** KMS key that envelope-encrypts Kubernetes Secrets. */
+    public readonly secretsKey: aws.kms.Key;
+    public readonly nodeGroups: aws.eks.NodeGroup[];
+
+    constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:cluster:Cluster", name, {}, opts);
+        const tags = args.tags;
+
+        // FSBP EKS.3: Kubernetes Secrets are envelope-encrypted with a customer-managed
+        // key. Rotation on (FSBP KMS.4). Protected: losing it makes every Secret unreadable.
+        this.secretsKey = new aws.kms.Key(
+            `${name}-secrets`,
+            {
+                description: `Envelope encryption of Kubernetes Secrets in ${args.clusterName}`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                tags,
+            },
+            { parent: this, protect: true },
+        );
+        new aws.kms.Alias(`${name}-secrets`, { name: `alias/${args.clusterName}-secrets`, targetKeyId: this.secretsKey.keyId }, { parent: this });
+
+        // EKS writes control-plane logs to this group; created first so it has a
+        // retention (EKS would create it with "never expire").
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-control-plane`,
+            { name: `/aws/eks/${args.clusterName}/cluster`, retentionInDays: args.logRetentionDays, tags },
+            { parent: this },
+        );
+
+        const publicEndpoint = args.publicAccessCidrs.length > 0;
+        this.eksCluster = new eks.Cluster(
+            name,
+            {
+                name: args.clusterName,
+                version: args.version,
+                vpcId: args.vpcId,
+                privateSubnetIds: args.privateSubnetIds,
+                publicSubnetIds: args.publicSubnetIds,
+                // FSBP EKS.1: the API endpoint is private; a public endpoint exists only
+                // when config lists the networks allowed to reach it.
+                endpointPrivateAccess: true,
+                endpointPublicAccess: publicEndpoint,
+                ...(publicEndpoint ? { publicAccessCidrs: [...args.publicAccessCidrs] } : {}),
+                // FSBP EKS.3: KMS envelope encryption of Secrets.
+                encryptionConfigKeyArn: this.secretsKey.arn,
+                // FSBP EKS.8: audit logging (plus api and authenticator) to CloudWatch Logs.
+                enabledClusterLogTypes: [...CONTROL_PLANE_LOGS],
+                // IRSA: pods get IAM roles through the cluster's OIDC issuer.
+                createOidcProvider: true,
+                // Access entries only; the aws-auth ConfigMap is not consulted.
+                authenticationMode: "API",
+                accessEntries: args.adminRoleArn
+                    ? {
+                          admin: {
+                              principalArn: args.adminRoleArn,
+                              type: "STANDARD",
+                              accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } } },
+                          },
+                      }
+                    : undefined,
+                // Nodes are the managed node groups below; vpc-cni, kube-proxy and
+                // coredns are EKS managed add-ons declared below, not the bootstrap copies.
+                skipDefaultNodeGroup: true,
+                bootstrapSelfManagedAddons: false,
+                useDefaultVpcCni: true,
+                corednsAddonOptions: { enabled: false },
+                kubeProxyAddonOptions: { enabled: false },
+                nodeAssociatePublicIpAddress: false,
+                deletionProtection: args.deletionProtection,
+                // Standard support only: a version past it fails loudly instead of billing extended support.
+                upgradePolicy: { supportType: "STANDARD" },
+                tags,
+            },
+            { parent: this, dependsOn: [logGroup] },
+        );
+
+        this.clusterName = this.eksCluster.eksCluster.name;
+        this.nodeSecurityGroupId = this.eksCluster.nodeSecurityGroupId;
+        this.oidcProviderArn = this.eksCluster.oidcProviderArn;
+        this.oidcProviderUrl = this.eksCluster.oidcIssuer;
+        this.kubeconfig = pulumi.secret(this.eksCluster.kubeconfigJson);
+
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+            { parent: this },
+        );
+
+        // --- Add-ons that must exist before nodes can become Ready (DaemonSets).
+        const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs>, dependsOn: pulumi.Resource[] = []) =>
+            new aws.eks.Addon(
+                `${name}-${addonName}`,
+                {
+                    clusterName: this.clusterName,
+                    addonName,
+                    // This program owns the add-ons' configuration.
+                    resolveConflictsOnCreate: "OVERWRITE",
+                    resolveConflictsOnUpdate: "OVERWRITE",
+                    tags,
+                    ...extra,
+                },
+                { parent: this, dependsOn },
+            );
+        const vpcCni = addon("vpc-cni", {});
+        const kubeProxy = addon("kube-proxy", {});
+
+        // --- Managed node groups, in the private subnets only.
+        const nodeRole = new aws.iam.Role(
+            `${name}-nodes`,
+            {
+                description: `EC2 nodes of ${args.clusterName}`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        const attachments = Object.entries(NODE_POLICIES).map(
+            ([k, policyArn]) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${k}`, { role: nodeRole.name, policyArn }, { parent: this }),
+        );
+
+        this.nodeGroups = args.nodeGroups.map((g) => {
+            const arm = g.instanceTypes.some(isArm);
+            const lt = new aws.ec2.LaunchTemplate(
+                `${name}-${g.name}`,
+                {
+                    description: `Nodes of ${args.clusterName}/${g.name}`,
+                    // FSBP EC2.8: IMDSv2 only. Hop limit 2 lets pods that still need
+                    // instance metadata reach it through the extra network hop.
+                    metadataOptions: {
+                        httpEndpoint: "enabled",
+                        httpTokens: "required",
+                        httpPutResponseHopLimit: 2,
+                        instanceMetadataTags: "disabled",
+                    },
+                    // Encrypted gp3 root volumes (FSBP EC2.7 for the nodes' disks).
+                    blockDeviceMappings: [
+                        {
+                            deviceName: "/dev/xvda",
+                            ebs: { volumeSize: g.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                        },
+                    ],
+                    // The node security group @pulumi/eks created (control plane <-> kubelet
+                    // rules); data stores admit exactly this group.
+                    vpcSecurityGroupIds: [this.nodeSecurityGroupId],
+                    tagSpecifications: [
+                        { resourceType: "instance", tags: { ...tags, Name: `${args.clusterName}-${g.name}` } },
+                        { resourceType: "volume", tags },
+                    ],
+                    updateDefaultVersion: true,
+                    tags,
+                },
+                { parent: this },
+            );
+            return new aws.eks.NodeGroup(
+                `${name}-${g.name}`,
+                {
+                    clusterName: this.clusterName,
+                    nodeGroupName: `${args.clusterName}-${g.name}`,
+                    nodeRoleArn: nodeRole.arn,
+                    subnetIds: args.privateSubnetIds,
+                    amiType: arm ? "AL2023_ARM_64_STANDARD" : "AL2023_x86_64_STANDARD",
+                    capacityType: g.capacityType,
+                    instanceTypes: [...g.instanceTypes],
+                    scalingConfig: { minSize: g.minSize, desiredSize: g.desiredSize, maxSize: g.maxSize },
+                    // Runbook "Node Maintenance": one node drained at a time.
+                    updateConfig: { maxUnavailable: 1 },
+                    launchTemplate: { id: lt.id, version: pulumi.interpolate`${lt.latestVersion}` },
+                    labels: { "candlefish.ai/node-group": g.name },
+                    tags,
+                },
+                { parent: this, dependsOn: [...attachments, vpcCni, kubeProxy] },
+            );
+        });
+
+        // --- Add-ons that run as Deployments: they need nodes.
+        addon("coredns", {}, this.nodeGroups);
+
+        const ebsCsiRole = new aws.iam.Role(
+            `${name}-ebs-csi`,
+            {
+                description: `IRSA role of the EBS CSI controller in ${args.clusterName}`,
+                // IRSA: only the ebs-csi-controller-sa service account, through this cluster's issuer.
+                assumeRolePolicy: pulumi.all([this.oidcProviderArn, this.oidcProviderUrl]).apply(([arn, url]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Federated: arn },
+                                Action: "sts:AssumeRoleWithWebIdentity",
+                                Condition: {
+                                    StringEquals: { [`${url}:sub`]: EBS_CSI_SERVICE_ACCOUNT, [`${url}:aud`]: "sts.amazonaws.com" },
+                                },
+                            },
+                        ],
+                    }),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(
+            `${name}-ebs-csi`,
+            { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" },
+            { parent: this },
+        );
+        const ebsCsi = addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsCsiRole.arn }, [...this.nodeGroups, ebsCsiPolicy]);
+
+        // gp3 is the default StorageClass: cheaper and faster than gp2, always encrypted.
+        new k8s.storage.v1.StorageClass(
+            `${name}-gp3`,
+            {
+                metadata: { name: "gp3", annotations: { "storageclass.kubernetes.io/is-default-class": "true" } },
+                provisioner: "ebs.csi.aws.com",
+                parameters: { type: "gp3", encrypted: "true", fsType: "ext4" },
+                // Production keeps the volume when its claim goes (data safety); staging cleans up.
+                reclaimPolicy: args.retainVolumes ? "Retain" : "Delete",
+                // Bind in the zone the pod lands in.
+                volumeBindingMode: "WaitForFirstConsumer",
+                allowVolumeExpansion: true,
+            },
+            { parent: this, provider: this.provider, dependsOn: [ebsCsi], deleteBeforeReplace: true },
+        );
+        // Before 1.30, EKS marks its own gp2 class as default too; two defaults make
+        // PVC defaulting ambiguous, so gp2 is demoted there.
+        if (Number(args.version.split(".")[1]) < 30) {
+            new k8s.storage.v1.StorageClassPatch(
+                `${name}-gp2-not-default`,
+                { metadata: { name: "gp2", annotations: { "storageclass.kubernetes.io/is-default-class": "false" } } },
+                { parent: this, provider: this.provider },
+            );
+        }
+
+        this.registerOutputs({
+            clusterName: this.clusterName,
+            nodeSecurityGroupId: this.nodeSecurityGroupId,
+            oidcProviderArn: this.oidcProviderArn,
+            oidcProviderUrl: this.oidcProviderUrl,
+            kubeconfig: this.kubeconfig,
+        });
+    }
+}
