@@ -1,0 +1,165 @@
+// The CI/CD workflows in .github/workflows/ parse as YAML and carry the fields
+// GitHub Actions requires; the plan commands they run are ones the plan CLI
+// accepts; production is behind an environment; the switch workflow takes a
+// service and a color as choices and edits config with `pulumi config set --path`.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "../plan/stackfile";
+import { parseArgs } from "../plan/cli";
+import { SERVICES } from "./harness";
+
+const DIR = path.join(ROOT, ".github", "workflows");
+const EVENTS = new Set(["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call", "release"]);
+const INPUT_TYPES = new Set(["string", "choice", "boolean", "number", "environment"]);
+
+type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, unknown> };
+type Job = { "runs-on": unknown; steps: Step[]; needs?: string | string[]; environment?: unknown; permissions?: unknown; if?: string };
+type Workflow = { name: string; on: Record<string, any>; permissions?: Record<string, string>; jobs: Record<string, Job> };
+
+function load(file: string): Workflow {
+    const doc = YAML.parseDocument(fs.readFileSync(path.join(DIR, file), "utf8"));
+    assert.deepEqual(doc.errors.map((e) => e.message), [], `${file} is not valid YAML`);
+    return doc.toJS() as Workflow;
+}
+
+const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps);
+const actionSteps = (wf: Workflow, action: string) => steps(wf).filter((s) => s.uses?.split("@")[0] === action);
+
+/** The argv of every `npm run --silent plan -- ...` line, with shell variables given sample values. */
+function planInvocations(wf: Workflow): string[][] {
+    const sample: Record<string, string> = { stack: "production", STACK: "production", key: "activeColor", KEY: "activeColor", COLOR: "green", RUNNER_TEMP: "/tmp/r" };
+    const out: string[][] = [];
+    for (const s of steps(wf)) {
+        for (const line of (s.run ?? "").split("\n")) {
+            const m = /npm run --silent plan -- (.*)$/.exec(line.trim());
+            if (!m) continue;
+            const cmd = m[1].split(/\s[|>]/)[0].replace(/\$\{?(\w+)\}?/g, (_, v) => sample[v] ?? `sample-${v}`);
+            out.push((cmd.match(/"[^"]*"|\S+/g) ?? []).map((t) => t.replace(/^"|"$/g, "")));
+        }
+    }
+    return out;
+}
+
+describe("CI/CD workflows: structure GitHub expects", () => {
+    const files = fs.existsSync(DIR) ? fs.readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+
+    it("has the pull-request, deploy and switch workflows", () => {
+        assert.deepEqual(files, ["deploy.yml", "pull-request.yml", "switch.yml"]);
+    });
+
+    for (const file of ["deploy.yml", "pull-request.yml", "switch.yml"]) {
+        it(`${file}: name, known triggers, least-privilege default permissions, jobs with runs-on and steps`, () => {
+            const wf = load(file);
+            assert.equal(typeof wf.name, "string");
+            assert.ok(wf.on && typeof wf.on === "object", "on: must be a map of events");
+            for (const ev of Object.keys(wf.on)) assert.ok(EVENTS.has(ev), `unknown event ${ev}`);
+            assert.deepEqual(wf.permissions, { contents: "read" }, "workflow-level permissions are read-only; jobs widen only what they need");
+            const ids = Object.keys(wf.jobs);
+            assert.ok(ids.length > 0);
+            for (const [id, job] of Object.entries(wf.jobs)) {
+                assert.match(id, /^[A-Za-z_][A-Za-z0-9_-]*$/, `job id ${id}`);
+                assert.equal(typeof job["runs-on"], "string", `${id}: runs-on`);
+                assert.ok(Array.isArray(job.steps) && job.steps.length > 0, `${id}: steps`);
+                for (const n of ([] as string[]).concat(job.needs ?? [])) assert.ok(ids.includes(n), `${id}: needs unknown job ${n}`);
+                for (const [i, s] of job.steps.entries()) {
+                    assert.ok(Boolean(s.uses) !== Boolean(s.run), `${id} step ${i}: exactly one of uses/run`);
+                    if (s.uses) assert.match(s.uses, /^[\w.-]+\/[\w.-]+(\/[\w./-]+)?@[\w.-]+$/, `${id} step ${i}: uses must pin a ref`);
+                }
+            }
+        });
+    }
+
+    it("every pulumi/actions step names a command it supports and a stack, and runs the policy pack", () => {
+        for (const file of files) {
+            for (const s of actionSteps(load(file), "pulumi/actions")) {
+                if (s.with?.command === undefined) continue; // installs the CLI only
+                assert.ok(["up", "preview", "refresh", "destroy", "output"].includes(String(s.with.command)), `${file}: ${s.with.command}`);
+                assert.match(String(s.with["stack-name"]), /\/(production|staging|\$\{\{ matrix\.stack \}\}|\$\{\{ inputs\.stack \}\})$/);
+                assert.equal(s.with.policyPacks, "policies", `${file}: ${s.with.command} without --policy-pack policies`);
+            }
+        }
+    });
+
+    it("no step interpolates workflow inputs into a shell script (inputs reach scripts through env)", () => {
+        for (const file of files)
+            for (const s of steps(load(file))) assert.doesNotMatch(s.run ?? "", /\$\{\{\s*(inputs|github\.event)\./, `${file}: ${s.name ?? s.run}`);
+    });
+
+    it("every offline plan command in the workflows is accepted by the plan CLI", () => {
+        let n = 0;
+        for (const file of files)
+            for (const argv of planInvocations(load(file))) {
+                assert.doesNotThrow(() => parseArgs(argv), `${file}: plan ${argv.join(" ")}`);
+                n++;
+            }
+        assert.ok(n >= 4, `found only ${n} plan commands`);
+        // The extraction is real: a combination the CLI refuses is caught.
+        assert.throws(() => parseArgs(["--diff", "--policy"]));
+    });
+});
+
+describe("CI/CD workflows: what each one does", () => {
+    it("pull-request: install, npm test, offline plan with --policy and a diff, then pulumi preview --policy-pack policies commented on the PR", () => {
+        const wf = load("pull-request.yml");
+        assert.deepEqual(Object.keys(wf.on), ["pull_request"]);
+        const runs = wf.jobs.test.steps.map((s) => s.run ?? "").join("\n");
+        assert.match(runs, /npm ci/);
+        assert.match(runs, /^npm test$/m);
+        assert.match(runs, /plan -- --stack "\$stack" --policy/);
+        assert.match(runs, /--out/);
+        const preview = actionSteps(wf, "pulumi/actions");
+        assert.equal(preview.length, 1);
+        assert.equal(preview[0].with?.command, "preview");
+        assert.equal(preview[0].with?.["comment-on-pr"], true);
+        assert.equal(preview[0].env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
+        assert.deepEqual(wf.jobs.preview.needs, "test");
+        assert.equal((wf.jobs.preview.permissions as Record<string, string>)["pull-requests"], "write");
+        assert.match(String(wf.jobs.preview.if), /head\.repo\.full_name == github\.repository/);
+    });
+
+    it("deploy: on push to main, pulumi up staging then production, production behind the production environment", () => {
+        const wf = load("deploy.yml");
+        assert.deepEqual(wf.on, { push: { branches: ["main"] } });
+        const prod = wf.jobs.production;
+        assert.deepEqual(prod.environment, { name: "production", url: "https://candlefish.ai" });
+        assert.equal(prod.needs, "staging");
+        assert.equal(wf.jobs.staging.needs, "test");
+        const up = prod.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(up?.with?.command, "up");
+        assert.match(String(up?.with?.["stack-name"]), /\/production$/);
+        assert.equal((prod as any).concurrency.group, "pulumi-production");
+        assert.equal((prod as any).concurrency["cancel-in-progress"], false);
+    });
+
+    it("switch: workflow_dispatch with stack, service and color as choices and a required reason", () => {
+        const wf = load("switch.yml");
+        assert.deepEqual(Object.keys(wf.on), ["workflow_dispatch"]);
+        const inputs = wf.on.workflow_dispatch.inputs as Record<string, { type: string; options?: string[]; required?: boolean }>;
+        for (const [name, i] of Object.entries(inputs)) assert.ok(INPUT_TYPES.has(i.type), `${name}: type ${i.type}`);
+        assert.equal(inputs.color.type, "choice");
+        assert.deepEqual(inputs.color.options, ["blue", "green"]);
+        assert.equal(inputs.service.type, "choice");
+        assert.deepEqual(inputs.service.options, ["all", ...SERVICES]);
+        assert.deepEqual(inputs.stack.options, ["production", "staging"]);
+        assert.equal(inputs.reason.required, true);
+        for (const i of Object.values(inputs)) if (i.type === "choice") assert.ok(i.options && i.options.length > 0);
+    });
+
+    it("switch: edits config with `pulumi config set --path services.<svc>.activeColor`, commits the stack file, runs pulumi up in the stack's environment", () => {
+        const wf = load("switch.yml");
+        const job = wf.jobs.switch;
+        assert.deepEqual(job.environment, { name: "${{ inputs.stack }}" });
+        assert.equal((job.permissions as Record<string, string>).contents, "write");
+        const runs = job.steps.map((s) => s.run ?? "").join("\n");
+        assert.match(runs, /key="services\.\$SERVICE\.activeColor"/);
+        assert.match(runs, /pulumi config set --path "\$KEY" "\$COLOR"/);
+        assert.match(runs, /pulumi config set activeColor "\$COLOR"/);
+        assert.match(runs, /git add "Pulumi\.\$STACK\.yaml"/);
+        assert.match(runs, /git push origin HEAD:main/);
+        const order = job.steps.map((s) => (s.run?.includes("pulumi config set") ? "set" : s.run?.includes("git push") ? "commit" : s.with?.command === "up" ? "up" : s.run?.includes("--diff") ? "diff" : "")).filter(Boolean);
+        assert.deepEqual(order, ["diff", "set", "commit", "up"]);
+        assert.equal((job as any).concurrency.group, "pulumi-${{ inputs.stack }}");
+    });
+});
