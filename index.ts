@@ -1,9 +1,14 @@
 // Composition root: config -> namespace -> blue/green services.
 // Read top to bottom, this is the whole platform.
 import { loadConfig } from "./config";
+import { REGION } from "./config/aws";
 import { Network } from "./components/network";
 import { Cluster } from "./components/cluster";
 import { Registry } from "./components/registry";
+import { AppSecrets, SecretDelivery } from "./components/secrets";
+import { Database } from "./components/database";
+import { Cache } from "./components/cache";
+import { Backups, backupBucketName } from "./components/backups";
 import { AppNamespace } from "./components/namespace";
 import { BlueGreenService } from "./components/blue-green-service";
 import { Migrations } from "./components/migrations";
@@ -27,6 +32,32 @@ const cluster = new Cluster(config.cluster.name, {
     tags: config.tags,
 });
 const registry = new Registry("ecr", { ...config.registry, tags: config.tags });
+
+// Data stores: secrets -> database, cache -> backups. Private subnets, reachable
+// from the nodes only, every stateful resource protected.
+const secrets = new AppSecrets("secrets", { stack: config.stack, settings: config.secrets, tags: config.tags });
+const dataPlacement = { vpcId: network.vpcId, subnetIds: network.privateSubnetIds, nodeSecurityGroupId: cluster.nodeSecurityGroupId, tags: config.tags };
+const database = new Database("database", {
+    ...dataPlacement,
+    settings: config.database,
+    identifier: `candlefish-maturity-map-${config.stack}-db`,
+    masterUserSecretKmsKeyArn: secrets.kmsKey.arn,
+});
+const cache = new Cache("cache", {
+    ...dataPlacement,
+    settings: config.cache,
+    identifier: `candlefish-${config.stack}-redis`,
+    authSecretName: `${secrets.prefix}redis-auth`,
+    secretsKmsKeyArn: secrets.kmsKey.arn,
+    recoveryWindowDays: config.secrets.recoveryWindowDays,
+});
+const backups = new Backups("backups", {
+    stack: config.stack,
+    bucketName: backupBucketName(config.stack, config.isProduction),
+    settings: config.backups,
+    databaseArn: database.arn,
+    tags: config.tags,
+});
 // Every in-cluster resource talks to this cluster, never to an ambient kubeconfig.
 const inCluster = { providers: [cluster.provider] };
 
@@ -35,6 +66,20 @@ const ns = new AppNamespace(config.namespace, {
     allowFromNamespaces: ["ingress-nginx", "monitoring"],
 }, inCluster);
 
+// Secrets reach pods as Kubernetes Secrets through External Secrets Operator (IRSA).
+const delivery = new SecretDelivery("secret-delivery", {
+    stack: config.stack,
+    region: REGION,
+    namespace: ns.name,
+    settings: config.secrets,
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcProviderUrl: cluster.oidcProviderUrl,
+    secrets,
+    database: { address: database.address, port: database.port, dbName: database.dbName, masterUserSecretArn: database.masterUserSecretArn },
+    redis: { host: cache.primaryEndpoint, port: cache.port, authSecretName: `${secrets.prefix}redis-auth`, authVersionId: cache.authSecretVersion.versionId },
+    tags: config.tags,
+}, { ...inCluster, dependsOn: [ns] });
+
 // Operations as config (runbook "Database Migrations", "Emergency read-only mode").
 // READ_ONLY_MODE goes to both colors of every service, never to one color: a
 // flip of activeColor must still change only the Service selectors.
@@ -42,8 +87,9 @@ const modeEnv = { READ_ONLY_MODE: String(config.readOnlyMode) };
 const services = config.services.map((svc) => {
     const repository = registry.repositoryUrls[svc.name];
     const migration = config.migrations.find((m) => m.service === svc.name);
+    const secretEnv = delivery.secretEnvFor(svc.name);
     const migrations = migration
-        ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository }, { ...inCluster, dependsOn: [ns] })
+        ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv }, { ...inCluster, dependsOn: [ns] })
         : undefined;
     return new BlueGreenService(
         svc.name,
@@ -52,6 +98,9 @@ const services = config.services.map((svc) => {
             namespace: ns.name,
             repository,
             env: modeEnv,
+            secretEnv,
+            // A rotated or restored secret rolls both colors (no `kubectl rollout restart`).
+            podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
             // Each color waits for its own image's migration Job.
             colorDependsOn: migrations && { blue: [migrations.jobs.blue], green: [migrations.jobs.green] },
         },

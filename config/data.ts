@@ -1,11 +1,279 @@
 // Data-store config: database (RDS PostgreSQL), cache (ElastiCache Redis),
-// secrets (Secrets Manager) and backups (S3 bucket, AWS Backup plan, restore).
+// secrets (Secrets Manager and their delivery to pods) and backups (the
+// runbook's s3://candlefish-backups bucket, the AWS Backup plan, restore).
+//
+// Every key has a default that differs between production and the other
+// stacks only where the runbook or a security control asks for it (FSBP RDS.5
+// multi-AZ, RDS.11 retention, ElastiCache.3 failover). Sizes, retentions and
+// identifiers are validated here, so a typo stops the program before any
+// resource is registered.
+import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
+import { REGION } from "./aws";
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface DataConfig {}
+/** RDS PostgreSQL settings. */
+export interface DatabaseConfig {
+    /** db.<family>.<size>, e.g. db.r6g.large. */
+    readonly instanceClass: string;
+    /** PostgreSQL major (or major.minor); minors are upgraded automatically (FSBP RDS.13). */
+    readonly engineVersion: string;
+    /** The major version, for the parameter group family (postgres16). */
+    readonly engineMajor: number;
+    /** GiB at creation. */
+    readonly allocatedStorage: number;
+    /** Storage autoscaling ceiling in GiB; always above allocatedStorage. */
+    readonly maxAllocatedStorage: number;
+    /** Automated backup retention, 7 to 35 days (FSBP RDS.11 requires >= 7). */
+    readonly backupRetentionDays: number;
+    /** Standby in a second AZ (FSBP RDS.5). */
+    readonly multiAz: boolean;
+    /** The database the runbook dumps (`pg_dump ... candlefish`). */
+    readonly dbName: string;
+    /** Master user name; its password is managed by RDS in Secrets Manager. */
+    readonly username: string;
+    /** Enhanced monitoring interval in seconds (FSBP RDS.6); 0 turns it off. */
+    readonly monitoringIntervalSeconds: number;
+    /** Create the instance from this snapshot (identifier or ARN). See README "Restore". */
+    readonly restoreFromSnapshot: string | undefined;
+}
 
-export function readData(_src: ConfigSource, _core: CoreConfig): DataConfig {
-    return {};
+/** ElastiCache Redis settings. */
+export interface CacheConfig {
+    /** cache.<family>.<size>, e.g. cache.r7g.large. */
+    readonly nodeType: string;
+    /** Redis OSS engine version (6.2 or newer: AUTH with TLS). */
+    readonly engineVersion: string;
+    /** Primary plus replicas; at least 2 when multiAz is on. */
+    readonly numCacheClusters: number;
+    /** Automatic failover and multi-AZ (FSBP ElastiCache.3). */
+    readonly multiAz: boolean;
+    /** Daily snapshots kept, 1 to 35 (FSBP ElastiCache.1). */
+    readonly snapshotRetentionDays: number;
+}
+
+/** Secrets Manager secrets and their delivery to pods. */
+export interface SecretsConfig {
+    /** Bump to regenerate candlefish/<stack>/jwt-secret; pods roll to the new value. */
+    readonly jwtSecretVersion: number;
+    /**
+     * Extra values for candlefish/<stack>/config, from Pulumi *secret* config
+     * (`pulumi config set --secret --path secrets.config.NAME value`).
+     * Delivered to every service as env NAME.
+     */
+    readonly config: Readonly<Record<string, string>>;
+    /** Days Secrets Manager keeps a deleted secret recoverable. */
+    readonly recoveryWindowDays: number;
+    /** External Secrets Operator Helm chart version (pinned). */
+    readonly externalSecretsChartVersion: string;
+    /** How often ESO re-reads Secrets Manager (a rotation forces an immediate sync). */
+    readonly refreshInterval: string;
+}
+
+/** The backup bucket and the AWS Backup plan. */
+export interface BackupsConfig {
+    /** Days AWS Backup keeps each daily RDS recovery point (> 0). */
+    readonly retentionDays: number;
+    /** Optional second region that receives a copy of every recovery point (DR). */
+    readonly copyToRegion: string | undefined;
+    /** Bucket objects move to STANDARD_IA after this many days. */
+    readonly infrequentAccessAfterDays: number;
+    /** ... then to GLACIER after this many days. */
+    readonly glacierAfterDays: number;
+    /** ... and expire after this many days. */
+    readonly expireAfterDays: number;
+}
+
+export interface DataConfig {
+    readonly database: DatabaseConfig;
+    readonly cache: CacheConfig;
+    readonly secrets: SecretsConfig;
+    readonly backups: BackupsConfig;
+}
+
+export const INSTANCE_CLASS_PATTERN = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal(-\d+xl)?)$/;
+export const NODE_TYPE_PATTERN = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$/;
+
+// An RDS DB snapshot: a manual identifier (letter first, letters, digits and
+// single hyphens, no trailing hyphen), an automated one (`rds:<id>`), an AWS
+// Backup recovery point (`awsbackup:job-<uuid>`), or the ARN of any of these.
+const SNAPSHOT_ID = "(?:rds:)?[A-Za-z](?:-?[A-Za-z0-9])*|awsbackup:job-[0-9a-fA-F-]{36}";
+export const SNAPSHOT_PATTERN = new RegExp(
+    `^(?:${SNAPSHOT_ID}|arn:aws(?:-[a-z]+)*:rds:[a-z]{2}(?:-[a-z]+)+-\\d:\\d{12}:snapshot:(?:${SNAPSHOT_ID}))$`,
+);
+
+const region = s.string({
+    pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
+    expected: "an AWS region such as us-west-2",
+});
+
+const databaseShape = s.object({
+    instanceClass: s.optional(
+        s.string({ pattern: INSTANCE_CLASS_PATTERN, expected: "an RDS instance class such as db.r6g.large or db.t4g.medium" }),
+    ),
+    engineVersion: s.optional(
+        s.string({
+            pattern: /^(1[3-9]|[2-9]\d)(\.\d+)?$/,
+            expected: "a PostgreSQL version such as 16 or 16.4 (13 or newer)",
+        }),
+    ),
+    allocatedStorage: s.optional(s.int({ min: 20, max: 65536 })),
+    maxAllocatedStorage: s.optional(s.int({ min: 21, max: 65536 })),
+    // FSBP RDS.11: automated backups of at least 7 days; 35 is the RDS maximum.
+    backupRetentionDays: s.optional(s.int({ min: 7, max: 35 })),
+    multiAz: s.optional(s.bool()),
+    dbName: s.optional(
+        s.string({ pattern: /^[a-z][a-z0-9_]{0,62}$/, expected: "a PostgreSQL database name (lower-case letter first, then letters, digits, _)" }),
+    ),
+    username: s.optional(
+        s.string({
+            pattern: /^[a-z][a-z0-9_]{0,62}$/,
+            expected: "a PostgreSQL user name (lower-case letter first, then letters, digits, _)",
+            check: (u) => (["rdsadmin", "postgres", "admin"].includes(u) ? `"${u}" is reserved or too guessable; choose an application-specific name` : undefined),
+        }),
+    ),
+    monitoringIntervalSeconds: s.optional(s.int({ min: 0, max: 60 })),
+    restoreFromSnapshot: s.optional(
+        s.string({
+            pattern: SNAPSHOT_PATTERN,
+            maxLength: 1024,
+            expected:
+                "an RDS DB snapshot identifier (my-snapshot, rds:<automated-id>, awsbackup:job-<uuid>) or its ARN arn:aws:rds:<region>:<account>:snapshot:<id>",
+        }),
+    ),
+});
+
+const cacheShape = s.object({
+    nodeType: s.optional(s.string({ pattern: NODE_TYPE_PATTERN, expected: "an ElastiCache node type such as cache.r7g.large or cache.t4g.small" })),
+    engineVersion: s.optional(
+        s.string({ pattern: /^(6\.2|[7-9]\.\d+)$/, expected: "a Redis OSS version 6.2 or newer, as major.minor (7.1)" }),
+    ),
+    numCacheClusters: s.optional(s.int({ min: 1, max: 6 })),
+    multiAz: s.optional(s.bool()),
+    // FSBP ElastiCache.1: automatic backups on; 0 would turn them off.
+    snapshotRetentionDays: s.optional(s.int({ min: 1, max: 35 })),
+});
+
+const envName = s.string({ pattern: /^[A-Z][A-Z0-9_]*$/, expected: "an UPPER_SNAKE_CASE env var name" });
+/** Names the platform delivers itself; config may not shadow them. */
+export const RESERVED_SECRET_ENV = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+
+const secretsShape = s.object({
+    jwtSecretVersion: s.optional(s.int({ min: 1 })),
+    config: s.optional(s.record(envName, s.string({ minLength: 1, maxLength: 4096 }), "a map of ENV_NAME: secret value")),
+    recoveryWindowDays: s.optional(s.int({ min: 7, max: 30 })),
+    externalSecretsChartVersion: s.optional(
+        s.string({ pattern: /^\d+\.\d+\.\d+$/, expected: "an exact chart version such as 0.10.7 (ranges are refused)" }),
+    ),
+    refreshInterval: s.optional(s.string({ pattern: /^\d+(s|m|h)$/, expected: "a duration such as 1h or 15m" })),
+});
+
+const backupsShape = s.object({
+    retentionDays: s.optional(s.int({ min: 1, max: 36500 })),
+    copyToRegion: s.optional(region),
+    infrequentAccessAfterDays: s.optional(s.int({ min: 30, max: 3650 })),
+    glacierAfterDays: s.optional(s.int({ min: 1, max: 3650 })),
+    expireAfterDays: s.optional(s.int({ min: 1, max: 36500 })),
+});
+
+/** The configured value, or the default. */
+const or = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
+
+export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
+    const prod = core.environment === "production";
+    const db = src.read("database", s.optional(databaseShape, {} as s.Infer<typeof databaseShape>));
+    const cache = src.read("cache", s.optional(cacheShape, {} as s.Infer<typeof cacheShape>));
+    const sec = src.read("secrets", s.optional(secretsShape, {} as s.Infer<typeof secretsShape>));
+    const bk = src.read("backups", s.optional(backupsShape, {} as s.Infer<typeof backupsShape>));
+
+    const d = s.isInvalid(db) ? ({} as Partial<s.Infer<typeof databaseShape>>) : db;
+    const c = s.isInvalid(cache) ? ({} as Partial<s.Infer<typeof cacheShape>>) : cache;
+    const x = s.isInvalid(sec) ? ({} as Partial<s.Infer<typeof secretsShape>>) : sec;
+    const b = s.isInvalid(bk) ? ({} as Partial<s.Infer<typeof backupsShape>>) : bk;
+
+    const engineVersion = or(d.engineVersion, "16");
+    const allocatedStorage = or(d.allocatedStorage, prod ? 100 : 20);
+    const maxAllocatedStorage = or(d.maxAllocatedStorage, Math.max(prod ? 1000 : 100, allocatedStorage * 2));
+    if (maxAllocatedStorage <= allocatedStorage) {
+        src.problem(
+            "database.maxAllocatedStorage",
+            `must be above database.allocatedStorage (${allocatedStorage} GiB), got ${maxAllocatedStorage}; it is the storage autoscaling ceiling`,
+        );
+    }
+    const database: DatabaseConfig = Object.freeze({
+        instanceClass: or(d.instanceClass, prod ? "db.r6g.large" : "db.t4g.medium"),
+        engineVersion,
+        engineMajor: Number(engineVersion.split(".")[0]),
+        allocatedStorage,
+        maxAllocatedStorage,
+        backupRetentionDays: or(d.backupRetentionDays, prod ? 30 : 7),
+        multiAz: or(d.multiAz, prod),
+        dbName: or(d.dbName, "candlefish"),
+        username: or(d.username, "candlefish_admin"),
+        monitoringIntervalSeconds: or(d.monitoringIntervalSeconds, 60),
+        restoreFromSnapshot: d.restoreFromSnapshot,
+    });
+    if (![0, 1, 5, 10, 15, 30, 60].includes(database.monitoringIntervalSeconds)) {
+        src.problem("database.monitoringIntervalSeconds", `expected one of 0, 1, 5, 10, 15, 30, 60, got ${database.monitoringIntervalSeconds}`);
+    }
+
+    const multiAz = or(c.multiAz, prod);
+    const numCacheClusters = or(c.numCacheClusters, multiAz ? 2 : 1);
+    if (multiAz && numCacheClusters < 2) {
+        src.problem(
+            "cache.numCacheClusters",
+            `cache.multiAz needs a replica to fail over to: expected at least 2, got ${numCacheClusters} (or set cache.multiAz=false)`,
+        );
+    }
+    const cacheCfg: CacheConfig = Object.freeze({
+        nodeType: or(c.nodeType, prod ? "cache.r7g.large" : "cache.t4g.small"),
+        engineVersion: or(c.engineVersion, "7.1"),
+        numCacheClusters,
+        multiAz,
+        snapshotRetentionDays: or(c.snapshotRetentionDays, prod ? 7 : 1),
+    });
+
+    const extra = x.config ?? {};
+    // Values in the stack file must be `secure:`; a plaintext secret in git is the
+    // failure this whole section exists to prevent.
+    if (Object.keys(extra).length > 0 && !src.isSecret("secrets")) {
+        src.problem(
+            "secrets.config",
+            "holds plaintext values; set each with `pulumi config set --secret --path secrets.config.NAME <value>` so the stack file stores only ciphertext",
+        );
+    }
+    for (const k of Object.keys(extra)) {
+        if ((RESERVED_SECRET_ENV as readonly string[]).includes(k))
+            src.problem(`secrets.config.${k}`, `${k} is delivered by the platform itself; choose another name`);
+    }
+    const secrets: SecretsConfig = Object.freeze({
+        jwtSecretVersion: or(x.jwtSecretVersion, 1),
+        config: Object.freeze({ ...extra }),
+        recoveryWindowDays: or(x.recoveryWindowDays, prod ? 30 : 7),
+        externalSecretsChartVersion: or(x.externalSecretsChartVersion, "0.10.7"),
+        refreshInterval: or(x.refreshInterval, "1h"),
+    });
+
+    const infrequentAccessAfterDays = or(b.infrequentAccessAfterDays, 30);
+    const glacierAfterDays = or(b.glacierAfterDays, 90);
+    const expireAfterDays = or(b.expireAfterDays, prod ? 365 : 90);
+    if (glacierAfterDays <= infrequentAccessAfterDays)
+        src.problem("backups.glacierAfterDays", `must be after backups.infrequentAccessAfterDays (${infrequentAccessAfterDays}), got ${glacierAfterDays}`);
+    // GLACIER bills a 90-day minimum; expiring earlier pays for days never kept.
+    if (expireAfterDays < glacierAfterDays + 90)
+        src.problem(
+            "backups.expireAfterDays",
+            `must be at least backups.glacierAfterDays + 90 (${glacierAfterDays + 90}; Glacier's minimum storage duration), got ${expireAfterDays}`,
+        );
+    if (b.copyToRegion === REGION)
+        src.problem("backups.copyToRegion", `must be a second region for disaster recovery, not the stack's own region ${REGION}`);
+    const backups: BackupsConfig = Object.freeze({
+        retentionDays: or(b.retentionDays, prod ? 35 : 7),
+        copyToRegion: b.copyToRegion,
+        infrequentAccessAfterDays,
+        glacierAfterDays,
+        expireAfterDays,
+    });
+
+    return { database, cache: cacheCfg, secrets, backups };
 }

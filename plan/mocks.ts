@@ -48,7 +48,14 @@ const OUTPUTS: Record<string, Outputs> = {
     "aws:iam/policy:Policy": (name, i) => ({ arn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/${i.name ?? name}` }),
     "aws:ec2/vpc:Vpc": (name) => ({ arn: arn("ec2", `vpc/vpc-${name}`), defaultSecurityGroupId: `sg-default-${name}` }),
     "aws:route53/zone:Zone": (name) => ({ zoneId: `Z${name.toUpperCase().replace(/[^A-Z0-9]/g, "")}`, nameServers: ["ns-1.awsdns-01.org"] }),
-    "random:index/randomPassword:RandomPassword": (name) => ({ result: `mock-password-${name}` }),
+    // A new value is a new version (AWS mints a fresh VersionId); same value, same id.
+    "aws:secretsmanager/secretVersion:SecretVersion": (_name, i) => ({
+        versionId: `v-${[...JSON.stringify(i.secretString ?? "")].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261).toString(16)}`,
+    }),
+    // Keepers model rotation: a changed keeper replaces the password, so the value changes too.
+    "random:index/randomPassword:RandomPassword": (name, i) => ({
+        result: `mock-password-${name}${i.keepers ? `-${[...JSON.stringify(i.keepers)].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0, 2166136261).toString(16)}` : ""}`,
+    }),
     "random:index/randomId:RandomId": (name) => ({ hex: `0123abcd${name.length}`, b64Url: `ASOrzQ${name.length}` }),
     "eks:index:Cluster": (name, i) => mockEksCluster(name, i),
     "aws:ec2/launchTemplate:LaunchTemplate": (name) => ({ id: `lt-${name}`, latestVersion: 1, defaultVersion: 1 }),

@@ -1,0 +1,196 @@
+// Backups: the runbook's s3://candlefish-backups bucket (database/ dumps,
+// manifests) made private, versioned, KMS-encrypted and TLS-only with a
+// lifecycle to colder storage; and an AWS Backup plan that takes the daily
+// RDS recovery points the runbook's hand-run `pg_dump` used to, optionally
+// copied to a second region. Runbook "Backup Procedures", "Disaster Recovery".
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import type { BackupsConfig } from "../config/data";
+
+export interface BackupsArgs {
+    /** The stack name (vault, plan and role names). */
+    readonly stack: string;
+    /** `candlefish-backups` in production, `candlefish-backups-<stack>` elsewhere. */
+    readonly bucketName: string;
+    /** Retention, second region, bucket lifecycle: `backups.*`. */
+    readonly settings: BackupsConfig;
+    /** The RDS instance the plan backs up. */
+    readonly databaseArn: pulumi.Input<string>;
+    /** Tags for every AWS resource. */
+    readonly tags?: Record<string, string>;
+}
+
+/** Daily at 05:00 UTC, after the RDS backup window (03:00-04:00). */
+export const BACKUP_SCHEDULE = "cron(0 5 * * ? *)";
+
+/** The bucket name the runbook's `aws s3 cp ... s3://candlefish-backups/database/` uses, per stack. */
+export const backupBucketName = (stack: string, production: boolean) => (production ? "candlefish-backups" : `candlefish-backups-${stack}`);
+
+export class Backups extends pulumi.ComponentResource {
+    public readonly bucket: aws.s3.Bucket;
+    public readonly kmsKey: aws.kms.Key;
+    public readonly vault: aws.backup.Vault;
+    /** The vault in `backups.copyToRegion`, when configured. */
+    public readonly copyVault?: aws.backup.Vault;
+    public readonly plan: aws.backup.Plan;
+    public readonly bucketName: pulumi.Output<string>;
+
+    constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:data:Backups", name, {}, opts);
+        const cfg = args.settings;
+        const tags = { ...args.tags, component: "backups" };
+        const keep: pulumi.CustomResourceOptions = { parent: this, protect: true };
+
+        // One key for the bucket and the vault (FSBP S3.17, Backup.1); KMS.4 rotation.
+        this.kmsKey = new aws.kms.Key(
+            `${name}-kms`,
+            { description: `Backups of candlefish ${args.stack}`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
+            keep,
+        );
+
+        this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucketName, forceDestroy: false, tags }, keep);
+        const bucket = this.bucket.id;
+
+        // FSBP S3.12: no ACLs; the bucket owner owns every object.
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        // FSBP S3.8 (and S3.1 at account level): no public access, whatever a policy says.
+        const pab = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access`,
+            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        // FSBP S3.14: an overwritten or deleted dump stays recoverable.
+        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        // FSBP S3.17: SSE-KMS with the backups key; bucket keys keep KMS costs flat.
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-sse`,
+            {
+                bucket,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
+            },
+            { parent: this },
+        );
+        // FSBP S3.5: requests without TLS are denied.
+        new aws.s3.BucketPolicy(
+            `${name}-policy`,
+            {
+                bucket,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "DenyInsecureTransport",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "s3:*",
+                            Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                }),
+            },
+            // S3 refuses the policy while the public access block is being written.
+            { parent: this, dependsOn: [pab] },
+        );
+        // FSBP S3.13 / S3.10: lifecycle for current and noncurrent versions.
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket,
+                rules: [
+                    {
+                        id: "tier-then-expire",
+                        status: "Enabled",
+                        filter: {},
+                        transitions: [
+                            { days: cfg.infrequentAccessAfterDays, storageClass: "STANDARD_IA" },
+                            { days: cfg.glacierAfterDays, storageClass: "GLACIER" },
+                        ],
+                        expiration: { days: cfg.expireAfterDays },
+                        noncurrentVersionTransitions: [{ noncurrentDays: 30, storageClass: "GLACIER" }],
+                        noncurrentVersionExpiration: { noncurrentDays: 120 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            { parent: this },
+        );
+
+        // FSBP Backup.1: recovery points encrypted with the backups key.
+        this.vault = new aws.backup.Vault(`${name}-vault`, { name: `candlefish-${args.stack}-rds`, kmsKeyArn: this.kmsKey.arn, tags }, keep);
+
+        let copyActions: aws.types.input.backup.PlanRuleCopyAction[] | undefined;
+        if (cfg.copyToRegion) {
+            // A region-wide outage leaves a copy of every recovery point elsewhere.
+            const drKey = new aws.kms.Key(
+                `${name}-dr-kms`,
+                {
+                    region: cfg.copyToRegion,
+                    description: `Backup copies of candlefish ${args.stack}`,
+                    enableKeyRotation: true,
+                    deletionWindowInDays: 30,
+                    tags,
+                },
+                keep,
+            );
+            this.copyVault = new aws.backup.Vault(
+                `${name}-dr-vault`,
+                { region: cfg.copyToRegion, name: `candlefish-${args.stack}-rds-dr`, kmsKeyArn: drKey.arn, tags },
+                keep,
+            );
+            copyActions = [{ destinationVaultArn: this.copyVault.arn, lifecycle: { deleteAfter: cfg.retentionDays } }];
+        }
+
+        this.plan = new aws.backup.Plan(
+            `${name}-plan`,
+            {
+                name: `candlefish-${args.stack}-rds-daily`,
+                rules: [
+                    {
+                        ruleName: "daily",
+                        targetVaultName: this.vault.name,
+                        schedule: BACKUP_SCHEDULE,
+                        startWindow: 60,
+                        completionWindow: 360,
+                        lifecycle: { deleteAfter: cfg.retentionDays },
+                        recoveryPointTags: { ...tags, plan: "daily" },
+                        copyActions,
+                    },
+                ],
+                tags,
+            },
+            { parent: this },
+        );
+
+        const role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: `candlefish-${args.stack}-backup`,
+                assumeRolePolicy: JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                }),
+                tags,
+            },
+            { parent: this },
+        );
+        for (const [suffix, policy] of [
+            ["backup", "AWSBackupServiceRolePolicyForBackup"],
+            ["restore", "AWSBackupServiceRolePolicyForRestores"],
+        ]) {
+            new aws.iam.RolePolicyAttachment(
+                `${name}-role-${suffix}`,
+                { role: role.name, policyArn: `arn:aws:iam::aws:policy/service-role/${policy}` },
+                { parent: this },
+            );
+        }
+        new aws.backup.Selection(
+            `${name}-selection`,
+            { name: `candlefish-${args.stack}-rds`, planId: this.plan.id, iamRoleArn: role.arn, resources: [args.databaseArn] },
+            { parent: this },
+        );
+
+        this.bucketName = this.bucket.bucket;
+        this.registerOutputs({ bucketName: this.bucketName, vaultName: this.vault.name, planId: this.plan.id });
+    }
+}

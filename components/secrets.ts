@@ -1,0 +1,402 @@
+// Application secrets: the runbook's Secrets Manager secrets
+// (`candlefish/<stack>/config`, `candlefish/<stack>/jwt-secret`), and their
+// delivery to pods through External Secrets Operator.
+//
+// Runbook "Secret Management / Rotate Secrets" was `openssl rand`, `aws
+// secretsmanager update-secret` and two `kubectl rollout restart`s. Here the
+// JWT secret is a RandomPassword whose keeper is `secrets.jwtSecretVersion`:
+// bumping it writes a new secret version, the ExternalSecrets re-sync, and the
+// pod-template checksum (`rotationChecksum`) rolls every Deployment through
+// its normal zero-downtime rolling update.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import type { SecretsConfig } from "../config/data";
+
+// ---------------------------------------------------------------------------
+// Secrets Manager
+
+export interface AppSecretsArgs {
+    /** The stack name: every secret is named candlefish/<stack>/<name>. */
+    readonly stack: string;
+    /** Rotation version, extra config values, recovery window: `secrets.*`. */
+    readonly settings: SecretsConfig;
+    /** Tags for every AWS resource. */
+    readonly tags?: Record<string, string>;
+}
+
+/** `candlefish/<stack>/`: the prefix every app secret shares, and the IRSA scope. */
+export const secretPrefix = (stack: string) => `candlefish/${stack}/`;
+
+export class AppSecrets extends pulumi.ComponentResource {
+    /** Encrypts every app secret, and the RDS-managed master secret. */
+    public readonly kmsKey: aws.kms.Key;
+    /** candlefish/<stack>/config: the operator-supplied values of `secrets.config`. */
+    public readonly configSecret: aws.secretsmanager.Secret;
+    public readonly configVersion: aws.secretsmanager.SecretVersion;
+    /** candlefish/<stack>/jwt-secret: `{"jwt-secret": ...}` as the runbook writes it. */
+    public readonly jwtSecret: aws.secretsmanager.Secret;
+    public readonly jwtVersion: aws.secretsmanager.SecretVersion;
+    public readonly prefix: string;
+    public readonly configSecretName: string;
+    public readonly jwtSecretName: string;
+    /** Keys of candlefish/<stack>/config (not their values). */
+    public readonly configKeys: readonly string[];
+
+    constructor(name: string, args: AppSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:data:AppSecrets", name, {}, opts);
+        const cfg = args.settings;
+        const tags = { ...args.tags, component: "secrets" };
+        const keep: pulumi.CustomResourceOptions = { parent: this, protect: true };
+        this.prefix = secretPrefix(args.stack);
+        this.configSecretName = `${this.prefix}config`;
+        this.jwtSecretName = `${this.prefix}jwt-secret`;
+        this.configKeys = Object.keys(cfg.config).sort();
+
+        // KMS.4: yearly rotation of the key material.
+        this.kmsKey = new aws.kms.Key(
+            `${name}-kms`,
+            { description: `Secrets Manager secrets under ${this.prefix}`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
+            keep,
+        );
+        new aws.kms.Alias(`${name}-kms-alias`, { name: `alias/candlefish-${args.stack}-secrets`, targetKeyId: this.kmsKey.keyId }, { parent: this });
+
+        const secret = (suffix: string, fullName: string, description: string) =>
+            new aws.secretsmanager.Secret(
+                `${name}-${suffix}`,
+                { name: fullName, description, kmsKeyId: this.kmsKey.arn, recoveryWindowInDays: cfg.recoveryWindowDays, tags },
+                keep,
+            );
+
+        this.configSecret = secret("config", this.configSecretName, "candlefish application config (from Pulumi secret config)");
+        // The values come from `secure:` stack config only (config/data.ts refuses plaintext).
+        this.configVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-config`,
+            { secretId: this.configSecret.id, secretString: pulumi.secret(JSON.stringify(sortedObject(cfg.config))) },
+            { parent: this },
+        );
+
+        // Bumping secrets.jwtSecretVersion replaces the password: a new value, a new secret version.
+        const jwt = new random.RandomPassword(
+            `${name}-jwt`,
+            { length: 64, special: false, keepers: { version: String(cfg.jwtSecretVersion) } },
+            { parent: this },
+        );
+        this.jwtSecret = secret("jwt-secret", this.jwtSecretName, "JWT signing secret (rotate with secrets.jwtSecretVersion)");
+        this.jwtVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-jwt-secret`,
+            { secretId: this.jwtSecret.id, secretString: pulumi.jsonStringify({ "jwt-secret": jwt.result }) },
+            { parent: this },
+        );
+
+        this.registerOutputs({ kmsKeyArn: this.kmsKey.arn, configSecretArn: this.configSecret.arn, jwtSecretArn: this.jwtSecret.arn });
+    }
+}
+
+function sortedObject(o: Readonly<Record<string, string>>): Record<string, string> {
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+}
+
+// ---------------------------------------------------------------------------
+// Delivery to pods
+
+/** Kubernetes Secrets the platform produces in the app namespace. */
+export const K8S_SECRETS = {
+    config: "candlefish-config",
+    jwt: "candlefish-jwt",
+    database: "rtpm-api-database",
+    redis: "candlefish-redis",
+} as const;
+
+export type SecretKind = "database" | "redis" | "jwt";
+
+/**
+ * Which service receives which platform secret (all services also get every
+ * key of candlefish/<stack>/config). rtpm-api owns the data; the website and
+ * the gateway verify the JWTs that rtpm-api issues; nanda-api needs neither.
+ */
+export const SECRET_CONSUMERS: Readonly<Record<string, readonly SecretKind[]>> = {
+    "rtpm-api": ["database", "redis", "jwt"],
+    "candlefish-website": ["jwt"],
+    "otter-gateway": ["jwt"],
+    "nanda-api": [],
+};
+
+/** Env var and Secret key each platform secret is delivered as. */
+const ENV_OF: Record<SecretKind, { env: string; secret: string }> = {
+    database: { env: "DATABASE_URL", secret: K8S_SECRETS.database },
+    redis: { env: "REDIS_URL", secret: K8S_SECRETS.redis },
+    jwt: { env: "JWT_SECRET", secret: K8S_SECRETS.jwt },
+};
+
+export const ESO_NAMESPACE = "external-secrets";
+export const ESO_SERVICE_ACCOUNT = "external-secrets";
+export const CLUSTER_SECRET_STORE = "aws-secrets-manager";
+/** ESO CRDs this program writes; the pinned chart serves this version. */
+export const ESO_API_VERSION = "external-secrets.io/v1beta1";
+
+export interface SecretDeliveryArgs {
+    /** The stack name (IAM names, and the candlefish/<stack>/* scope). */
+    readonly stack: string;
+    /** AWS region of the secrets. */
+    readonly region: string;
+    /** The app namespace the Kubernetes Secrets are written to. */
+    readonly namespace: pulumi.Input<string>;
+    /** Chart version, refresh interval: `secrets.*`. */
+    readonly settings: SecretsConfig;
+    /** The cluster's IAM OIDC provider ARN (IRSA trust). */
+    readonly oidcProviderArn: pulumi.Input<string>;
+    /** The OIDC issuer without https:// (IRSA trust conditions). */
+    readonly oidcProviderUrl: pulumi.Input<string>;
+    /** The app secrets (names, KMS key, versions). */
+    readonly secrets: AppSecrets;
+    /** The database's connection settings and its RDS-managed master secret. */
+    readonly database: {
+        readonly address: pulumi.Input<string>;
+        readonly port: number;
+        readonly dbName: string;
+        readonly masterUserSecretArn: pulumi.Input<string>;
+    };
+    /** The cache's endpoint and the secret holding its AUTH token. */
+    readonly redis: {
+        readonly host: pulumi.Input<string>;
+        readonly port: number;
+        readonly authSecretName: string;
+        readonly authVersionId: pulumi.Input<string>;
+    };
+    /** Tags for AWS resources. */
+    readonly tags?: Record<string, string>;
+}
+
+export interface SecretEnvRef {
+    readonly secretName: pulumi.Input<string>;
+    readonly key: pulumi.Input<string>;
+}
+
+export class SecretDelivery extends pulumi.ComponentResource {
+    public readonly role: aws.iam.Role;
+    public readonly release: k8s.helm.v3.Release;
+    public readonly store: k8s.apiextensions.CustomResource;
+    public readonly externalSecrets: Readonly<Record<keyof typeof K8S_SECRETS, k8s.apiextensions.CustomResource>>;
+    /**
+     * A hash of every secret version and connection setting delivered to
+     * pods. It changes exactly when a delivered value changes (rotation,
+     * restore) and never on app-level edits; as the pod annotation
+     * `checksum/secrets` it rolls the Deployments to the new values.
+     */
+    public readonly rotationChecksum: pulumi.Output<string>;
+    private readonly configKeys: readonly string[];
+    private readonly secretNames: Readonly<Record<keyof typeof K8S_SECRETS, pulumi.Output<string>>>;
+
+    constructor(name: string, args: SecretDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:data:SecretDelivery", name, {}, opts);
+        const cfg = args.settings;
+        const sec = args.secrets;
+        const tags = { ...args.tags, component: "secret-delivery" };
+        this.configKeys = sec.configKeys;
+
+        const checksum = pulumi
+            .all([
+                sec.configVersion.versionId,
+                sec.jwtVersion.versionId,
+                args.redis.authVersionId,
+                args.database.masterUserSecretArn,
+                args.database.address,
+                args.redis.host,
+            ])
+            .apply((parts) => crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex"));
+        this.rotationChecksum = checksum;
+
+        // IRSA: only ESO's service account may assume the role ...
+        const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        this.role = new aws.iam.Role(
+            `${name}-irsa`,
+            {
+                name: `candlefish-${args.stack}-external-secrets`,
+                description: `External Secrets Operator: read ${sec.prefix}* for the ${args.stack} cluster`,
+                assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcProviderUrl]).apply(([arn, url]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Federated: arn },
+                                Action: "sts:AssumeRoleWithWebIdentity",
+                                Condition: {
+                                    StringEquals: {
+                                        [`${url}:sub`]: `system:serviceaccount:${ESO_NAMESPACE}:${ESO_SERVICE_ACCOUNT}`,
+                                        [`${url}:aud`]: "sts.amazonaws.com",
+                                    },
+                                },
+                            },
+                        ],
+                    }),
+                ),
+                tags,
+            },
+            { parent: this },
+        );
+        // ... and it reads candlefish/<stack>/* plus the database's own master
+        // secret, and decrypts with the secrets key through Secrets Manager only.
+        new aws.iam.RolePolicy(
+            `${name}-irsa`,
+            {
+                role: this.role.name,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "ReadAppSecrets",
+                            Effect: "Allow",
+                            Action: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds"],
+                            Resource: [pulumi.interpolate`arn:aws:secretsmanager:${args.region}:${account}:secret:${sec.prefix}*`, args.database.masterUserSecretArn],
+                        },
+                        {
+                            Sid: "DecryptAppSecrets",
+                            Effect: "Allow",
+                            Action: ["kms:Decrypt"],
+                            Resource: [sec.kmsKey.arn],
+                            Condition: { StringEquals: { "kms:ViaService": `secretsmanager.${args.region}.amazonaws.com` } },
+                        },
+                    ],
+                }),
+            },
+            { parent: this },
+        );
+
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            {
+                metadata: {
+                    name: ESO_NAMESPACE,
+                    labels: {
+                        "app.kubernetes.io/part-of": "candlefish-maturity-map",
+                        "pod-security.kubernetes.io/enforce": "restricted",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
+                },
+            },
+            { parent: this },
+        );
+
+        // Pinned chart; its CRDs come with it, and every ESO object waits for it.
+        this.release = new k8s.helm.v3.Release(
+            `${name}-eso`,
+            {
+                name: "external-secrets",
+                chart: "external-secrets",
+                version: cfg.externalSecretsChartVersion,
+                repositoryOpts: { repo: "https://charts.external-secrets.io" },
+                namespace: ns.metadata.name,
+                atomic: true,
+                cleanupOnFail: true,
+                values: {
+                    installCRDs: true,
+                    serviceAccount: {
+                        create: true,
+                        name: ESO_SERVICE_ACCOUNT,
+                        annotations: { "eks.amazonaws.com/role-arn": this.role.arn },
+                    },
+                    // Only the ClusterSecretStore below; no namespace may bring its own provider credentials.
+                    processClusterExternalSecret: false,
+                    processPushSecret: false,
+                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                },
+            },
+            { parent: this },
+        );
+
+        // One store, usable from the app namespace only.
+        this.store = new k8s.apiextensions.CustomResource(
+            `${name}-store`,
+            {
+                apiVersion: ESO_API_VERSION,
+                kind: "ClusterSecretStore",
+                metadata: { name: CLUSTER_SECRET_STORE },
+                spec: {
+                    provider: { aws: { service: "SecretsManager", region: args.region } },
+                    conditions: [{ namespaces: [args.namespace] }],
+                },
+            },
+            { parent: this, dependsOn: [this.release] },
+        );
+
+        const es = (key: keyof typeof K8S_SECRETS, spec: Record<string, unknown>, template?: Record<string, pulumi.Input<string>>) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${K8S_SECRETS[key]}`,
+                {
+                    apiVersion: ESO_API_VERSION,
+                    kind: "ExternalSecret",
+                    metadata: {
+                        name: K8S_SECRETS[key],
+                        namespace: args.namespace,
+                        labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" },
+                        // Any change of this annotation makes ESO re-sync at once (ESO "force-sync"),
+                        // so a rotated value is in the Secret before the Deployments roll.
+                        annotations: { "force-sync": checksum },
+                    },
+                    spec: {
+                        refreshInterval: cfg.refreshInterval,
+                        secretStoreRef: { kind: "ClusterSecretStore", name: CLUSTER_SECRET_STORE },
+                        target: {
+                            name: K8S_SECRETS[key],
+                            creationPolicy: "Owner",
+                            deletionPolicy: "Retain",
+                            ...(template ? { template: { engineVersion: "v2", type: "Opaque", data: template } } : {}),
+                        },
+                        ...spec,
+                    },
+                },
+                { parent: this, dependsOn: [this.store], deleteBeforeReplace: true },
+            );
+
+        const externalSecrets = {
+            config: es("config", { dataFrom: [{ extract: { key: sec.configSecretName } }] }),
+            jwt: es("jwt", { data: [{ secretKey: "JWT_SECRET", remoteRef: { key: sec.jwtSecretName, property: "jwt-secret" } }] }),
+            // The RDS-managed secret holds `username` and `password`; TLS is required by the parameter group.
+            database: es(
+                "database",
+                {
+                    data: [
+                        { secretKey: "username", remoteRef: { key: args.database.masterUserSecretArn, property: "username" } },
+                        { secretKey: "password", remoteRef: { key: args.database.masterUserSecretArn, property: "password" } },
+                    ],
+                },
+                {
+                    DATABASE_URL: pulumi.interpolate`postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@${args.database.address}:${args.database.port}/${args.database.dbName}?sslmode=require`,
+                },
+            ),
+            // rediss:// = TLS (transit encryption is required on the cluster).
+            redis: es(
+                "redis",
+                { data: [{ secretKey: "token", remoteRef: { key: args.redis.authSecretName, property: "auth-token" } }] },
+                { REDIS_URL: pulumi.interpolate`rediss://:{{ .token | urlquery }}@${args.redis.host}:${args.redis.port}/0` },
+            ),
+        };
+        this.externalSecrets = externalSecrets;
+        const nameOf = (r: k8s.apiextensions.CustomResource) => (r.metadata as pulumi.Output<{ name?: string }>).apply((m) => m?.name ?? "");
+        this.secretNames = {
+            config: nameOf(externalSecrets.config),
+            jwt: nameOf(externalSecrets.jwt),
+            database: nameOf(externalSecrets.database),
+            redis: nameOf(externalSecrets.redis),
+        };
+        this.registerOutputs({ rotationChecksum: this.rotationChecksum, roleArn: this.role.arn });
+    }
+
+    /**
+     * The `secretEnv` for one service: its platform secrets (SECRET_CONSUMERS)
+     * plus every key of candlefish/<stack>/config. The Secret names are the
+     * ExternalSecrets' outputs, so a Deployment waits for them.
+     */
+    secretEnvFor(service: string): Record<string, SecretEnvRef> {
+        const out: Record<string, SecretEnvRef> = {};
+        for (const k of this.configKeys) out[k] = { secretName: this.secretNames.config, key: k };
+        for (const kind of SECRET_CONSUMERS[service] ?? []) {
+            out[ENV_OF[kind].env] = { secretName: this.secretNames[kind], key: ENV_OF[kind].env };
+        }
+        return out;
+    }
+}
