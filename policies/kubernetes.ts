@@ -1,0 +1,406 @@
+// Kubernetes workload policies: Pod Security Standards "restricted" (what the
+// app namespaces' PSS labels make the API server enforce anyway — here it fails
+// at preview instead of as a stuck rollout), plus the defaults that kube-score,
+// Polaris and kube-linter agree on.
+//
+// mandatory: a pod that can become root, escalate or reach the host exposes
+// the node and every secret on it; a moving image tag makes a rollback run
+// different code; an Ingress without TLS or a namespace without a
+// NetworkPolicy exposes traffic. advisory: probes, resources, read-only root,
+// PDBs and token automount are hygiene a reviewer should see.
+import * as k8s from "@pulumi/kubernetes";
+import { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
+import {
+    ContainerRef,
+    K8S,
+    LONG_RUNNING,
+    POD_SPEC_PATH,
+    PolicyMeta,
+    UNKNOWN,
+    Unknown,
+    configOf,
+    containersOf,
+    isSet,
+    k8sName,
+    k8sNamespace,
+    list,
+    map,
+    ofTypes,
+    parseImage,
+    read,
+    resourcePolicy,
+    selects,
+    stackPolicy,
+    str,
+} from "./lib";
+
+const EXEMPT_SCHEMA = {
+    type: "array" as const,
+    items: { type: "string" as const },
+    default: ["kube-system"],
+    description: "Namespaces whose workloads this policy does not check (cluster add-ons managed by AWS).",
+};
+
+interface WorkloadContext {
+    readonly args: ResourceValidationArgs;
+    readonly props: unknown;
+    readonly podSpec: unknown;
+    readonly containers: ContainerRef[];
+    readonly report: ReportViolation;
+    readonly cfg: Record<string, any>;
+}
+
+/**
+ * A policy over every workload kind's pod spec (Deployment, StatefulSet,
+ * DaemonSet, ReplicaSet, Job, CronJob, Pod).
+ */
+function workloadPolicy(meta: PolicyMeta & { extraConfig?: PolicyConfigSchema["properties"] }, check: (ctx: WorkloadContext) => void) {
+    const configSchema: PolicyConfigSchema = { properties: { exemptNamespaces: EXEMPT_SCHEMA, ...meta.extraConfig } };
+    const { extraConfig: _unused, ...rest } = meta;
+    return resourcePolicy({ ...rest, configSchema }, (args, report) => {
+        const path = POD_SPEC_PATH[args.type];
+        if (!path) args.notApplicable("Policy only applies to workloads (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod)");
+        const cfg = configOf<Record<string, any>>(args, configSchema);
+        const ns = k8sNamespace(args.props);
+        if (ns !== UNKNOWN && (cfg.exemptNamespaces as string[]).includes(ns)) return;
+        const podSpec = read(args.props, path);
+        if (podSpec === UNKNOWN || podSpec === undefined) return;
+        const containers = containersOf(podSpec);
+        if (containers === UNKNOWN) return;
+        check({ args, props: args.props, podSpec, containers, report, cfg });
+    });
+}
+
+/** A container's effective security setting: its own, else the pod's. */
+function effective(ctx: WorkloadContext, c: unknown, field: string): unknown {
+    const own = read(c, `securityContext.${field}`);
+    return own !== undefined ? own : read(ctx.podSpec, `securityContext.${field}`);
+}
+
+const where = (ctx: WorkloadContext, c: ContainerRef) => `${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)}: ${c.where}`;
+
+export const runAsNonRoot = workloadPolicy(
+    {
+        name: "k8s-run-as-non-root",
+        description: "Containers run as a non-root user.",
+        enforcementLevel: "mandatory",
+        control: "PSS restricted: runAsNonRoot",
+        remediation: "set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod or container level).",
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const nonRoot = effective(ctx, c.c, "runAsNonRoot");
+            const uid = effective(ctx, c.c, "runAsUser");
+            if (uid === 0) ctx.report(`${where(ctx, c)} runs as uid 0.`);
+            else if (nonRoot !== true && nonRoot !== UNKNOWN) ctx.report(`${where(ctx, c)} does not set runAsNonRoot: true.`);
+        }
+    },
+);
+
+export const noPrivilegeEscalation = workloadPolicy(
+    {
+        name: "k8s-no-privilege-escalation",
+        description: "Containers are not privileged and cannot gain privileges (setuid binaries, ptrace).",
+        enforcementLevel: "mandatory",
+        control: "PSS restricted: allowPrivilegeEscalation",
+        remediation: "set securityContext.allowPrivilegeEscalation: false and leave privileged unset or false on every container.",
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            if (read(c.c, "securityContext.privileged") === true) ctx.report(`${where(ctx, c)} is privileged.`);
+            const ape = read(c.c, "securityContext.allowPrivilegeEscalation");
+            if (ape !== false && ape !== UNKNOWN) ctx.report(`${where(ctx, c)} does not set allowPrivilegeEscalation: false.`);
+        }
+    },
+);
+
+export const dropAllCapabilities = workloadPolicy(
+    {
+        name: "k8s-drop-all-capabilities",
+        description: "Containers drop all Linux capabilities (adding back at most NET_BIND_SERVICE).",
+        enforcementLevel: "mandatory",
+        control: "PSS restricted: capabilities",
+        remediation: 'set securityContext.capabilities: { drop: ["ALL"] } on every container.',
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const drop = list(c.c, "securityContext.capabilities.drop");
+            const add = list(c.c, "securityContext.capabilities.add");
+            if (drop !== UNKNOWN && !drop.includes("ALL")) ctx.report(`${where(ctx, c)} does not drop ALL capabilities.`);
+            if (add !== UNKNOWN) {
+                const extra = add.filter((a) => a !== "NET_BIND_SERVICE" && a !== UNKNOWN);
+                if (extra.length) ctx.report(`${where(ctx, c)} adds capabilities ${extra.map(String).join(", ")}.`);
+            }
+        }
+    },
+);
+
+export const seccompRuntimeDefault = workloadPolicy(
+    {
+        name: "k8s-seccomp-runtime-default",
+        description: "Containers run with the RuntimeDefault (or a Localhost) seccomp profile.",
+        enforcementLevel: "mandatory",
+        control: "PSS restricted: seccompProfile",
+        remediation: 'set securityContext.seccompProfile: { type: "RuntimeDefault" } on the pod (or every container).',
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const t = effective(ctx, c.c, "seccompProfile.type");
+            if (t === UNKNOWN || t === "RuntimeDefault" || t === "Localhost") continue;
+            ctx.report(`${where(ctx, c)} has seccompProfile ${t === undefined ? "unset" : JSON.stringify(t)}.`);
+        }
+    },
+);
+
+export const noHostAccess = workloadPolicy(
+    {
+        name: "k8s-no-host-access",
+        description: "Pods share no host namespace (network, PID, IPC), mount no hostPath and bind no hostPort.",
+        enforcementLevel: "mandatory",
+        control: "PSS baseline: host namespaces, hostPath, hostPorts",
+        remediation: "remove hostNetwork/hostPID/hostIPC, hostPath volumes and hostPort from the pod spec.",
+    },
+    (ctx) => {
+        const name = `${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)}`;
+        for (const f of ["hostNetwork", "hostPID", "hostIPC"]) if (read(ctx.podSpec, f) === true) ctx.report(`${name} sets ${f}: true.`);
+        const vols = list(ctx.podSpec, "volumes");
+        if (vols !== UNKNOWN) for (const v of vols) if (isSet(v, "hostPath") && read(v, "hostPath") !== UNKNOWN) ctx.report(`${name} mounts hostPath volume ${String(read(v, "name"))}.`);
+        for (const c of ctx.containers) {
+            const ports = list(c.c, "ports");
+            if (ports === UNKNOWN) continue;
+            for (const p of ports) {
+                const hp = read(p, "hostPort");
+                if (typeof hp === "number" && hp > 0) ctx.report(`${where(ctx, c)} binds hostPort ${hp}.`);
+            }
+        }
+    },
+);
+
+export const readOnlyRootFilesystem = workloadPolicy(
+    {
+        name: "k8s-read-only-root-filesystem",
+        description: "Containers have a read-only root filesystem (writable paths are emptyDir mounts).",
+        enforcementLevel: "advisory",
+        control: "kube-score container-security-context-readonlyrootfilesystem",
+        remediation: "set securityContext.readOnlyRootFilesystem: true and mount an emptyDir at each path the app writes (e.g. /tmp).",
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const ro = read(c.c, "securityContext.readOnlyRootFilesystem");
+            if (ro !== true && ro !== UNKNOWN) ctx.report(`${where(ctx, c)} has a writable root filesystem.`);
+        }
+    },
+);
+
+export const resourcesSet = workloadPolicy(
+    {
+        name: "k8s-resources-requests-limits",
+        description: "Containers declare CPU and memory requests and limits, so the scheduler places them and a leak cannot starve the node.",
+        enforcementLevel: "advisory",
+        control: "kube-score container-resources",
+        remediation: "set resources.requests.{cpu,memory} and resources.limits.{cpu,memory} on every container (config services.<name>.requests/limits).",
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const missing = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"].filter((k) => !isSet(c.c, `resources.${k}`));
+            if (missing.length) ctx.report(`${where(ctx, c)} has no resources.${missing.join(", resources.")}.`);
+        }
+    },
+);
+
+export const probesSet = workloadPolicy(
+    {
+        name: "k8s-readiness-liveness-probes",
+        description: "Long-running containers have a readiness probe (no traffic before ready) and a liveness probe (restart when stuck).",
+        enforcementLevel: "advisory",
+        control: "kube-score pod-probes",
+        remediation: "set readinessProbe and livenessProbe (httpGet on the health path, e.g. /api/health) on every container.",
+    },
+    (ctx) => {
+        if (!LONG_RUNNING.has(ctx.args.type)) return;
+        for (const c of ctx.containers) {
+            if (c.init) continue;
+            const missing = ["readinessProbe", "livenessProbe"].filter((p) => !isSet(c.c, p));
+            if (missing.length) ctx.report(`${where(ctx, c)} has no ${missing.join(" or ")}.`);
+        }
+    },
+);
+
+export const imageTagPinned = workloadPolicy(
+    {
+        name: "k8s-image-tag-pinned",
+        description: "Every image has an explicit tag or digest, and no moving tag such as latest.",
+        enforcementLevel: "mandatory",
+        control: "kube-linter latest-tag",
+        remediation: "reference images as <repository>:<release tag> (e.g. :v1.2.3) or @sha256:<digest>; set config services.<name>.<color>.imageTag.",
+        extraConfig: {
+            mutableTags: {
+                type: "array",
+                items: { type: "string" },
+                default: ["latest"],
+                description: "Tags that move and therefore never identify one image.",
+            },
+        },
+    },
+    (ctx) => {
+        for (const c of ctx.containers) {
+            const image = str(c.c, "image");
+            if (image === UNKNOWN) continue;
+            if (image === undefined) {
+                ctx.report(`${where(ctx, c)} has no image.`);
+                continue;
+            }
+            const { tag, digest } = parseImage(image);
+            if (digest) continue;
+            if (!tag) ctx.report(`${where(ctx, c)} image ${image} has no tag (pulls latest).`);
+            else if ((ctx.cfg.mutableTags as string[]).includes(tag)) ctx.report(`${where(ctx, c)} image ${image} uses the moving tag ${tag}.`);
+        }
+    },
+);
+
+/** Annotation that documents why a workload needs its service-account token. */
+export const API_ACCESS_ANNOTATION = "candlefish.ai/kubernetes-api-access";
+
+export const noTokenAutomount = workloadPolicy(
+    {
+        name: "k8s-no-service-account-token-automount",
+        description: "Pods that do not call the Kubernetes API do not mount a service-account token.",
+        enforcementLevel: "advisory",
+        control: "kube-linter no-automount-service-account-token",
+        remediation: `set automountServiceAccountToken: false in the pod spec, or annotate the workload ${API_ACCESS_ANNOTATION}: "<why it needs the API>".`,
+    },
+    (ctx) => {
+        const a = read(ctx.podSpec, "automountServiceAccountToken");
+        if (a === false || a === UNKNOWN) return;
+        const why = read(ctx.props, ["metadata", "annotations", API_ACCESS_ANNOTATION]);
+        if (why === UNKNOWN || (typeof why === "string" && why.trim() !== "")) return;
+        ctx.report(`${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)} mounts a service-account token it does not declare a need for.`);
+    },
+);
+
+/** Does a TLS host pattern (possibly *.example.com) cover `host`? */
+function covers(pattern: string, host: string): boolean {
+    if (pattern === host) return true;
+    if (pattern.startsWith("*.")) {
+        const rest = host.slice(host.indexOf(".") + 1);
+        return host.includes(".") && rest === pattern.slice(2);
+    }
+    return false;
+}
+
+export const ingressTls = resourcePolicy(
+    {
+        name: "k8s-ingress-tls",
+        description: "Every Ingress terminates TLS for every host it routes.",
+        enforcementLevel: "mandatory",
+        remediation: "set spec.tls: [{ hosts: [<every rule host>], secretName: <cert-manager certificate secret, e.g. candlefish-ai-tls> }].",
+    },
+    validateResourceOfType(k8s.networking.v1.Ingress, (ing, args, report) => {
+        const name = k8sName(ing, args.name);
+        const tls = list(ing, "spec.tls");
+        const rules = list(ing, "spec.rules");
+        if (tls === UNKNOWN || rules === UNKNOWN) return;
+        if (tls.length === 0) {
+            report(`Ingress ${name} has no spec.tls: its hosts are served over plain HTTP.`);
+            return;
+        }
+        const tlsHosts: (string | Unknown)[] = [];
+        for (const t of tls) {
+            const hs = list(t, "hosts");
+            if (hs === UNKNOWN) return;
+            for (const h of hs) tlsHosts.push(h as string | Unknown);
+            if (!isSet(t, "secretName")) report(`Ingress ${name} has a tls entry without secretName.`);
+        }
+        if (tlsHosts.includes(UNKNOWN)) return;
+        for (const r of rules) {
+            const host = read(r, "host");
+            if (typeof host !== "string") continue;
+            if (!tlsHosts.some((p) => typeof p === "string" && covers(p, host))) report(`Ingress ${name} routes ${host} without TLS for it.`);
+        }
+    }),
+);
+
+// --------------------------------------------------------------- stack-level
+
+export const pdbPerDeployment = stackPolicy(
+    {
+        name: "k8s-pdb-per-deployment",
+        description: "Every Deployment has a PodDisruptionBudget, so a node drain evicts its pods one at a time (runbook: Drain Node for Maintenance).",
+        enforcementLevel: "advisory",
+        control: "kube-score pod-disruption-budget",
+        remediation: "declare a policy/v1 PodDisruptionBudget in the Deployment's namespace with spec.selector.matchLabels equal to its pod labels and maxUnavailable: 1.",
+    },
+    (args, report) => {
+        const pdbs = ofTypes(args.resources, K8S.PodDisruptionBudget);
+        for (const d of ofTypes(args.resources, K8S.Deployment)) {
+            const ns = k8sNamespace(d.props);
+            const labels = map(d.props, "spec.template.metadata.labels");
+            if (ns === UNKNOWN || labels === UNKNOWN) continue;
+            const covered = pdbs.some((p) => {
+                const pns = k8sNamespace(p.props);
+                const sel = map(p.props, "spec.selector.matchLabels");
+                if (pns === UNKNOWN || sel === UNKNOWN) return true;
+                if (pns !== ns || !sel || Object.keys(sel).length === 0) return false;
+                return selects(sel, labels) !== false;
+            });
+            if (!covered) report(`Deployment ${ns}/${k8sName(d.props, d.name)} has no PodDisruptionBudget selecting its pods.`, d.urn);
+        }
+    },
+);
+
+const APP_NS_SCHEMA = {
+    properties: {
+        appNamespaces: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: ["production", "staging", "development"],
+            description: "The app namespaces (runbook Environments); each must carry a NetworkPolicy.",
+        },
+    },
+};
+
+export const networkPolicyPerNamespace = stackPolicy(
+    {
+        name: "k8s-namespace-network-policy",
+        description: "Every app namespace has a NetworkPolicy (default deny plus the flows it needs).",
+        enforcementLevel: "mandatory",
+        remediation: "declare a networking.k8s.io/v1 NetworkPolicy in the namespace: podSelector {} with policyTypes [Ingress] (default deny), plus allow rules.",
+        configSchema: APP_NS_SCHEMA,
+    },
+    (args, report) => {
+        const { appNamespaces } = configOf<{ appNamespaces: string[] }>(args, APP_NS_SCHEMA);
+        const covered = new Set<string>();
+        let unknownNs = false;
+        for (const np of ofTypes(args.resources, K8S.NetworkPolicy)) {
+            const ns = k8sNamespace(np.props);
+            if (ns === UNKNOWN) unknownNs = true;
+            else covered.add(ns);
+        }
+        if (unknownNs) return;
+        // Declared app namespaces, and app namespaces that hold this program's objects.
+        const seen = new Map<string, string | undefined>();
+        for (const r of args.resources) {
+            if (!r.type.startsWith("kubernetes:")) continue;
+            const name = r.type === K8S.Namespace ? k8sName(r.props, r.name) : k8sNamespace(r.props);
+            if (name === UNKNOWN || !appNamespaces.includes(name)) continue;
+            if (!seen.has(name) || r.type === K8S.Namespace) seen.set(name, r.urn);
+        }
+        for (const [ns, urn] of seen) if (!covered.has(ns)) report(`App namespace ${ns} has no NetworkPolicy: every pod in it accepts traffic from the whole cluster.`, urn);
+    },
+);
+
+export const K8S_POLICIES = [
+    runAsNonRoot,
+    noPrivilegeEscalation,
+    dropAllCapabilities,
+    seccompRuntimeDefault,
+    noHostAccess,
+    readOnlyRootFilesystem,
+    resourcesSet,
+    probesSet,
+    imageTagPinned,
+    noTokenAutomount,
+    ingressTls,
+    pdbPerDeployment,
+    networkPolicyPerNamespace,
+];
