@@ -1,10 +1,244 @@
-// In-cluster platform config: domain, TLS, ingress, monitoring and alerting.
+// In-cluster platform config: the stack's domain, TLS, ingress, DNS, and the
+// monitoring and alerting stack.
+//   domain      where the runbook's `curl -f https://candlefish.ai/api/health` lands
+//   tls         cert-manager's ACME account and which Let's Encrypt issuer signs candlefish-ai-tls
+//   ingress     ingress-nginx size, and the host each API is served on
+//   dns         the Route53 zone the records go in
+//   monitoring  Prometheus retention and storage (runbook "Monitoring & Alerting")
+//   alerts      AlertManager receivers: Slack #candlefish-ops and infrastructure@candlefish.ai
+import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface PlatformConfig {}
+/** The runbook's apex domain. */
+export const APEX_DOMAIN = "candlefish.ai";
+/** Runbook "Emergency Contacts". */
+export const DEFAULT_SLACK_CHANNEL = "#candlefish-ops";
+export const DEFAULT_ALERT_EMAIL = "infrastructure@candlefish.ai";
+export const ISSUERS = ["letsencrypt-prod", "letsencrypt-staging"] as const;
+export type IssuerName = (typeof ISSUERS)[number];
 
-export function readPlatform(_src: ConfigSource, _core: CoreConfig): PlatformConfig {
-    return {};
+/**
+ * What the offline plan puts in place of a `secure:` value (plan/stackfile.ts).
+ * A secret cannot be format-checked without its passphrase; the real value is
+ * checked on every `pulumi up`.
+ */
+const OFFLINE_SECRET = "offline-placeholder-for-secure-value";
+
+export interface TlsConfig {
+    /** ACME account email: Let's Encrypt sends expiry warnings here if renewal ever stalls. */
+    readonly acmeEmail: string;
+    /** The ClusterIssuer that signs candlefish-ai-tls. */
+    readonly issuer: IssuerName;
+}
+
+export interface IngressConfig {
+    /** ingress-nginx controller pods (spread over zones). */
+    readonly controllerReplicas: number;
+    /** The service the bare domain routes to (the runbook's website). */
+    readonly rootService: string;
+    /** Every other service's host: `<service>.<domain>` unless overridden. */
+    readonly hosts: Readonly<Record<string, string>>;
+}
+
+export interface DnsConfig {
+    /** Create Route53 records for the domain and the API hosts. */
+    readonly enabled: boolean;
+    /** Hosted zone id; when absent the public zone `zoneName` is looked up. */
+    readonly zoneId: string | undefined;
+    readonly zoneName: string;
+}
+
+export interface MonitoringConfig {
+    /** Prometheus TSDB retention, e.g. 30d. */
+    readonly retention: string;
+    /** Prometheus persistent volume size (gp3). */
+    readonly storageSize: string;
+    readonly storageClass: string;
+    readonly prometheusReplicas: number;
+    readonly alertmanagerReplicas: number;
+    readonly alertmanagerStorageSize: string;
+}
+
+export interface SmtpConfig {
+    /** host:port of the SMTP relay (SES by default). */
+    readonly smarthost: string;
+    readonly from: string;
+    readonly username: string | undefined;
+    /** Secret config; delivered to AlertManager as a mounted file, never in its config. */
+    readonly password: string | undefined;
+}
+
+export interface AlertsConfig {
+    /** Slack incoming webhook (secret config). Required in production. */
+    readonly slackWebhookUrl: string | undefined;
+    readonly slackChannel: string;
+    /** Where critical alerts are mailed (production default: infrastructure@candlefish.ai). */
+    readonly email: string | undefined;
+    readonly smtp: SmtpConfig;
+}
+
+export interface PlatformConfig {
+    /** The stack's domain: candlefish.ai in production, <environment>.candlefish.ai elsewhere. */
+    readonly domain: string;
+    readonly tls: TlsConfig;
+    readonly ingress: IngressConfig;
+    readonly dns: DnsConfig;
+    readonly monitoring: MonitoringConfig;
+    readonly alerts: AlertsConfig;
+}
+
+const retention = s.string({ pattern: /^[1-9]\d{0,3}[hdw]$/, expected: "a Prometheus retention such as 15d, 4w or 72h" });
+const volumeSize = s.string({ pattern: /^[1-9]\d{0,4}Gi$/, expected: "a volume size in Gi such as 50Gi" });
+const hostPort = s.string({
+    pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?:\d{1,5}$/,
+    expected: "host:port such as email-smtp.us-east-1.amazonaws.com:587",
+});
+const slackWebhook = s.string({
+    expected: "a Slack incoming-webhook URL (https://hooks.slack.com/services/...), set with `pulumi config set --secret`",
+    check: (v) =>
+        v === OFFLINE_SECRET || /^https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/_-]+$/.test(v)
+            ? undefined
+            : "expected a Slack incoming-webhook URL (https://hooks.slack.com/services/...), got a value of another shape",
+});
+
+const tlsShape = s.object({
+    acmeEmail: s.optional(s.email),
+    issuer: s.optional(s.oneOf(ISSUERS)),
+});
+const ingressShape = s.object({
+    controllerReplicas: s.optional(s.int({ min: 1, max: 10 })),
+    rootService: s.optional(s.dnsLabel),
+    hosts: s.optional(s.record(s.dnsLabel, s.domainName, "a map of service name to host name"), {}),
+});
+const dnsShape = s.object({
+    enabled: s.optional(s.bool()),
+    zoneId: s.optional(s.string({ pattern: /^Z[A-Z0-9]{1,31}$/, expected: "a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ" })),
+    zoneName: s.optional(s.domainName),
+});
+const monitoringShape = s.object({
+    retention: s.optional(retention),
+    storageSize: s.optional(volumeSize),
+    storageClass: s.optional(s.dnsLabel),
+    prometheusReplicas: s.optional(s.int({ min: 1, max: 3 })),
+    alertmanagerReplicas: s.optional(s.int({ min: 1, max: 5 })),
+    alertmanagerStorageSize: s.optional(volumeSize),
+});
+const alertsShape = s.object({
+    slackWebhookUrl: s.optional(slackWebhook),
+    slackChannel: s.optional(s.string({ pattern: /^#[a-z0-9][a-z0-9_-]{0,79}$/, expected: "a Slack channel such as #candlefish-ops" })),
+    email: s.optional(s.email),
+    smtp: s.optional(
+        s.object({
+            smarthost: s.optional(hostPort),
+            from: s.optional(s.email),
+            username: s.optional(s.string({ minLength: 1, maxLength: 256 })),
+            password: s.optional(s.string({ minLength: 1, maxLength: 256 })),
+        }),
+    ),
+});
+
+export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfig {
+    const prod = core.environment === "production";
+    const domainV = src.read("domain", s.optional(s.domainName, prod ? APEX_DOMAIN : `${core.environment}.${APEX_DOMAIN}`));
+    const tlsV = src.read("tls", s.optional(tlsShape, {} as s.Infer<typeof tlsShape>));
+    const ingressV = src.read("ingress", s.optional(ingressShape, {} as s.Infer<typeof ingressShape>));
+    const dnsV = src.read("dns", s.optional(dnsShape, {} as s.Infer<typeof dnsShape>));
+    const monV = src.read("monitoring", s.optional(monitoringShape, {} as s.Infer<typeof monitoringShape>));
+    const alertsV = src.read("alerts", s.optional(alertsShape, {} as s.Infer<typeof alertsShape>));
+
+    // An invalid section has recorded its issues (loadConfig will throw); carry
+    // on with defaults so every other problem is reported in the same run.
+    const domain = s.isInvalid(domainV) ? APEX_DOMAIN : domainV;
+    const tls: Partial<s.Infer<typeof tlsShape>> = s.isInvalid(tlsV) ? {} : tlsV;
+    const ingress: Partial<s.Infer<typeof ingressShape>> = s.isInvalid(ingressV) ? {} : ingressV;
+    const dns: Partial<s.Infer<typeof dnsShape>> = s.isInvalid(dnsV) ? {} : dnsV;
+    const mon: Partial<s.Infer<typeof monitoringShape>> = s.isInvalid(monV) ? {} : monV;
+    const alerts: Partial<s.Infer<typeof alertsShape>> = s.isInvalid(alertsV) ? {} : alertsV;
+
+    // Routing: the bare domain serves the website (and the runbook's health
+    // endpoints); every other service gets its own host.
+    const names = core.services.map((x) => x.name);
+    const rootService = ingress.rootService ?? "candlefish-website";
+    if (names.length > 0 && !names.includes(rootService)) {
+        src.problem(
+            "ingress.rootService",
+            `"${rootService}" is not a configured service (services: ${names.join(", ")}); the domain must route to one of them`,
+        );
+    }
+    const hosts: Record<string, string> = {};
+    const overrides: Readonly<Record<string, string>> = ingress.hosts ?? {};
+    for (const svc of Object.keys(overrides)) {
+        if (!names.includes(svc)) src.problem(`ingress.hosts.${svc}`, `"${svc}" is not a configured service (services: ${names.join(", ")})`);
+        else if (svc === rootService) src.problem(`ingress.hosts.${svc}`, `${svc} is the root service; it is served on the domain itself (${domain})`);
+    }
+    for (const svc of names) if (svc !== rootService) hosts[svc] = overrides[svc] ?? `${svc}.${domain}`;
+    const seen = new Map<string, string>([[domain, rootService]]);
+    for (const [svc, host] of Object.entries(hosts)) {
+        const other = seen.get(host);
+        if (other !== undefined) src.problem(`ingress.hosts.${svc}`, `host ${host} is already used by ${other}; each service needs its own host`);
+        seen.set(host, svc);
+    }
+
+    // The zone must contain every name the records and the certificate use.
+    const zoneName = dns.zoneName ?? APEX_DOMAIN;
+    const inZone = (h: string) => h === zoneName || h.endsWith(`.${zoneName}`);
+    if (dns.enabled !== false) {
+        for (const h of [domain, ...Object.values(hosts)]) {
+            if (!inZone(h)) {
+                src.problem(dns.zoneName ? "dns.zoneName" : "domain", `${h} is not inside the Route53 zone ${zoneName}; set dns.zoneName to the zone that holds it`);
+                break;
+            }
+        }
+    }
+
+    // Alert receivers. Production must reach on-call; secrets must be secret.
+    const smtp: Partial<NonNullable<typeof alerts.smtp>> = alerts.smtp ?? {};
+    if (prod && alerts.slackWebhookUrl === undefined) {
+        src.problem(
+            "alerts.slackWebhookUrl",
+            `required in production: critical and warning alerts go to Slack ${alerts.slackChannel ?? DEFAULT_SLACK_CHANNEL}. ` +
+                "Set it with `pulumi config set --secret --path alerts.slackWebhookUrl https://hooks.slack.com/services/...`",
+        );
+    }
+    if ((alerts.slackWebhookUrl !== undefined || smtp.password !== undefined) && !src.isSecret("alerts")) {
+        const key = alerts.slackWebhookUrl !== undefined ? "alerts.slackWebhookUrl" : "alerts.smtp.password";
+        src.problem(key, `must be stored as a secret; re-set it with \`pulumi config set --secret --path ${key} ...\``);
+    }
+    if (smtp.password !== undefined && smtp.username === undefined) {
+        src.problem("alerts.smtp.username", "required when alerts.smtp.password is set");
+    }
+
+    return {
+        domain,
+        tls: Object.freeze({
+            acmeEmail: tls.acmeEmail ?? DEFAULT_ALERT_EMAIL,
+            issuer: tls.issuer ?? "letsencrypt-prod",
+        }),
+        ingress: Object.freeze({
+            controllerReplicas: ingress.controllerReplicas ?? (prod ? 3 : 2),
+            rootService,
+            hosts: Object.freeze(hosts),
+        }),
+        dns: Object.freeze({ enabled: dns.enabled ?? true, zoneId: dns.zoneId, zoneName }),
+        monitoring: Object.freeze({
+            retention: mon.retention ?? (prod ? "30d" : "7d"),
+            storageSize: mon.storageSize ?? (prod ? "100Gi" : "20Gi"),
+            storageClass: mon.storageClass ?? "gp3",
+            prometheusReplicas: mon.prometheusReplicas ?? (prod ? 2 : 1),
+            alertmanagerReplicas: mon.alertmanagerReplicas ?? (prod ? 3 : 1),
+            alertmanagerStorageSize: mon.alertmanagerStorageSize ?? (prod ? "10Gi" : "2Gi"),
+        }),
+        alerts: Object.freeze({
+            slackWebhookUrl: alerts.slackWebhookUrl,
+            slackChannel: alerts.slackChannel ?? DEFAULT_SLACK_CHANNEL,
+            email: alerts.email ?? (prod ? DEFAULT_ALERT_EMAIL : undefined),
+            smtp: Object.freeze({
+                smarthost: smtp.smarthost ?? "email-smtp.us-east-1.amazonaws.com:587",
+                from: smtp.from ?? `alertmanager@${APEX_DOMAIN}`,
+                username: smtp.username,
+                password: smtp.password,
+            }),
+        }),
+    };
 }

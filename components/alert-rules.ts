@@ -1,0 +1,222 @@
+// The runbook's "Alert Thresholds" as Prometheus alerting rules, in the
+// PrometheusRule `candlefish-runbook-alerts`. Pure data: the Monitoring
+// component declares it, and the tests hand exactly this to `promtool`.
+//
+// Application rules select only by `namespace` and `app` and aggregate by
+// them, so both colors of a service count together (a flip does not reset an
+// alert) and the alert's `app` label names the service on-call acts on.
+
+/** Runbook thresholds ("Critical Alerts", "Warning Alerts"). */
+export const THRESHOLDS = {
+    /** Error rate > 5% */
+    errorRatio: 0.05,
+    /** Response time P95 > 2s */
+    latencyP95Seconds: 2,
+    /** CPU usage > 80% (of the container's limit) */
+    cpuRatio: 0.8,
+    /** Memory usage > 80% (of the container's limit) */
+    memoryRatio: 0.8,
+    /** Disk usage > 85% */
+    diskRatio: 0.85,
+    /** High database connections (> 80% of max) */
+    dbConnectionRatio: 0.8,
+} as const;
+
+/**
+ * How long a condition must hold before it pages. Critical alerts are short:
+ * the runbook's rollback takes 30 seconds, and a switch is verified within
+ * "5-10 minutes", so an error-rate alert must arrive inside that window.
+ * Warnings wait long enough to ignore a deploy's or a batch job's spike.
+ */
+export const FOR_DURATIONS = {
+    ServiceDown: "1m",
+    HighErrorRate: "2m",
+    HighLatencyP95: "5m",
+    DatabaseConnectionFailures: "1m",
+    HighCPUUsage: "10m",
+    HighMemoryUsage: "10m",
+    HighDiskUsage: "15m",
+    HighDatabaseConnections: "10m",
+} as const;
+
+export type AlertName = keyof typeof FOR_DURATIONS;
+export const ALERT_NAMES = Object.keys(FOR_DURATIONS) as AlertName[];
+export const CRITICAL_ALERTS: readonly AlertName[] = ["ServiceDown", "HighErrorRate", "HighLatencyP95", "DatabaseConnectionFailures"];
+export const WARNING_ALERTS: readonly AlertName[] = ["HighCPUUsage", "HighMemoryUsage", "HighDiskUsage", "HighDatabaseConnections"];
+
+/** The PrometheusRule's fixed name. */
+export const RULE_NAME = "candlefish-runbook-alerts";
+/** Service (and so `job` label) of the postgres_exporter scrape target. */
+export const POSTGRES_EXPORTER = "postgres-exporter";
+export const REDIS_EXPORTER = "redis-exporter";
+
+export interface AlertRule {
+    readonly alert: AlertName;
+    readonly expr: string;
+    readonly for: string;
+    readonly labels: Readonly<Record<string, string>>;
+    readonly annotations: Readonly<Record<string, string>>;
+}
+export interface RuleGroup {
+    readonly name: string;
+    readonly interval?: string;
+    readonly rules: readonly AlertRule[];
+}
+
+export interface RuleOptions {
+    /** The app namespace (production, staging). */
+    readonly namespace: string;
+    /** Service names; each is reached through its live `<name>-service`. */
+    readonly services: readonly string[];
+}
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
+/** A PromQL regex alternative of names, quoted for a label matcher. */
+const alt = (names: readonly string[]) => names.map(escapeRegex).join("|");
+
+/** Inline PromQL for a warning's `app` label: pods' `app` label from kube-state-metrics. */
+const podApp = (ns: string) =>
+    `max by (namespace, pod, app) (label_replace(kube_pod_labels{namespace="${ns}"}, "app", "$1", "label_app", "(.+)"))`;
+
+export function runbookAlertGroups(o: RuleOptions): RuleGroup[] {
+    const ns = o.namespace;
+    const apps = alt(o.services);
+    const liveServices = alt(o.services.map((s) => `${s}-service`));
+    const sel = `namespace="${ns}", app=~"${apps}"`;
+    const pg = `namespace="${ns}", job="${POSTGRES_EXPORTER}"`;
+    const rule = (alert: AlertName, expr: string, severity: "critical" | "warning", annotations: Record<string, string>, labels: Record<string, string> = {}): AlertRule => ({
+        alert,
+        expr,
+        for: FOR_DURATIONS[alert],
+        labels: { severity, ...labels },
+        annotations,
+    });
+
+    return [
+        {
+            name: "candlefish-services",
+            rules: [
+                // "Service down (0 healthy instances)": the live Service has no ready
+                // endpoint address. kube-state-metrics keys endpoints by name, so the
+                // `app` label is recovered from `<app>-service`.
+                rule(
+                    "ServiceDown",
+                    `label_replace(\n` +
+                        `  count by (namespace, endpoint) (kube_endpoint_info{namespace="${ns}", endpoint=~"${liveServices}"})\n` +
+                        `  unless\n` +
+                        `  count by (namespace, endpoint) (kube_endpoint_address{namespace="${ns}", endpoint=~"${liveServices}", ready="true"}),\n` +
+                        `  "app", "$1", "endpoint", "(.+)-service"\n` +
+                        `)`,
+                    "critical",
+                    {
+                        summary: "{{ $labels.app }}: 0 healthy instances behind {{ $labels.endpoint }}",
+                        description:
+                            "The live Service {{ $labels.namespace }}/{{ $labels.endpoint }} has no ready endpoint. Runbook: Troubleshooting > Service Unavailable; if a switch just happened, Rollback Procedures > Emergency Rollback (pulumi config set activeColor <previous>).",
+                    },
+                ),
+                rule(
+                    "HighErrorRate",
+                    `sum by (namespace, app) (rate(http_requests_total{${sel}, code=~"5.."}[5m]))\n` +
+                        `/\n` +
+                        `sum by (namespace, app) (rate(http_requests_total{${sel}}[5m]))\n` +
+                        `> ${THRESHOLDS.errorRatio}`,
+                    "critical",
+                    {
+                        summary: "{{ $labels.app }}: {{ $value | humanizePercentage }} of requests fail with 5xx (threshold 5%)",
+                        description: "Runbook: Troubleshooting > High Error Rate. Roll back if a deployment is recent (Rollback Procedures > Emergency Rollback).",
+                    },
+                ),
+                rule(
+                    "HighLatencyP95",
+                    `histogram_quantile(0.95, sum by (namespace, app, le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))\n` +
+                        `> ${THRESHOLDS.latencyP95Seconds}`,
+                    "critical",
+                    {
+                        summary: "{{ $labels.app }}: P95 latency {{ $value | humanizeDuration }} (threshold 2s)",
+                        description: "Runbook: Blue-Green Deployment Verification > Performance Verification; compare colors on the Services dashboard.",
+                    },
+                ),
+            ],
+        },
+        {
+            name: "candlefish-database",
+            rules: [
+                rule(
+                    "DatabaseConnectionFailures",
+                    `max by (namespace, job) (pg_up{${pg}}) == 0`,
+                    "critical",
+                    {
+                        summary: "PostgreSQL is unreachable from the cluster (pg_up == 0)",
+                        description: "Runbook: Troubleshooting > Database Connection Issues (credentials in secrets, security group rules, DNS), Emergency Procedures > Database Emergency.",
+                    },
+                    { app: "postgresql" },
+                ),
+                rule(
+                    "HighDatabaseConnections",
+                    `sum by (namespace, job) (pg_stat_activity_count{${pg}})\n` +
+                        `/ on (namespace, job)\n` +
+                        `max by (namespace, job) (pg_settings_max_connections{${pg}})\n` +
+                        `> ${THRESHOLDS.dbConnectionRatio}`,
+                    "warning",
+                    {
+                        summary: "PostgreSQL connections at {{ $value | humanizePercentage }} of max_connections (threshold 80%)",
+                        description: "Runbook: Monitoring & Alerting > Database Metrics. Look for connection leaks or an over-scaled color before raising max_connections.",
+                    },
+                    { app: "postgresql" },
+                ),
+            ],
+        },
+        {
+            name: "candlefish-resources",
+            rules: [
+                rule(
+                    "HighCPUUsage",
+                    `(\n` +
+                        `  sum by (namespace, pod, container) (rate(container_cpu_usage_seconds_total{namespace="${ns}", container!="", container!="POD"}[5m]))\n` +
+                        `  / on (namespace, pod, container)\n` +
+                        `  sum by (namespace, pod, container) (kube_pod_container_resource_limits{namespace="${ns}", resource="cpu"})\n` +
+                        `  * on (namespace, pod) group_left (app) ${podApp(ns)}\n` +
+                        `) > ${THRESHOLDS.cpuRatio}`,
+                    "warning",
+                    {
+                        summary: "{{ $labels.app }} {{ $labels.pod }}/{{ $labels.container }}: CPU at {{ $value | humanizePercentage }} of its limit (threshold 80%)",
+                        description: "Runbook: Troubleshooting > Pod Stuck in Pending (resources); raise services.<name>.limits.cpu or the color's replicas.",
+                    },
+                ),
+                rule(
+                    "HighMemoryUsage",
+                    `(\n` +
+                        `  sum by (namespace, pod, container) (container_memory_working_set_bytes{namespace="${ns}", container!="", container!="POD"})\n` +
+                        `  / on (namespace, pod, container)\n` +
+                        `  sum by (namespace, pod, container) (kube_pod_container_resource_limits{namespace="${ns}", resource="memory"})\n` +
+                        `  * on (namespace, pod) group_left (app) ${podApp(ns)}\n` +
+                        `) > ${THRESHOLDS.memoryRatio}`,
+                    "warning",
+                    {
+                        summary: "{{ $labels.app }} {{ $labels.pod }}/{{ $labels.container }}: memory at {{ $value | humanizePercentage }} of its limit (threshold 80%)",
+                        description: "The container is close to being OOM-killed; raise services.<name>.limits.memory or find the leak.",
+                    },
+                ),
+                // Every persistent volume in the cluster (Prometheus's and
+                // AlertManager's own among them): the app pods keep no state on disk.
+                rule(
+                    "HighDiskUsage",
+                    `max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes)\n` +
+                        `/ on (namespace, persistentvolumeclaim)\n` +
+                        `max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_capacity_bytes)\n` +
+                        `> ${THRESHOLDS.diskRatio}`,
+                    "warning",
+                    {
+                        summary: "Volume {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is {{ $value | humanizePercentage }} full (threshold 85%)",
+                        description: "Grow the volume (gp3 expands online) or shorten retention (monitoring.retention).",
+                    },
+                ),
+            ],
+        },
+    ];
+}
+
+/** Every expression in the groups, by alert name. */
+export function ruleExpressions(groups: readonly RuleGroup[]): { alert: string; expr: string }[] {
+    return groups.flatMap((g) => g.rules.map((r) => ({ alert: r.alert, expr: r.expr })));
+}

@@ -1,0 +1,419 @@
+// Runbook "Monitoring & Alerting": kube-prometheus-stack (Prometheus, Grafana,
+// AlertManager) in namespace `monitoring`, scraping of both colors of every
+// service, postgres_exporter and redis_exporter, the runbook's alert rules and
+// its "Key Metrics to Monitor" dashboards.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { AlertsConfig, MonitoringConfig } from "../config/platform";
+import { POSTGRES_EXPORTER, REDIS_EXPORTER, RULE_NAME, RuleGroup, runbookAlertGroups } from "./alert-rules";
+import { dashboards } from "./dashboards";
+
+/** kube-prometheus-stack (prometheus-community), pinned. */
+export const KUBE_PROMETHEUS_STACK_VERSION = "65.1.1";
+export const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
+export const MONITORING_NAMESPACE = "monitoring";
+/** Chart resources are named from this (`kube-prometheus-prometheus`, ...). */
+const FULLNAME = "kube-prometheus";
+export const POSTGRES_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0";
+export const REDIS_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.62.0";
+/** The Secret AlertManager mounts at /etc/alertmanager/secrets/<name>/: the webhook and SMTP password never enter its config. */
+export const RECEIVER_SECRET = "alertmanager-receivers";
+const SECRET_DIR = `/etc/alertmanager/secrets/${RECEIVER_SECRET}`;
+export const GRAFANA_ADMIN_SECRET = "grafana-admin";
+/** Label the Grafana sidecar selects dashboard ConfigMaps by. */
+export const DASHBOARD_LABEL = "grafana_dashboard";
+/** Label on the per-service metrics Services the ServiceMonitor selects. */
+const METRICS_LABEL = "candlefish.ai/metrics";
+
+export interface PostgresExporterArgs {
+    /** RDS endpoint address (no port). */
+    readonly host: pulumi.Input<string>;
+    readonly port?: pulumi.Input<number>;
+    /** Database the exporter connects to. */
+    readonly database?: string;
+    /** Kubernetes Secret in the app namespace with the monitoring user's credentials. */
+    readonly secretName: pulumi.Input<string>;
+    readonly usernameKey?: string;
+    readonly passwordKey?: string;
+}
+
+export interface RedisExporterArgs {
+    /** Primary endpoint address (no port); the exporter connects with TLS (rediss://). */
+    readonly host: pulumi.Input<string>;
+    readonly port?: pulumi.Input<number>;
+    /** Kubernetes Secret in the app namespace holding the Redis AUTH token. */
+    readonly secretName: pulumi.Input<string>;
+    readonly passwordKey?: string;
+}
+
+export interface MonitoringArgs {
+    /** The app namespace name (production, staging): alert rules and dashboards select it. */
+    readonly appNamespace: string;
+    /** The app namespace resource's name output, so app-namespace objects wait for it. */
+    readonly appNamespaceRef?: pulumi.Input<string>;
+    /** Every blue/green service; each is scraped (both colors) and alerted on. */
+    readonly services: readonly string[];
+    /** Environment, put on every series as an external label. */
+    readonly environment: string;
+    readonly monitoring: MonitoringConfig;
+    readonly alerts: AlertsConfig;
+    /** postgres_exporter target; omitted: no exporter (the database alerts then never fire). */
+    readonly postgres?: PostgresExporterArgs;
+    /** redis_exporter target; omitted: no exporter. */
+    readonly redis?: RedisExporterArgs;
+}
+
+/** Prometheus stops writing at 90% of its volume, before the disk alert's 85% turns into an outage. */
+export function retentionSize(storageSize: string): string {
+    const gi = Number(/^(\d+)Gi$/.exec(storageSize)?.[1] ?? NaN);
+    if (!Number.isFinite(gi)) throw new Error(`retentionSize: expected a size in Gi, got ${storageSize}`);
+    return `${Math.floor(gi * 0.9 * 1.073741824)}GB`;
+}
+
+/** AlertManager's config: critical -> Slack and email, warning -> Slack. */
+export function alertmanagerConfig(alerts: AlertsConfig): Record<string, unknown> {
+    const slack = alerts.slackWebhookUrl !== undefined;
+    const slackConfig = (severity: string) => ({
+        api_url_file: `${SECRET_DIR}/slack-webhook-url`,
+        channel: alerts.slackChannel,
+        send_resolved: true,
+        title: `[{{ .Status | toUpper }}] ${severity}: {{ .CommonLabels.alertname }}{{ if .CommonLabels.app }} ({{ .CommonLabels.app }}){{ end }}`,
+        text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
+    });
+    const global: Record<string, unknown> = {
+        resolve_timeout: "5m",
+        smtp_smarthost: alerts.smtp.smarthost,
+        smtp_from: alerts.smtp.from,
+        smtp_require_tls: true,
+    };
+    if (alerts.smtp.username !== undefined) global.smtp_auth_username = alerts.smtp.username;
+    if (alerts.smtp.password !== undefined) global.smtp_auth_password_file = `${SECRET_DIR}/smtp-password`;
+    const critical: Record<string, unknown> = { name: "critical" };
+    if (slack) critical.slack_configs = [slackConfig("critical")];
+    if (alerts.email !== undefined) critical.email_configs = [{ to: alerts.email, send_resolved: true }];
+    const warning: Record<string, unknown> = { name: "warning" };
+    if (slack) warning.slack_configs = [slackConfig("warning")];
+    return {
+        global,
+        route: {
+            receiver: "null",
+            group_by: ["alertname", "namespace", "app"],
+            group_wait: "30s",
+            group_interval: "5m",
+            repeat_interval: "4h",
+            routes: [
+                // The chart's always-firing dead-man's switch: nobody should be paged by it.
+                { receiver: "null", matchers: ['alertname="Watchdog"'] },
+                { receiver: "critical", matchers: ['severity="critical"'], repeat_interval: "1h" },
+                { receiver: "warning", matchers: ['severity="warning"'] },
+            ],
+        },
+        // A service that is down also burns CPU or errors; page once, for the cause.
+        inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ["namespace", "app"] }],
+        receivers: [{ name: "null" }, critical, warning],
+    };
+}
+
+/** Restricted-PSS container and pod settings for the exporters. */
+const POD_SECURITY = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } };
+const CONTAINER_SECURITY = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsNonRoot: true,
+    privileged: false,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+export class Monitoring extends pulumi.ComponentResource {
+    public readonly release: k8s.helm.v3.Release;
+    public readonly rules: k8s.apiextensions.CustomResource;
+    /** The rule groups in `candlefish-runbook-alerts`, as declared. */
+    public readonly ruleGroups: readonly RuleGroup[];
+    /** AlertManager's config as rendered into the chart values (no secrets in it). */
+    public readonly alertmanagerConfig: Record<string, unknown>;
+    public readonly grafanaAdminPassword: pulumi.Output<string>;
+    public readonly namespace: string = MONITORING_NAMESPACE;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("candlefish:monitoring:Monitoring", name, {}, opts);
+        const m = args.monitoring;
+        const appNs = args.appNamespaceRef ?? args.appNamespace;
+
+        // node-exporter reads the host's /proc, /sys and network namespace, which
+        // only the "privileged" Pod Security level allows; this namespace holds
+        // nothing but the chart's components.
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            {
+                metadata: {
+                    name: MONITORING_NAMESPACE,
+                    labels: { "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "baseline" },
+                },
+            },
+            { parent: this },
+        );
+
+        // Grafana's admin password: generated, kept in a Secret, never the chart's default.
+        const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
+        this.grafanaAdminPassword = password.result;
+        const grafanaSecret = new k8s.core.v1.Secret(
+            `${name}-grafana-admin`,
+            {
+                metadata: { name: GRAFANA_ADMIN_SECRET, namespace: MONITORING_NAMESPACE },
+                type: "Opaque",
+                stringData: { "admin-user": "admin", "admin-password": password.result },
+            },
+            { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
+        );
+
+        const receiverData: Record<string, pulumi.Input<string>> = {};
+        if (args.alerts.slackWebhookUrl !== undefined) receiverData["slack-webhook-url"] = pulumi.secret(args.alerts.slackWebhookUrl);
+        if (args.alerts.smtp.password !== undefined) receiverData["smtp-password"] = pulumi.secret(args.alerts.smtp.password);
+        const receiverSecret = new k8s.core.v1.Secret(
+            `${name}-alertmanager-receivers`,
+            {
+                metadata: { name: RECEIVER_SECRET, namespace: MONITORING_NAMESPACE },
+                type: "Opaque",
+                stringData: receiverData,
+            },
+            { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
+        );
+
+        this.alertmanagerConfig = alertmanagerConfig(args.alerts);
+        const pvc = (size: string) => ({
+            volumeClaimTemplate: {
+                spec: { storageClassName: m.storageClass, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: size } } },
+            },
+        });
+        this.release = new k8s.helm.v3.Release(
+            `${name}-kube-prometheus-stack`,
+            {
+                name: "kube-prometheus-stack",
+                chart: "kube-prometheus-stack",
+                version: KUBE_PROMETHEUS_STACK_VERSION,
+                repositoryOpts: { repo: PROMETHEUS_COMMUNITY_REPO },
+                namespace: MONITORING_NAMESPACE,
+                atomic: true,
+                cleanupOnFail: true,
+                // CRDs are large; Helm's client-side apply of them can exceed the timeout.
+                timeout: 900,
+                values: {
+                    fullnameOverride: FULLNAME,
+                    crds: { enabled: true },
+                    defaultRules: { create: true },
+                    prometheus: {
+                        prometheusSpec: {
+                            replicas: m.prometheusReplicas,
+                            retention: m.retention,
+                            retentionSize: retentionSize(m.storageSize),
+                            externalLabels: { environment: args.environment },
+                            // Pick up every ServiceMonitor, PodMonitor and PrometheusRule in
+                            // every namespace, not only those carrying the chart's release label.
+                            ruleSelectorNilUsesHelmValues: false,
+                            serviceMonitorSelectorNilUsesHelmValues: false,
+                            podMonitorSelectorNilUsesHelmValues: false,
+                            probeSelectorNilUsesHelmValues: false,
+                            ruleSelector: {},
+                            ruleNamespaceSelector: {},
+                            serviceMonitorSelector: {},
+                            serviceMonitorNamespaceSelector: {},
+                            podMonitorSelector: {},
+                            podMonitorNamespaceSelector: {},
+                            storageSpec: pvc(m.storageSize),
+                            resources: { requests: { cpu: "500m", memory: "2Gi" }, limits: { memory: "4Gi" } },
+                        },
+                    },
+                    alertmanager: {
+                        config: this.alertmanagerConfig,
+                        alertmanagerSpec: {
+                            replicas: m.alertmanagerReplicas,
+                            secrets: [RECEIVER_SECRET],
+                            storage: pvc(m.alertmanagerStorageSize),
+                        },
+                    },
+                    grafana: {
+                        // Service `grafana` on port 3000: the runbook's
+                        // `kubectl port-forward service/grafana 3000:3000 -n monitoring`.
+                        fullnameOverride: "grafana",
+                        service: { port: 3000 },
+                        admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
+                        persistence: { enabled: true, storageClassName: m.storageClass, size: "10Gi" },
+                        defaultDashboardsEnabled: true,
+                        sidecar: { dashboards: { enabled: true, label: DASHBOARD_LABEL, labelValue: "1", searchNamespace: "ALL" } },
+                    },
+                    // Pod labels app and version on kube_pod_labels, so resource alerts
+                    // name the service and the dashboards compare colors.
+                    "kube-state-metrics": { metricLabelsAllowlist: ["pods=[app,version]"] },
+                },
+            },
+            { parent: this, dependsOn: [ns, grafanaSecret, receiverSecret] },
+        );
+        const afterCrds: pulumi.CustomResourceOptions = { parent: this, dependsOn: [this.release], deleteBeforeReplace: true };
+
+        // The runbook's `kubectl port-forward service/prometheus 9090:9090` and
+        // `service/alertmanager 9093:9093 -n monitoring` address these names.
+        for (const [svc, port, selector] of [
+            ["prometheus", 9090, { "app.kubernetes.io/name": "prometheus", prometheus: `${FULLNAME}-prometheus` }],
+            ["alertmanager", 9093, { "app.kubernetes.io/name": "alertmanager", alertmanager: `${FULLNAME}-alertmanager` }],
+        ] as const) {
+            new k8s.core.v1.Service(
+                `${name}-${svc}`,
+                {
+                    metadata: { name: svc, namespace: MONITORING_NAMESPACE, labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" } },
+                    spec: { type: "ClusterIP", selector: { ...selector }, ports: [{ name: "web", port, targetPort: port, protocol: "TCP" }] },
+                },
+                { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
+            );
+        }
+
+        // The runbook's alerts.
+        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services });
+        this.rules = new k8s.apiextensions.CustomResource(
+            `${name}-${RULE_NAME}`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: { name: RULE_NAME, namespace: MONITORING_NAMESPACE, labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" } },
+                spec: { groups: this.ruleGroups },
+            },
+            afterCrds,
+        );
+
+        // Scraping. A headless Service per app selects BOTH colors (app only, no
+        // version), so one ServiceMonitor scrapes blue and green alike and a
+        // switch never changes what is scraped. `podTargetLabels` copies the pod
+        // labels app and version onto every series.
+        for (const svc of args.services) {
+            new k8s.core.v1.Service(
+                `${name}-${svc}-metrics`,
+                {
+                    metadata: {
+                        name: `${svc}-metrics`,
+                        namespace: appNs,
+                        labels: { app: svc, [METRICS_LABEL]: "true", "app.kubernetes.io/part-of": "candlefish-maturity-map" },
+                    },
+                    spec: { clusterIP: "None", selector: { app: svc }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+                },
+                { parent: this, deleteBeforeReplace: true },
+            );
+        }
+        new k8s.apiextensions.CustomResource(
+            `${name}-services-monitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "ServiceMonitor",
+                metadata: { name: "candlefish-services", namespace: appNs },
+                spec: {
+                    selector: { matchLabels: { [METRICS_LABEL]: "true" } },
+                    podTargetLabels: ["app", "version"],
+                    // `job` is the app, whichever Service found the pod.
+                    jobLabel: "app",
+                    endpoints: [{ port: "http", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }],
+                },
+            },
+            afterCrds,
+        );
+
+        // Database exporters, in the app namespace where the connection Secrets are delivered.
+        if (args.postgres) {
+            const p = args.postgres;
+            this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, 9187, [
+                { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${p.host}:${p.port ?? 5432}/${p.database ?? "postgres"}?sslmode=require` },
+                { name: "DATA_SOURCE_USER", valueFrom: { secretKeyRef: { name: p.secretName, key: p.usernameKey ?? "username" } } },
+                { name: "DATA_SOURCE_PASS", valueFrom: { secretKeyRef: { name: p.secretName, key: p.passwordKey ?? "password" } } },
+            ], afterCrds);
+        }
+        if (args.redis) {
+            const r = args.redis;
+            this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, 9121, [
+                // ElastiCache encrypts in transit: rediss://.
+                { name: "REDIS_ADDR", value: pulumi.interpolate`rediss://${r.host}:${r.port ?? 6379}` },
+                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: r.secretName, key: r.passwordKey ?? "password" } } },
+            ], afterCrds);
+        }
+
+        // The runbook's "Key Metrics to Monitor", loaded by the Grafana sidecar.
+        for (const [key, dash] of Object.entries(dashboards({ namespace: args.appNamespace, services: args.services }))) {
+            new k8s.core.v1.ConfigMap(
+                `${name}-dashboard-${key}`,
+                {
+                    metadata: {
+                        name: `candlefish-dashboard-${key}`,
+                        namespace: MONITORING_NAMESPACE,
+                        labels: { [DASHBOARD_LABEL]: "1", "app.kubernetes.io/part-of": "candlefish-maturity-map" },
+                    },
+                    data: { [`candlefish-${key}.json`]: JSON.stringify(dash, null, 2) },
+                },
+                { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
+            );
+        }
+
+        this.registerOutputs({ namespace: MONITORING_NAMESPACE, rules: RULE_NAME });
+    }
+
+    /** One exporter: a hardened Deployment, its Service and a ServiceMonitor (job = the exporter's name). */
+    private exporter(
+        name: string,
+        app: string,
+        namespace: pulumi.Input<string>,
+        image: string,
+        port: number,
+        env: k8s.types.input.core.v1.EnvVar[],
+        crdOpts: pulumi.CustomResourceOptions,
+    ): void {
+        const labels = { app, "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "candlefish-maturity-map" };
+        new k8s.apps.v1.Deployment(
+            `${name}-${app}`,
+            {
+                metadata: { name: app, namespace, labels },
+                spec: {
+                    replicas: 1,
+                    selector: { matchLabels: { app } },
+                    template: {
+                        metadata: { labels },
+                        spec: {
+                            automountServiceAccountToken: false,
+                            securityContext: POD_SECURITY,
+                            containers: [
+                                {
+                                    name: app,
+                                    image,
+                                    ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
+                                    env,
+                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                                    readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 10 },
+                                    livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
+                                    securityContext: CONTAINER_SECURITY,
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        new k8s.core.v1.Service(
+            `${name}-${app}`,
+            {
+                metadata: { name: app, namespace, labels },
+                spec: { type: "ClusterIP", selector: { app }, ports: [{ name: "metrics", port, targetPort: "metrics", protocol: "TCP" }] },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-${app}-monitor`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "ServiceMonitor",
+                metadata: { name: app, namespace },
+                spec: {
+                    selector: { matchLabels: { app } },
+                    endpoints: [{ port: "metrics", interval: "30s", scrapeTimeout: "10s" }],
+                },
+            },
+            crdOpts,
+        );
+    }
+}
