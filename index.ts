@@ -5,7 +5,7 @@ import { REGION } from "./config/aws";
 import { Network } from "./components/network";
 import { Cluster } from "./components/cluster";
 import { Registry } from "./components/registry";
-import { AppSecrets, SecretDelivery } from "./components/secrets";
+import { AppSecrets, K8S_SECRETS, SecretDelivery } from "./components/secrets";
 import { Database } from "./components/database";
 import { Cache } from "./components/cache";
 import { Backups, backupBucketName } from "./components/backups";
@@ -142,7 +142,10 @@ const monitoring = new Monitoring("monitoring", {
     environment: config.environment,
     monitoring: config.monitoring,
     alerts: config.alerts,
-}, { ...inCluster, dependsOn: [ns] });
+    // The exporters read the same connection Secrets rtpm-api gets.
+    postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+    redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
+}, { ...inCluster, dependsOn: [ns, delivery] });
 
 export const clusterName = cluster.clusterName;
 /** `aws eks update-kubeconfig` does the same; kept secret in the stack's outputs. */

@@ -26,25 +26,12 @@ export const DASHBOARD_LABEL = "grafana_dashboard";
 /** Label on the per-service metrics Services the ServiceMonitor selects. */
 const METRICS_LABEL = "candlefish.ai/metrics";
 
-export interface PostgresExporterArgs {
-    /** RDS endpoint address (no port). */
-    readonly host: pulumi.Input<string>;
-    readonly port?: pulumi.Input<number>;
-    /** Database the exporter connects to. */
-    readonly database?: string;
-    /** Kubernetes Secret in the app namespace with the monitoring user's credentials. */
+/** A connection string the exporter reads from a Kubernetes Secret in the app namespace. */
+export interface ExporterSecretRef {
+    /** Secret name (delivered by External Secrets). */
     readonly secretName: pulumi.Input<string>;
-    readonly usernameKey?: string;
-    readonly passwordKey?: string;
-}
-
-export interface RedisExporterArgs {
-    /** Primary endpoint address (no port); the exporter connects with TLS (rediss://). */
-    readonly host: pulumi.Input<string>;
-    readonly port?: pulumi.Input<number>;
-    /** Kubernetes Secret in the app namespace holding the Redis AUTH token. */
-    readonly secretName: pulumi.Input<string>;
-    readonly passwordKey?: string;
+    /** Key holding the URL: postgresql://user:pass@host:5432/db?sslmode=require, or rediss://:token@host:6379/0. */
+    readonly key: string;
 }
 
 export interface MonitoringArgs {
@@ -58,10 +45,10 @@ export interface MonitoringArgs {
     readonly environment: string;
     readonly monitoring: MonitoringConfig;
     readonly alerts: AlertsConfig;
-    /** postgres_exporter target; omitted: no exporter (the database alerts then never fire). */
-    readonly postgres?: PostgresExporterArgs;
-    /** redis_exporter target; omitted: no exporter. */
-    readonly redis?: RedisExporterArgs;
+    /** postgres_exporter's DSN (pointed at RDS); omitted: no exporter (the database alerts then never fire). */
+    readonly postgres?: ExporterSecretRef;
+    /** redis_exporter's URL (ElastiCache, TLS); omitted: no exporter. */
+    readonly redis?: ExporterSecretRef;
 }
 
 /** Prometheus stops writing at 90% of its volume, before the disk alert's 85% turns into an outage. */
@@ -318,19 +305,14 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // Database exporters, in the app namespace where the connection Secrets are delivered.
         if (args.postgres) {
-            const p = args.postgres;
             this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, 9187, [
-                { name: "DATA_SOURCE_URI", value: pulumi.interpolate`${p.host}:${p.port ?? 5432}/${p.database ?? "postgres"}?sslmode=require` },
-                { name: "DATA_SOURCE_USER", valueFrom: { secretKeyRef: { name: p.secretName, key: p.usernameKey ?? "username" } } },
-                { name: "DATA_SOURCE_PASS", valueFrom: { secretKeyRef: { name: p.secretName, key: p.passwordKey ?? "password" } } },
+                { name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: args.postgres.key } } },
             ], afterCrds);
         }
         if (args.redis) {
-            const r = args.redis;
             this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, 9121, [
-                // ElastiCache encrypts in transit: rediss://.
-                { name: "REDIS_ADDR", value: pulumi.interpolate`rediss://${r.host}:${r.port ?? 6379}` },
-                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: r.secretName, key: r.passwordKey ?? "password" } } },
+                // A rediss:// URL with the AUTH token: ElastiCache encrypts in transit.
+                { name: "REDIS_ADDR", valueFrom: { secretKeyRef: { name: args.redis.secretName, key: args.redis.key } } },
             ], afterCrds);
         }
 
