@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
-import { CapacityType, EksVersion } from "../config/aws";
+import { CapacityType, EksVersion, isArm } from "../config/aws";
 
 export interface ClusterNodeGroupArgs {
     /** Name suffix; the EKS node group is `<cluster>-<name>`. */
@@ -65,8 +65,6 @@ const NODE_POLICIES = {
     ssm: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 };
 
-/** Graviton families (m7g, c6gn, t4g, ...) need the ARM image. */
-export const isArm = (instanceType: string): boolean => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
 
 export class Cluster extends pulumi.ComponentResource {
     public readonly eksCluster: eks.Cluster;

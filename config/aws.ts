@@ -28,6 +28,9 @@ export type NatMode = (typeof NAT_MODES)[number];
 export const CAPACITY_TYPES = ["ON_DEMAND", "SPOT"] as const;
 export type CapacityType = (typeof CAPACITY_TYPES)[number];
 
+/** Graviton families (m7g, c6gn, t4g, ...) run the ARM node image. */
+export const isArm = (instanceType: string): boolean => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
+
 /** `candlefish-maturity-map-<stack>-eks`, the name the runbook's update-kubeconfig uses. */
 export const clusterNameFor = (stack: string): string => `candlefish-maturity-map-${stack}-eks`;
 
@@ -154,10 +157,15 @@ function retentionDays(): s.Spec<number> {
 
 const eksVersion: s.Spec<EksVersion> = {
     expected: `a Kubernetes version supported by EKS, one of ${EKS_VERSIONS.map((v) => `"${v}"`).join(", ")}`,
-    parse(value, ctx) {
-        // `pulumi config set --path cluster.version 1.30` stores a YAML number: 1.3. Accept only the string form.
-        if (typeof value === "number")
-            return s.fail(ctx, `write the version as a string ("${value}" parsed as a number); expected one of ${EKS_VERSIONS.join(", ")}`);
+    parse(input, ctx) {
+        let value = input;
+        // An unquoted YAML 1.31 arrives as a number; it is unambiguous unless a trailing
+        // zero was lost (1.30 -> 1.3), which is refused with the quoted form to use.
+        if (typeof value === "number") {
+            if (/^1\.\d$/.test(String(value)))
+                return s.fail(ctx, `${value} is a number and may have lost a trailing zero; quote the version (e.g. "${value.toFixed(2)}"); expected one of ${EKS_VERSIONS.join(", ")}`);
+            value = String(value);
+        }
         if (typeof value !== "string") return s.fail(ctx, `expected a Kubernetes version such as "${DEFAULT_EKS_VERSION}", got ${s.describe(value)}`);
         const m = /^1\.(\d+)$/.exec(value);
         if (!m) return s.fail(ctx, `expected a Kubernetes minor version such as "${DEFAULT_EKS_VERSION}", got ${JSON.stringify(value)}`);
@@ -263,10 +271,13 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             if (minSize > maxSize) src.problem(`${key}.minSize`, `minSize ${minSize} is above maxSize ${maxSize}; expected minSize <= desiredSize <= maxSize`);
             else if (desiredSize < minSize || desiredSize > maxSize)
                 src.problem(`${key}.desiredSize`, `desiredSize ${desiredSize} is outside minSize..maxSize (${minSize}..${maxSize}); expected minSize <= desiredSize <= maxSize`);
+            const types = g.instanceTypes ?? nodeDefaults.instanceTypes;
+            if (new Set(types.map(isArm)).size > 1)
+                src.problem(`${key}.instanceTypes`, `mixes Graviton (ARM) and x86 types (${types.join(", ")}); one node group runs one image, so split them into two groups`);
             nodeGroups.push(
                 Object.freeze({
                     name,
-                    instanceTypes: Object.freeze([...(g.instanceTypes ?? nodeDefaults.instanceTypes)]),
+                    instanceTypes: Object.freeze([...types]),
                     capacityType: g.capacityType ?? "ON_DEMAND",
                     minSize,
                     desiredSize,

@@ -1,0 +1,505 @@
+// The AWS foundation: network, EKS cluster and ECR registry, as production and
+// staging declare them, the differences between the two, and the config that
+// is refused before anything is registered.
+import { strict as assert } from "assert";
+import * as fc from "fast-check";
+import { ConfigError } from "../config";
+import { PROJECT } from "../config/source";
+import { EKS_VERSIONS } from "../config/aws";
+import { planSubnets } from "../components/network";
+import { lifecyclePolicy } from "../components/registry";
+import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT } from "../components/cluster";
+import { MOCK_ACCOUNT } from "../plan/mocks";
+import { mocks } from "../plan/mocks";
+import { RecordedResource, Rendered, Secret, render } from "../plan/render";
+import { loadStack } from "../plan/stackfile";
+import { DEPLOYMENT, SERVICES, at, find, inputs, ofType, renderStack } from "./harness";
+
+const VPC = "aws:ec2/vpc:Vpc";
+const SUBNET = "aws:ec2/subnet:Subnet";
+const NAT = "aws:ec2/natGateway:NatGateway";
+const ROUTE_TABLE = "aws:ec2/routeTable:RouteTable";
+const EKS = "eks:index:Cluster";
+const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
+const ADDON = "aws:eks/addon:Addon";
+const ROLE = "aws:iam/role:Role";
+const ATTACH = "aws:iam/rolePolicyAttachment:RolePolicyAttachment";
+const KMS = "aws:kms/key:Key";
+const LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup";
+const REPO = "aws:ecr/repository:Repository";
+const LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy";
+const STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass";
+
+const CLUSTER = { production: "candlefish-maturity-map-production-eks", staging: "candlefish-maturity-map-staging-eks" } as const;
+const K8S_PROVIDER = (stack: keyof typeof CLUSTER) => `pulumi:providers:kubernetes::${CLUSTER[stack]}-k8s`;
+const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"];
+
+/** Stack config with `--set` edits and whole top-level keys replaced. */
+function stackConfig(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}) {
+    const { config, secretKeys } = loadStack(stack, edits);
+    for (const [k, v] of Object.entries(replace)) {
+        if (v === undefined) delete config[`${PROJECT}:${k}`];
+        else config[`${PROJECT}:${k}`] = typeof v === "object" ? JSON.stringify(v) : String(v);
+    }
+    return { config, secretKeys };
+}
+
+function renderWith(stack: string, edits: readonly string[] = [], replace: Record<string, unknown> = {}): Promise<Rendered> {
+    return render({ stack, ...stackConfig(stack, edits, replace) });
+}
+
+/** Renders, expects a ConfigError, and counts what the mock engine was asked to create. */
+async function rejects(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}): Promise<{ message: string; registered: number }> {
+    const original = mocks.newResource;
+    let registered = 0;
+    mocks.newResource = (args) => {
+        registered++;
+        return original.call(mocks, args);
+    };
+    try {
+        await renderWith(stack, edits, replace);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
+        return { message: e.message, registered };
+    } finally {
+        mocks.newResource = original;
+    }
+    assert.fail(`expected ${JSON.stringify({ edits, replace })} to be rejected, but it rendered`);
+}
+
+const one = (r: Rendered, type: string): RecordedResource => {
+    const all = ofType(r, type);
+    assert.equal(all.length, 1, `expected one ${type}, found ${all.map((x) => x.name).join(", ")}`);
+    return all[0];
+};
+const json = (v: unknown) => JSON.parse(v as string);
+const idOf = (res: RecordedResource) => `${res.name}-id`; // the mocks' id for a created resource
+
+let prod: Rendered;
+let staging: Rendered;
+let rendered: Promise<void> | undefined;
+/** Both stack files, rendered once for every suite below (not a root hook: other files don't pay for it). */
+async function renderBoth(this: Mocha.Context): Promise<void> {
+    this.timeout(60000);
+    rendered ??= (async () => {
+        prod = await renderStack("production");
+        staging = await renderStack("staging");
+    })();
+    await rendered;
+}
+
+describe("network: VPC across three us-east-1 zones", () => {
+    before(renderBoth);
+
+    it("uses 10.0.0.0/16 in production and 10.1.0.0/16 in staging, with VPC DNS on", () => {
+        for (const [r, cidr] of [[prod, "10.0.0.0/16"], [staging, "10.1.0.0/16"]] as const) {
+            const vpc = inputs(one(r, VPC));
+            assert.equal(vpc.cidrBlock, cidr);
+            assert.equal(vpc.enableDnsSupport, true);
+            assert.equal(vpc.enableDnsHostnames, true);
+        }
+        assert.equal(prod.outputs.vpcId, idOf(one(prod, VPC)));
+    });
+
+    it("derives a /19 private and a /22 public subnet per zone, none assigning public IPs (FSBP EC2.15)", () => {
+        const subnets = ofType(prod, SUBNET).map(inputs);
+        const tier = (t: string) => subnets.filter((s) => s.tags.tier === t).map((s) => [s.availabilityZone, s.cidrBlock]);
+        assert.deepEqual(tier("private"), [["us-east-1a", "10.0.0.0/19"], ["us-east-1b", "10.0.32.0/19"], ["us-east-1c", "10.0.64.0/19"]]);
+        assert.deepEqual(tier("public"), [["us-east-1a", "10.0.128.0/22"], ["us-east-1b", "10.0.132.0/22"], ["us-east-1c", "10.0.136.0/22"]]);
+        for (const s of subnets) assert.equal(s.mapPublicIpOnLaunch, false, s.tags.Name);
+        const stagingPrivate = ofType(staging, SUBNET).map(inputs).filter((s) => s.tags.tier === "private").map((s) => s.cidrBlock);
+        assert.deepEqual(stagingPrivate, ["10.1.0.0/19", "10.1.32.0/19", "10.1.64.0/19"]);
+    });
+
+    it("tags subnets for EKS load balancers: public -> elb, private -> internal-elb", () => {
+        for (const s of ofType(prod, SUBNET).map(inputs)) {
+            const isPublic = s.tags.tier === "public";
+            assert.equal(s.tags["kubernetes.io/role/elb"], isPublic ? "1" : undefined, s.tags.Name);
+            assert.equal(s.tags["kubernetes.io/role/internal-elb"], isPublic ? undefined : "1", s.tags.Name);
+            assert.equal(s.tags[`kubernetes.io/cluster/${CLUSTER.production}`], "shared");
+        }
+    });
+
+    it("production: a NAT gateway per zone, each private route table using its own zone's NAT", () => {
+        const nats = ofType(prod, NAT);
+        assert.equal(nats.length, 3);
+        const publicIds = ofType(prod, SUBNET).filter((s) => inputs(s).tags.tier === "public").map(idOf);
+        assert.deepEqual(nats.map((n) => inputs(n).subnetId), publicIds);
+        for (const zone of ZONES) {
+            const rt = inputs(find(prod, ROUTE_TABLE, `candlefish-production-private-${zone}`));
+            assert.deepEqual(rt.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: `candlefish-production-nat-${zone}-id` }]);
+        }
+    });
+
+    it("staging: one NAT gateway shared by every private route table", () => {
+        const nats = ofType(staging, NAT);
+        assert.deepEqual(nats.map((n) => n.name), ["candlefish-staging-nat-us-east-1a"]);
+        for (const zone of ZONES) {
+            const rt = inputs(find(staging, ROUTE_TABLE, `candlefish-staging-private-${zone}`));
+            assert.deepEqual(rt.routes, [{ cidrBlock: "0.0.0.0/0", natGatewayId: "candlefish-staging-nat-us-east-1a-id" }]);
+        }
+        // The one-key edit back to production's layout.
+        return renderWith("staging", ["network.natGateways=perAz"]).then((r) => assert.equal(ofType(r, NAT).length, 3));
+    });
+
+    it("routes the public subnets to the internet gateway only", () => {
+        const rt = inputs(find(prod, ROUTE_TABLE, "candlefish-production-public-rt"));
+        assert.deepEqual(rt.routes, [{ cidrBlock: "0.0.0.0/0", gatewayId: "candlefish-production-igw-id" }]);
+    });
+
+    it("strips every rule from the default security group (FSBP EC2.2)", () => {
+        const sg = inputs(one(prod, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"));
+        assert.equal(sg.vpcId, idOf(one(prod, VPC)));
+        assert.deepEqual(sg.ingress, []);
+        assert.deepEqual(sg.egress, []);
+    });
+
+    it("logs all VPC traffic to CloudWatch with a role only this account's flow logs can assume (FSBP EC2.6)", () => {
+        for (const [r, days] of [[prod, 365], [staging, 30]] as const) {
+            const log = inputs(one(r, "aws:ec2/flowLog:FlowLog"));
+            const group = ofType(r, LOG_GROUP).find((g) => g.name.endsWith("-flow-logs"))!;
+            assert.equal(log.vpcId, idOf(one(r, VPC)));
+            assert.equal(log.trafficType, "ALL");
+            assert.equal(log.logDestinationType, "cloud-watch-logs");
+            assert.equal(log.logDestination, `arn:aws:logs:us-east-1:${MOCK_ACCOUNT}:log-group:${inputs(group).name}`);
+            assert.equal(inputs(group).retentionInDays, days);
+            const role = ofType(r, ROLE).find((x) => x.name.endsWith("-flow-logs"))!;
+            assert.equal(log.iamRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
+            const trust = json(inputs(role).assumeRolePolicy).Statement[0];
+            assert.deepEqual(trust.Principal, { Service: "vpc-flow-logs.amazonaws.com" });
+            assert.deepEqual(trust.Condition, { StringEquals: { "aws:SourceAccount": MOCK_ACCOUNT } });
+            const rolePolicy = inputs(find(r, "aws:iam/rolePolicy:RolePolicy", role.name));
+            assert.equal(rolePolicy.role, `${role.name}-id`);
+            const policy = json(rolePolicy.policy).Statement[0];
+            assert.deepEqual(policy.Resource, [log.logDestination, `${log.logDestination}:*`]);
+        }
+    });
+
+    it("planSubnets: every subnet lies inside the VPC and no two overlap, for any valid VPC block", () => {
+        const toInt = (c: string) => c.split("/")[0].split(".").reduce((a, o) => a * 256 + Number(o), 0);
+        const range = (c: string): [number, number] => [toInt(c), toInt(c) + 2 ** (32 - Number(c.split("/")[1]))];
+        fc.assert(
+            fc.property(fc.integer({ min: 16, max: 20 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 2, max: 4 }), (prefix, second, zones) => {
+                const base = 10 * 2 ** 24 + second * 2 ** 16;
+                const vpc = `${[24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join(".")}/${prefix}`;
+                const plan = planSubnets(vpc, ZONES.concat("us-east-1d").slice(0, zones));
+                const [lo, hi] = range(vpc);
+                const all = plan.flatMap((p) => [range(p.privateCidr), range(p.publicCidr)]);
+                for (const [a, b] of all) assert.ok(a >= lo && b <= hi, `${vpc}: subnet outside the VPC`);
+                all.sort((x, y) => x[0] - y[0]);
+                for (let i = 1; i < all.length; i++) assert.ok(all[i][0] >= all[i - 1][1], `${vpc}: overlapping subnets`);
+            }),
+        );
+        assert.deepEqual(planSubnets("172.16.0.0/20", ["us-east-1a"]), [{ zone: "us-east-1a", privateCidr: "172.16.0.0/23", publicCidr: "172.16.8.0/26" }]);
+    });
+});
+
+describe("cluster: EKS as the runbook addresses it", () => {
+    before(renderBoth);
+
+    it("is named candlefish-maturity-map-<stack>-eks (runbook: aws eks update-kubeconfig --name ...)", () => {
+        assert.equal(inputs(one(prod, EKS)).name, CLUSTER.production);
+        assert.equal(inputs(one(staging, EKS)).name, CLUSTER.staging);
+        assert.equal(prod.outputs.clusterName, CLUSTER.production);
+        assert.equal(staging.outputs.clusterName, CLUSTER.staging);
+    });
+
+    it("runs a supported version, private endpoint only, Secrets encrypted with a rotating, protected KMS key", () => {
+        for (const r of [prod, staging]) {
+            const eks = one(r, EKS);
+            const i = inputs(eks);
+            assert.equal(i.version, "1.33");
+            assert.ok((EKS_VERSIONS as readonly string[]).includes(i.version));
+            // FSBP EKS.1
+            assert.equal(i.endpointPrivateAccess, true);
+            assert.equal(i.endpointPublicAccess, false);
+            assert.equal(i.publicAccessCidrs, undefined);
+            // FSBP EKS.3
+            const key = ofType(r, KMS).find((k) => k.options.parent === `candlefish:cluster:Cluster::${i.name}`)!;
+            assert.equal(i.encryptionConfigKeyArn, `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/${key.name}`);
+            assert.equal(inputs(key).enableKeyRotation, true);
+            assert.equal(key.options.protect, true);
+            assert.equal(i.authenticationMode, "API");
+            assert.equal(i.createOidcProvider, true);
+            assert.deepEqual(i.upgradePolicy, { supportType: "STANDARD" });
+        }
+        assert.equal(inputs(one(prod, EKS)).deletionProtection, true);
+        assert.equal(inputs(one(staging, EKS)).deletionProtection, false);
+    });
+
+    it("opens the public endpoint only to configured CIDRs", async () => {
+        const r = await renderWith("staging", ["cluster.publicAccessCidrs[0]=203.0.113.0/24", "cluster.publicAccessCidrs[1]=198.51.100.7/32"]);
+        const i = inputs(one(r, EKS));
+        assert.equal(i.endpointPublicAccess, true);
+        assert.equal(i.endpointPrivateAccess, true);
+        assert.deepEqual(i.publicAccessCidrs, ["203.0.113.0/24", "198.51.100.7/32"]);
+    });
+
+    it("ships api, audit and authenticator logs to a log group with a retention (FSBP EKS.8)", () => {
+        for (const [r, stack, days] of [[prod, "production", 365], [staging, "staging", 30]] as const) {
+            const eks = one(r, EKS);
+            assert.deepEqual(inputs(eks).enabledClusterLogTypes, ["api", "audit", "authenticator"]);
+            const group = find(r, LOG_GROUP, `${CLUSTER[stack]}-control-plane`);
+            assert.equal(inputs(group).name, `/aws/eks/${CLUSTER[stack]}/cluster`);
+            assert.equal(inputs(group).retentionInDays, days);
+            assert.deepEqual(eks.options.dependsOn, [`${LOG_GROUP}::${group.name}`]);
+        }
+    });
+
+    it("grants cluster-admin to the configured admin role through an access entry", async () => {
+        assert.deepEqual(inputs(one(prod, EKS)).accessEntries, {
+            admin: {
+                principalArn: "arn:aws:iam::123456789012:role/candlefish-platform-admin",
+                type: "STANDARD",
+                accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } } },
+            },
+        });
+        // Optional outside production.
+        assert.equal(inputs(one(staging, EKS)).accessEntries, undefined);
+        const r = await renderWith("staging", ["cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/staging-admin"]);
+        assert.equal(inputs(one(r, EKS)).accessEntries.admin.principalArn, "arn:aws:iam::210987654321:role/ops/staging-admin");
+    });
+
+    it("has no default node group and leaves the add-ons to the managed add-ons below", () => {
+        const i = inputs(one(prod, EKS));
+        assert.equal(i.skipDefaultNodeGroup, true);
+        assert.equal(i.bootstrapSelfManagedAddons, false);
+        assert.equal(i.corednsAddonOptions.enabled, false);
+        assert.equal(i.kubeProxyAddonOptions.enabled, false);
+    });
+
+    it("runs managed node groups in the private subnets only: m6i.xlarge 3..9 in production, t3.large 1..4 in staging", () => {
+        const expect = {
+            production: { r: prod, types: ["m6i.xlarge"], scaling: { minSize: 3, desiredSize: 3, maxSize: 9 }, disk: 50 },
+            staging: { r: staging, types: ["t3.large"], scaling: { minSize: 1, desiredSize: 2, maxSize: 4 }, disk: 30 },
+        };
+        for (const [stack, e] of Object.entries(expect) as [keyof typeof CLUSTER, (typeof expect)["staging"]][]) {
+            const ng = inputs(one(e.r, NODE_GROUP));
+            const privateIds = ofType(e.r, SUBNET).filter((s) => inputs(s).tags.tier === "private").map(idOf);
+            assert.deepEqual(ng.subnetIds, privateIds);
+            assert.equal(ng.clusterName, CLUSTER[stack]);
+            assert.equal(ng.nodeGroupName, `${CLUSTER[stack]}-general`);
+            assert.deepEqual(ng.instanceTypes, e.types);
+            assert.deepEqual(ng.scalingConfig, e.scaling);
+            assert.equal(ng.amiType, "AL2023_x86_64_STANDARD");
+            assert.equal(ng.capacityType, "ON_DEMAND");
+            const lt = one(e.r, LAUNCH_TEMPLATE);
+            assert.deepEqual(ng.launchTemplate, { id: idOf(lt), version: "1" });
+            assert.equal(inputs(lt).blockDeviceMappings[0].ebs.volumeSize, e.disk);
+        }
+    });
+
+    it("requires IMDSv2 on every node (FSBP EC2.8), encrypts root volumes, and puts nodes in the node security group", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const lt = inputs(one(r, LAUNCH_TEMPLATE));
+            assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "disabled" });
+            assert.deepEqual(lt.blockDeviceMappings[0].ebs, { volumeSize: stack === "production" ? 50 : 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" });
+            assert.deepEqual(lt.vpcSecurityGroupIds, [`sg-nodes-${CLUSTER[stack]}`]);
+        }
+    });
+
+    it("gives nodes a role EC2 assumes, with worker, CNI, ECR read-only and SSM policies", () => {
+        const role = find(prod, ROLE, `${CLUSTER.production}-nodes`);
+        assert.deepEqual(json(inputs(role).assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+        assert.equal(inputs(one(prod, NODE_GROUP)).nodeRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
+        const attached = ofType(prod, ATTACH).filter((a) => inputs(a).role === role.name).map((a) => inputs(a).policyArn).sort();
+        assert.deepEqual(attached, [
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+            "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+        ]);
+    });
+
+    it("installs vpc-cni, kube-proxy, coredns and aws-ebs-csi-driver as EKS managed add-ons, in a bootable order", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const addons = ofType(r, ADDON);
+            assert.deepEqual(addons.map((a) => inputs(a).addonName).sort(), ["aws-ebs-csi-driver", "coredns", "kube-proxy", "vpc-cni"]);
+            for (const a of addons) assert.equal(inputs(a).clusterName, CLUSTER[stack]);
+            const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
+            const byName = (n: string) => addons.find((a) => inputs(a).addonName === n)!;
+            const ng = one(r, NODE_GROUP);
+            // Nodes become Ready only with the CNI and kube-proxy DaemonSets in place...
+            assert.ok(ng.options.dependsOn.includes(ref(byName("vpc-cni"))));
+            assert.ok(ng.options.dependsOn.includes(ref(byName("kube-proxy"))));
+            // ...and coredns and the EBS CSI controller are Deployments that need nodes.
+            assert.ok(byName("coredns").options.dependsOn.includes(ref(ng)));
+            assert.ok(byName("aws-ebs-csi-driver").options.dependsOn.includes(ref(ng)));
+        }
+    });
+
+    it("gives the EBS CSI controller an IRSA role only its service account can assume", () => {
+        const role = find(prod, ROLE, `${CLUSTER.production}-ebs-csi`);
+        const issuer = `oidc.eks.us-east-1.amazonaws.com/id/MOCK${CLUSTER.production.length}`;
+        assert.deepEqual(json(inputs(role).assumeRolePolicy).Statement, [
+            {
+                Effect: "Allow",
+                Principal: { Federated: `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/${issuer}` },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${issuer}:sub`]: EBS_CSI_SERVICE_ACCOUNT, [`${issuer}:aud`]: "sts.amazonaws.com" } },
+            },
+        ]);
+        assert.equal(EBS_CSI_SERVICE_ACCOUNT, "system:serviceaccount:kube-system:ebs-csi-controller-sa");
+        const ebs = ofType(prod, ADDON).find((a) => inputs(a).addonName === "aws-ebs-csi-driver")!;
+        assert.equal(inputs(ebs).serviceAccountRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
+        const attach = ofType(prod, ATTACH).filter((a) => inputs(a).role === role.name).map((a) => inputs(a).policyArn);
+        assert.deepEqual(attach, ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]);
+    });
+
+    it("makes gp3 the default, encrypted StorageClass; production keeps volumes, staging deletes them", () => {
+        for (const [r, stack, reclaim] of [[prod, "production", "Retain"], [staging, "staging", "Delete"]] as const) {
+            const sc = one(r, STORAGE_CLASS);
+            const i = inputs(sc);
+            assert.equal(i.metadata.name, "gp3");
+            assert.equal(i.metadata.annotations["storageclass.kubernetes.io/is-default-class"], "true");
+            assert.equal(i.provisioner, "ebs.csi.aws.com");
+            assert.deepEqual(i.parameters, { type: "gp3", encrypted: "true", fsType: "ext4" });
+            assert.equal(i.reclaimPolicy, reclaim);
+            assert.equal(i.volumeBindingMode, "WaitForFirstConsumer");
+            assert.equal(sc.options.provider, K8S_PROVIDER(stack));
+            // No second default: gp2 is demoted only where EKS still marks it (before 1.30).
+            assert.equal(ofType(r, "kubernetes:storage.k8s.io/v1:StorageClassPatch").length, 0);
+        }
+    });
+
+    it("demotes EKS's gp2 default on clusters older than 1.30", async () => {
+        const r = await renderWith("staging", [], { cluster: { version: "1.29" } });
+        assert.equal(inputs(one(r, EKS)).version, "1.29");
+        const patch = inputs(one(r, "kubernetes:storage.k8s.io/v1:StorageClassPatch"));
+        assert.deepEqual(patch.metadata, { name: "gp2", annotations: { "storageclass.kubernetes.io/is-default-class": "false" } });
+    });
+
+    it("builds the Kubernetes provider from the cluster's kubeconfig, kept secret, and exports it as a secret", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const p = find(r, "pulumi:providers:kubernetes", `${CLUSTER[stack]}-k8s`);
+            assert.ok(p.inputs.kubeconfig instanceof Secret, "kubeconfig input must be secret");
+            const kc = json(inputs(p).kubeconfig);
+            assert.equal(kc.clusters[0].name, CLUSTER[stack]);
+            assert.deepEqual(kc.users[0].user.exec.args, ["eks", "get-token", "--cluster-name", CLUSTER[stack]]);
+            assert.ok(r.outputs.kubeconfig instanceof Secret, "the kubeconfig stack output must be secret");
+        }
+    });
+
+    it("points every in-cluster resource at the cluster's provider", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const inCluster = r.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"));
+            assert.ok(ofType(r, DEPLOYMENT).length >= 8, "the services' Deployments are rendered");
+            const wrong = inCluster.filter((x) => x.options.provider !== K8S_PROVIDER(stack)).map((x) => `${x.type}::${x.name} -> ${x.options.provider}`);
+            assert.deepEqual(wrong, []);
+        }
+    });
+});
+
+describe("registry: ECR repositories owned by one stack, looked up by the others", () => {
+    before(renderBoth);
+
+    it("production owns one protected repository per service: scan on push, IMMUTABLE tags, KMS (FSBP ECR.1, ECR.2)", () => {
+        const repos = ofType(prod, REPO);
+        assert.deepEqual(repos.map((x) => inputs(x).name), [...SERVICES]);
+        const key = ofType(prod, KMS).find((k) => k.options.parent === "candlefish:registry:Registry::ecr")!;
+        assert.equal(key.options.protect, true);
+        assert.equal(inputs(key).enableKeyRotation, true);
+        for (const repo of repos) {
+            const i = inputs(repo);
+            assert.equal(repo.options.protect, true, repo.name);
+            assert.deepEqual(i.imageScanningConfiguration, { scanOnPush: true });
+            assert.equal(i.imageTagMutability, "IMMUTABLE");
+            assert.deepEqual(i.encryptionConfigurations, [{ encryptionType: "KMS", kmsKey: `arn:aws:kms:us-east-1:${MOCK_ACCOUNT}:key/${key.name}` }]);
+            assert.equal(i.forceDelete, false);
+        }
+    });
+
+    it("gives every repository a lifecycle policy: untagged expire after 14 days, the last 100 tagged stay (FSBP ECR.3)", () => {
+        const policies = ofType(prod, LIFECYCLE);
+        assert.deepEqual(policies.map((p) => inputs(p).repository), [...SERVICES]);
+        const rules = json(inputs(policies[0]).policy).rules;
+        assert.deepEqual(rules.map((x: any) => x.selection), [
+            { tagStatus: "untagged", countType: "sinceImagePushed", countUnit: "days", countNumber: 14 },
+            { tagStatus: "tagged", tagPatternList: ["*"], countType: "imageCountMoreThan", countNumber: 100 },
+        ]);
+        assert.deepEqual(rules.map((x: any) => x.action.type), ["expire", "expire"]);
+        assert.equal(inputs(policies[0]).policy, lifecyclePolicy(14, 100));
+    });
+
+    it("deploys production's images from the repositories it owns", () => {
+        const website = inputs(find(prod, DEPLOYMENT, "candlefish-website-blue"));
+        assert.equal(website.spec.template.spec.containers[0].image, `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/candlefish-website:v1.2.3`);
+        assert.deepEqual(prod.outputs.repositoryUrls, Object.fromEntries(SERVICES.map((s) => [s, `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/${s}`])));
+    });
+
+    it("staging creates no repository, key or policy, and deploys from the looked-up repositories", () => {
+        assert.deepEqual(ofType(staging, REPO), []);
+        assert.deepEqual(ofType(staging, LIFECYCLE), []);
+        assert.equal(ofType(staging, KMS).filter((k) => k.options.parent === "candlefish:registry:Registry::ecr").length, 0);
+        const rtpm = inputs(find(staging, DEPLOYMENT, "rtpm-api-green"));
+        assert.equal(rtpm.spec.template.spec.containers[0].image, `${MOCK_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/rtpm-api:v2.5.0-rc.2`);
+        assert.deepEqual(staging.outputs.repositoryUrls, prod.outputs.repositoryUrls);
+    });
+
+    it("an owning staging stack creates them with its own lifecycle settings", async () => {
+        const r = await renderWith("staging", ["registry.owner=true", "registry.untaggedExpiryDays=7", "registry.keepTaggedImages=30"]);
+        assert.equal(ofType(r, REPO).length, 4);
+        assert.deepEqual(json(inputs(ofType(r, LIFECYCLE)[0]).policy).rules.map((x: any) => x.selection.countNumber), [7, 30]);
+    });
+});
+
+describe("AWS foundation: bad input is refused before anything is registered", () => {
+    const cases: { what: string; stack?: string; edits?: string[]; replace?: Record<string, unknown>; key: string; says: RegExp }[] = [
+        { what: "a CIDR with a bad prefix", edits: ["network.cidr=10.0.0.0/33"], key: "network.cidr", says: /IPv4 CIDR block/ },
+        { what: "a CIDR with host bits set", edits: ["network.cidr=10.0.0.1/16"], key: "network.cidr", says: /host bits set; did you mean 10\.0\.0\.0\/16/ },
+        { what: "a VPC larger than AWS allows", edits: ["network.cidr=10.0.0.0/12"], key: "network.cidr", says: /from \/16/ },
+        { what: "a VPC too small for pod IPs", edits: ["network.cidr=10.0.0.0/24"], key: "network.cidr", says: /to \/20/ },
+        { what: "a public address block", edits: ["network.cidr=8.8.0.0/16"], key: "network.cidr", says: /private address space/ },
+        { what: "a zone outside us-east-1", replace: { network: { availabilityZones: ["us-east-1a", "us-west-2b"] } }, key: "network.availabilityZones.1", says: /availability zone of us-east-1/ },
+        { what: "the same zone twice", replace: { network: { availabilityZones: ["us-east-1a", "us-east-1a", "us-east-1b"] } }, key: "network.availabilityZones", says: /twice/ },
+        { what: "fewer than 3 zones in production", stack: "production", replace: { network: { availabilityZones: ["us-east-1a", "us-east-1b"] } }, key: "network.availabilityZones", says: /at least 3 zones/ },
+        { what: "an unknown NAT mode", edits: ["network.natGateways=two"], key: "network.natGateways", says: /"perAz", "single"/ },
+        { what: "a retention CloudWatch does not offer", edits: ["network.flowLogRetentionDays=100"], key: "network.flowLogRetentionDays", says: /nearest above: 120/ },
+        { what: "a typo'd network key", edits: ["network.cdir=10.2.0.0/16"], key: "network.cdir", says: /did you mean "cidr"/ },
+        { what: "a Kubernetes version below 1.28", replace: { cluster: { version: "1.27" } }, key: "cluster.version", says: /below 1\.28/ },
+        { what: "a Kubernetes version EKS does not offer", replace: { cluster: { version: "1.99" } }, key: "cluster.version", says: /not a version EKS offers/ },
+        { what: "a version that is not a minor version", replace: { cluster: { version: "latest" } }, key: "cluster.version", says: /minor version/ },
+        { what: "a version that lost its trailing zero in YAML", edits: ["cluster.version=1.30"], key: "cluster.version", says: /quote the version \(e\.g\. "1\.30"\)/ },
+        { what: "a malformed admin role ARN", edits: ["cluster.adminRoleArn=arn:aws:iam::1234:role/admin"], key: "cluster.adminRoleArn", says: /IAM role ARN/ },
+        { what: "a user ARN where a role ARN belongs", edits: ["cluster.adminRoleArn=arn:aws:iam::123456789012:user/alice"], key: "cluster.adminRoleArn", says: /IAM role ARN/ },
+        { what: "production without an admin role", stack: "production", replace: { cluster: undefined }, key: "cluster.adminRoleArn", says: /required in production/ },
+        { what: "a public endpoint open to the internet", edits: ["cluster.publicAccessCidrs[0]=0.0.0.0/0"], key: "cluster.publicAccessCidrs.0", says: /whole internet \(FSBP EKS\.1\)/ },
+        { what: "desiredSize above maxSize", edits: ["cluster.nodeGroups.general.desiredSize=5", "cluster.nodeGroups.general.maxSize=4"], key: "cluster.nodeGroups.general.desiredSize", says: /minSize <= desiredSize <= maxSize/ },
+        { what: "desiredSize below minSize", edits: ["cluster.nodeGroups.general.minSize=3", "cluster.nodeGroups.general.desiredSize=2"], key: "cluster.nodeGroups.general.desiredSize", says: /outside minSize\.\.maxSize \(3\.\.4\)/ },
+        { what: "minSize above maxSize", edits: ["cluster.nodeGroups.general.minSize=6", "cluster.nodeGroups.general.maxSize=5"], key: "cluster.nodeGroups.general.minSize", says: /above maxSize 5/ },
+        { what: "a negative node count", edits: ["cluster.nodeGroups.general.minSize=-1"], key: "cluster.nodeGroups.general.minSize", says: /from 0 to 100/ },
+        { what: "a maxSize of 0", edits: ["cluster.nodeGroups.general.maxSize=0"], key: "cluster.nodeGroups.general.maxSize", says: /from 1 to 100/ },
+        { what: "an instance type too small for a node", edits: ["cluster.nodeGroups.general.instanceTypes[0]=t3.micro"], key: "cluster.nodeGroups.general.instanceTypes.0", says: /too small/ },
+        { what: "something that is not an instance type", edits: ["cluster.nodeGroups.general.instanceTypes[0]=large"], key: "cluster.nodeGroups.general.instanceTypes.0", says: /EC2 instance type/ },
+        { what: "ARM and x86 types in one node group", replace: { cluster: { nodeGroups: { general: { instanceTypes: ["m6i.large", "m7g.large"] } } } }, key: "cluster.nodeGroups.general.instanceTypes", says: /split them into two groups/ },
+        { what: "a root volume below 20 GiB", edits: ["cluster.nodeGroups.general.diskSizeGiB=8"], key: "cluster.nodeGroups.general.diskSizeGiB", says: /from 20 to 1000/ },
+        { what: "a node group name that is not a DNS label", edits: ["cluster.nodeGroups.General_1.minSize=1"], key: "cluster.nodeGroups.General_1", says: /DNS label/ },
+        { what: "registry.owner that is not a boolean", edits: ["registry.owner=yes"], key: "registry.owner", says: /true or false/ },
+        { what: "too few tagged images kept for rollbacks", edits: ["registry.keepTaggedImages=3"], key: "registry.keepTaggedImages", says: /from 10 to 1000/ },
+    ];
+    for (const c of cases) {
+        it(`rejects ${c.what}`, async () => {
+            const { message, registered } = await rejects(c.stack ?? "staging", c.edits ?? [], c.replace);
+            assert.equal(registered, 0, "nothing may be registered");
+            const line = message.split("\n").find((l) => l.includes(`- ${c.key}:`));
+            assert.ok(line, `no line names ${c.key}:\n${message}`);
+            assert.match(line!, c.says);
+        });
+    }
+
+    it("accepts what the cases above refuse once it is fixed (the harness can tell valid from invalid)", async () => {
+        const r = await renderWith("staging", [
+            "network.cidr=10.42.0.0/16",
+            "cluster.nodeGroups.general.minSize=2",
+            "cluster.nodeGroups.general.desiredSize=3",
+            "cluster.nodeGroups.general.maxSize=5",
+            "cluster.nodeGroups.general.instanceTypes[0]=m7g.large",
+        ]);
+        assert.equal(inputs(one(r, VPC)).cidrBlock, "10.42.0.0/16");
+        const ng = inputs(one(r, NODE_GROUP));
+        assert.deepEqual(ng.scalingConfig, { minSize: 2, desiredSize: 3, maxSize: 5 });
+        assert.equal(ng.amiType, "AL2023_ARM_64_STANDARD");
+        assert.equal(at(ng, "instanceTypes.0"), "m7g.large");
+    });
+});
