@@ -123,7 +123,8 @@ export class Cache extends pulumi.ComponentResource {
                 atRestEncryptionEnabled: true, // FSBP ElastiCache.4
                 kmsKeyId: this.kmsKey.arn,
                 transitEncryptionEnabled: true, // FSBP ElastiCache.5
-                transitEncryptionMode: "required",
+                // Redis 7 can refuse plaintext outright; 6.2 has no such mode (TLS is still on).
+                ...(Number(cfg.engineVersion.split(".")[0]) >= 7 ? { transitEncryptionMode: "required" } : {}),
                 authToken: token.result, // FSBP ElastiCache.6
                 authTokenUpdateStrategy: "ROTATE",
                 snapshotRetentionLimit: cfg.snapshotRetentionDays, // FSBP ElastiCache.1

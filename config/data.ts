@@ -102,6 +102,26 @@ export const SNAPSHOT_PATTERN = new RegExp(
     `^(?:${SNAPSHOT_ID}|arn:aws(?:-[a-z]+)*:rds:[a-z]{2}(?:-[a-z]+)+-\\d:\\d{12}:snapshot:(?:${SNAPSHOT_ID}))$`,
 );
 
+/**
+ * An engine version. YAML reads `engineVersion: 16` as a number, so whole
+ * numbers are accepted as majors; a decimal such as 16.10 would silently read
+ * as 16.1, so decimals must be quoted.
+ */
+function version(pattern: RegExp, expected: string): s.Spec<string> {
+    const str = s.string({ pattern, expected });
+    return {
+        expected,
+        parse(value, ctx) {
+            if (typeof value === "number") {
+                if (!Number.isInteger(value))
+                    return s.fail(ctx, `write the version as a quoted string ("${value}"), so that a minor such as 16.10 is not read as 16.1`);
+                return str.parse(String(value), ctx);
+            }
+            return str.parse(value, ctx);
+        },
+    };
+}
+
 const region = s.string({
     pattern: /^[a-z]{2}(-gov)?-[a-z]+-\d$/,
     expected: "an AWS region such as us-west-2",
@@ -111,12 +131,7 @@ const databaseShape = s.object({
     instanceClass: s.optional(
         s.string({ pattern: INSTANCE_CLASS_PATTERN, expected: "an RDS instance class such as db.r6g.large or db.t4g.medium" }),
     ),
-    engineVersion: s.optional(
-        s.string({
-            pattern: /^(1[3-9]|[2-9]\d)(\.\d+)?$/,
-            expected: "a PostgreSQL version such as 16 or 16.4 (13 or newer)",
-        }),
-    ),
+    engineVersion: s.optional(version(/^(1[3-9]|[2-9]\d)(\.\d+)?$/, "a PostgreSQL version such as 16 or \"16.4\" (13 or newer)")),
     allocatedStorage: s.optional(s.int({ min: 20, max: 65536 })),
     maxAllocatedStorage: s.optional(s.int({ min: 21, max: 65536 })),
     // FSBP RDS.11: automated backups of at least 7 days; 35 is the RDS maximum.
@@ -145,9 +160,7 @@ const databaseShape = s.object({
 
 const cacheShape = s.object({
     nodeType: s.optional(s.string({ pattern: NODE_TYPE_PATTERN, expected: "an ElastiCache node type such as cache.r7g.large or cache.t4g.small" })),
-    engineVersion: s.optional(
-        s.string({ pattern: /^(6\.2|[7-9]\.\d+)$/, expected: "a Redis OSS version 6.2 or newer, as major.minor (7.1)" }),
-    ),
+    engineVersion: s.optional(version(/^(6\.2|[7-9]\.\d+)$/, "a Redis OSS version 6.2 or newer, as a quoted major.minor (\"7.1\")")),
     numCacheClusters: s.optional(s.int({ min: 1, max: 6 })),
     multiAz: s.optional(s.bool()),
     // FSBP ElastiCache.1: automatic backups on; 0 would turn them off.
@@ -256,7 +269,7 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
 
     const infrequentAccessAfterDays = or(b.infrequentAccessAfterDays, 30);
     const glacierAfterDays = or(b.glacierAfterDays, 90);
-    const expireAfterDays = or(b.expireAfterDays, prod ? 365 : 90);
+    const expireAfterDays = or(b.expireAfterDays, prod ? 365 : 180);
     if (glacierAfterDays <= infrequentAccessAfterDays)
         src.problem("backups.glacierAfterDays", `must be after backups.infrequentAccessAfterDays (${infrequentAccessAfterDays}), got ${glacierAfterDays}`);
     // GLACIER bills a 90-day minimum; expiring earlier pays for days never kept.
