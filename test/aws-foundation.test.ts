@@ -13,7 +13,7 @@ import { MOCK_ACCOUNT } from "../plan/mocks";
 import { mocks } from "../plan/mocks";
 import { RecordedResource, Rendered, Secret, render } from "../plan/render";
 import { loadStack } from "../plan/stackfile";
-import { DEPLOYMENT, SERVICES, at, find, inputs, ofType, renderStack } from "./harness";
+import { DEPLOYMENT, SERVICES, at, diffRenders, find, inputs, ofType, renderStack } from "./harness";
 
 const VPC = "aws:ec2/vpc:Vpc";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -442,6 +442,29 @@ describe("registry: ECR repositories owned by one stack, looked up by the others
         assert.equal(ofType(r, REPO).length, 4);
         assert.deepEqual(json(inputs(ofType(r, LIFECYCLE)[0]).policy).rules.map((x: any) => x.selection.countNumber), [7, 30]);
     });
+});
+
+describe("AWS foundation: app-level edits never touch the network, the cluster or the registry", () => {
+    before(renderBoth);
+
+    const FOUNDATION = /^candlefish:(network:Network|cluster:Cluster|registry:Registry)::/;
+    const catalogue: { what: string; edits: string[] }[] = [
+        { what: "a color flip", edits: ["activeColor=green"] },
+        { what: "an image bump", edits: ["services.rtpm-api.blue.imageTag=v2.5.0"] },
+        { what: "a replica change", edits: ["services.nanda-api.blue.replicas=5"] },
+        { what: "a feature flag", edits: ["services.candlefish-website.green.featureFlags.NEW_UI=true"] },
+    ];
+    for (const c of catalogue) {
+        it(`${c.what} changes no foundation resource`, async function () {
+            this.timeout(30000);
+            const foundation = new Set(prod.resources.filter((x) => FOUNDATION.test(x.options.parent ?? "")).map((x) => `${x.type}::${x.name}`));
+            assert.ok(foundation.size > 50, `foundation resources found: ${foundation.size}`);
+            const d = diffRenders(prod, await renderWith("production", c.edits));
+            assert.ok(d.changed.length > 0, "the edit must change something, or this test proves nothing");
+            const touched = [...d.changed, ...d.added, ...d.removed].map((x) => `${x.type}::${x.name}`).filter((k) => foundation.has(k));
+            assert.deepEqual(touched, []);
+        });
+    }
 });
 
 describe("AWS foundation: bad input is refused before anything is registered", () => {
