@@ -132,3 +132,62 @@ describe("MaintenancePage: the page itself", () => {
         assert.equal(ofType(r, DEPLOYMENT).filter((x) => /-(blue|green)$/.test(x.name)).length, 8);
     });
 });
+
+describe("maintenance mode: routing (runbook: Maintenance Window Process)", () => {
+    const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+    let off: Rendered;
+    let on: Rendered;
+    before(async () => {
+        off = await renderStack("production");
+        on = await renderStack("production", ["maintenanceMode=true"]);
+    });
+    const rules = (r: Rendered) => inputs(find(r, INGRESS, "ingress-ingress")).spec.rules as { host: string; http: { paths: any[] } }[];
+
+    it("off: every host routes / to its live service", () => {
+        for (const rule of rules(off)) {
+            assert.equal(rule.http.paths.length, 1, rule.host);
+            assert.match(rule.http.paths[0].backend.service.name, /-service$/);
+        }
+        assert.equal(rules(off)[0].host, "candlefish.ai");
+        assert.equal(rules(off)[0].http.paths[0].backend.service.name, "candlefish-website-service");
+    });
+
+    it("on: every host routes / to maintenance-page:80, the health endpoints stay on the live service", () => {
+        const all = rules(on);
+        assert.equal(all.length, rules(off).length);
+        for (const [i, rule] of all.entries()) {
+            const live = rules(off)[i].http.paths[0].backend.service.name;
+            const root = rule.http.paths.find((p) => p.path === "/");
+            assert.deepEqual(root.backend, { service: { name: "maintenance-page", port: { number: 80 } } }, rule.host);
+            const health = rule.http.paths.filter((p) => p.path.startsWith("/api/health"));
+            assert.deepEqual(health.map((p) => p.path).sort(), ["/api/health", "/api/health/cache", "/api/health/db", "/api/health/dependencies"]);
+            for (const p of health) {
+                assert.equal(p.pathType, "Exact");
+                assert.equal(p.backend.service.name, live, `${rule.host}${p.path}`);
+            }
+        }
+    });
+
+    it("switching it on changes only the Ingress; the page was already running", () => {
+        const d = diffRenders(off, on);
+        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.removed, []);
+        assert.deepEqual(d.changed.map((c) => [c.type, c.name]), [[INGRESS, "ingress-ingress"]]);
+        assert.ok(d.changed[0].paths.every((p) => p.startsWith("spec.rules.") || p === "metadata.annotations.candlefish.ai/maintenance-mode"), d.changed[0].paths.join());
+    });
+
+    it("setting it back restores the routing exactly", async () => {
+        const back = await renderStack("production", ["maintenanceMode=true", "maintenanceMode=false"]);
+        assert.deepEqual(diffRenders(off, back), { changed: [], added: [], removed: [] });
+    });
+
+    it("a color flip during maintenance still changes only Service selectors", async () => {
+        const flipped = await renderStack("production", ["maintenanceMode=true", "activeColor=green"]);
+        const d = diffRenders(on, flipped);
+        assert.ok(d.changed.length > 0);
+        for (const c of d.changed) {
+            assert.equal(c.type, SERVICE, `${c.type} ${c.name}`);
+            assert.deepEqual(c.paths, ["spec.selector.version"]);
+        }
+    });
+});

@@ -23,10 +23,11 @@ function stackConfig(stack: string, edits: readonly string[], replace: Record<st
 
 /** Parses a stack's config with edits, without rendering. */
 function parseWith(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}) {
-    const { config } = stackConfig(stack, edits, replace);
+    const { config, secretKeys } = stackConfig(stack, edits, replace);
     const raw: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = v;
-    return parseConfig(new ConfigSource(stack, raw));
+    const secret = new Set(secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)));
+    return parseConfig(new ConfigSource(stack, raw, secret));
 }
 
 /**
@@ -72,12 +73,12 @@ describe("operations config: defaults", () => {
     });
 
     it("the default rtpm-api migration applies only to stacks that run rtpm-api", () => {
-        const raw = { activeColor: "blue", services: JSON.stringify({ x: { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
+        const raw = { activeColor: "blue", services: JSON.stringify({ "candlefish-website": { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
         assert.deepEqual(parseConfig(new ConfigSource("staging", raw)).migrations, []);
         // ...while an explicit entry for a missing service is an error.
         assert.throws(
             () => parseConfig(new ConfigSource("staging", { ...raw, migrations: JSON.stringify({ "rtpm-api": { command: ["m"] } }) })),
-            /- migrations\.rtpm-api: no such service; expected one of: x/,
+            /- migrations\.rtpm-api: no such service; expected one of: candlefish-website/,
         );
     });
 
