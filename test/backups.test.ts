@@ -1,0 +1,124 @@
+// Backups: the runbook's s3://candlefish-backups bucket (private, versioned,
+// SSE-KMS, TLS-only, tiered then expired) and the daily AWS Backup plan for
+// RDS with retention from config and an optional second-region copy.
+import { strict as assert } from "assert";
+import { Rendered } from "../plan/render";
+import { BACKUP_SCHEDULE } from "../components/backups";
+import { find, inputs, ofType, renderStack } from "./harness";
+
+const KMS = "arn:aws:kms:us-east-1:123456789012:key/backups-kms";
+
+describe("backups (S3 bucket and AWS Backup)", function () {
+    this.timeout(60000);
+    let prod: Rendered;
+    let staging: Rendered;
+    before(async () => {
+        prod = await renderStack("production");
+        staging = await renderStack("staging");
+    });
+
+    it("the bucket is the runbook's candlefish-backups in production, suffixed elsewhere, and protected", () => {
+        const b = find(prod, "aws:s3/bucket:Bucket", "backups-bucket");
+        assert.equal(inputs(b).bucket, "candlefish-backups");
+        assert.equal(inputs(b).forceDestroy, false);
+        assert.equal(b.options.protect, true);
+        assert.equal(inputs(find(staging, "aws:s3/bucket:Bucket", "backups-bucket")).bucket, "candlefish-backups-staging");
+    });
+
+    it("blocks every form of public access and disables ACLs (FSBP S3.8, S3.12)", () => {
+        assert.deepEqual(inputs(find(prod, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "backups-public-access")), {
+            bucket: "backups-bucket-id",
+            blockPublicAcls: true,
+            blockPublicPolicy: true,
+            ignorePublicAcls: true,
+            restrictPublicBuckets: true,
+        });
+        assert.equal(inputs(find(prod, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "backups-ownership")).rule.objectOwnership, "BucketOwnerEnforced");
+    });
+
+    it("is versioned and encrypted with the backups KMS key (FSBP S3.14, S3.17)", () => {
+        assert.equal(inputs(find(prod, "aws:s3/bucketVersioning:BucketVersioning", "backups-versioning")).versioningConfiguration.status, "Enabled");
+        const sse = inputs(find(prod, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "backups-sse"));
+        assert.deepEqual(sse.rules, [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KMS }, bucketKeyEnabled: true }]);
+        const key = find(prod, "aws:kms/key:Key", "backups-kms");
+        assert.equal(inputs(key).enableKeyRotation, true);
+        assert.equal(key.options.protect, true);
+    });
+
+    it("denies every request that is not over TLS (FSBP S3.5)", () => {
+        const p = find(prod, "aws:s3/bucketPolicy:BucketPolicy", "backups-policy");
+        const doc = JSON.parse(inputs(p).policy);
+        assert.deepEqual(doc.Statement, [
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: ["arn:aws:s3:::candlefish-backups", "arn:aws:s3:::candlefish-backups/*"],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ]);
+        assert.deepEqual(p.options.dependsOn, ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock::backups-public-access"]);
+    });
+
+    it("moves objects to colder storage, then expires them; longer in production", () => {
+        const rule = (r: Rendered) => inputs(find(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups-lifecycle")).rules[0];
+        const p = rule(prod);
+        assert.equal(p.status, "Enabled");
+        assert.deepEqual(p.transitions, [
+            { days: 30, storageClass: "STANDARD_IA" },
+            { days: 90, storageClass: "GLACIER" },
+        ]);
+        assert.deepEqual(p.expiration, { days: 365 });
+        assert.deepEqual(p.noncurrentVersionExpiration, { noncurrentDays: 120 });
+        assert.deepEqual(p.abortIncompleteMultipartUpload, { daysAfterInitiation: 7 });
+        assert.deepEqual(rule(staging).expiration, { days: 180 });
+    });
+
+    it("AWS Backup: a daily plan into a KMS-encrypted, protected vault, retention from config (35/7 days)", () => {
+        const vault = find(prod, "aws:backup/vault:Vault", "backups-vault");
+        assert.equal(inputs(vault).name, "candlefish-production-rds");
+        assert.equal(inputs(vault).kmsKeyArn, KMS, "FSBP Backup.1");
+        assert.equal(vault.options.protect, true);
+        const rule = inputs(find(prod, "aws:backup/plan:Plan", "backups-plan")).rules[0];
+        assert.equal(rule.schedule, BACKUP_SCHEDULE);
+        assert.match(rule.schedule, /^cron\(0 5 \* \* \? \*\)$/, "daily");
+        assert.equal(rule.targetVaultName, "candlefish-production-rds");
+        assert.deepEqual(rule.lifecycle, { deleteAfter: 35 });
+        assert.equal(rule.copyActions, undefined, "no second region unless configured");
+        assert.deepEqual(inputs(find(staging, "aws:backup/plan:Plan", "backups-plan")).rules[0].lifecycle, { deleteAfter: 7 });
+    });
+
+    it("the selection backs up the RDS instance with a role AWS Backup can assume", () => {
+        const sel = inputs(find(prod, "aws:backup/selection:Selection", "backups-selection"));
+        assert.deepEqual(sel.resources, ["arn:aws:rds:us-east-1:123456789012:db:candlefish-maturity-map-production-db"]);
+        assert.equal(sel.iamRoleArn, "arn:aws:iam::123456789012:role/candlefish-production-backup");
+        const trust = JSON.parse(inputs(find(prod, "aws:iam/role:Role", "backups-role")).assumeRolePolicy);
+        assert.deepEqual(trust.Statement[0].Principal, { Service: "backup.amazonaws.com" });
+        const attached = ofType(prod, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            .filter((a) => a.name.startsWith("backups-role-"))
+            .map((a) => inputs(a).policyArn)
+            .sort();
+        assert.deepEqual(attached, [
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+            "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+        ]);
+    });
+
+    it("backups.retentionDays and backups.copyToRegion: a copy of every recovery point in a second-region vault", async () => {
+        const r = await renderStack("production", ["backups.retentionDays=60", "backups.copyToRegion=us-west-2"]);
+        const drKey = find(r, "aws:kms/key:Key", "backups-dr-kms");
+        assert.equal(inputs(drKey).region, "us-west-2");
+        assert.equal(drKey.options.protect, true);
+        const dr = find(r, "aws:backup/vault:Vault", "backups-dr-vault");
+        assert.equal(inputs(dr).region, "us-west-2");
+        assert.equal(inputs(dr).name, "candlefish-production-rds-dr");
+        assert.match(inputs(dr).kmsKeyArn, /:key\/backups-dr-kms$/, "the copy is encrypted with the second-region key");
+        assert.equal(dr.options.protect, true);
+        const rule = inputs(find(r, "aws:backup/plan:Plan", "backups-plan")).rules[0];
+        assert.deepEqual(rule.lifecycle, { deleteAfter: 60 });
+        assert.equal(rule.copyActions.length, 1);
+        assert.deepEqual(rule.copyActions[0].lifecycle, { deleteAfter: 60 });
+        assert.match(rule.copyActions[0].destinationVaultArn, /backups-dr-vault/);
+    });
+});
