@@ -1,0 +1,97 @@
+// TLS: cert-manager (pinned), the Let's Encrypt ClusterIssuers, and the
+// Certificate the runbook describes (`kubectl describe certificate
+// candlefish-ai-tls -n production`), for production and staging.
+import { strict as assert } from "assert";
+import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
+import { Rendered } from "../plan/render";
+import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION } from "../components/certificates";
+import { find, inputs, ofType, renderStack } from "./harness";
+
+const CERT_MANAGER = "kubernetes-cert-manager:index:CertManager";
+const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+const API_HOSTS = (domain: string) => ["nanda-api", "otter-gateway", "rtpm-api"].map((s) => `${s}.${domain}`);
+
+describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
+    let prod: Rendered;
+    let staging: Rendered;
+    before(async function () {
+        this.timeout(60000);
+        prod = await renderStack("production");
+        staging = await renderStack("staging");
+    });
+
+    it("installs cert-manager through the remote component, chart pinned, CRDs included, in namespace cert-manager", () => {
+        const cm = ofType(prod, CERT_MANAGER);
+        assert.equal(cm.length, 1);
+        const i = inputs(cm[0]);
+        assert.equal(i.helmOptions.version, CERT_MANAGER_CHART_VERSION);
+        assert.match(CERT_MANAGER_CHART_VERSION, /^v\d+\.\d+\.\d+$/);
+        assert.equal(i.helmOptions.namespace, "cert-manager");
+        assert.equal(i.installCRDs, true);
+        assert.equal(i.replicaCount, 2);
+        assert.equal(i.webhook.replicaCount, 2);
+        assert.equal(i.containerSecurityContext.allowPrivilegeEscalation, false);
+        // The namespace exists before the release.
+        assert.deepEqual(cm[0].options.dependsOn, ["kubernetes:core/v1:Namespace::tls-ns"]);
+        assert.equal(inputs(find(prod, "kubernetes:core/v1:Namespace", "tls-ns")).metadata.name, "cert-manager");
+    });
+
+    it("declares letsencrypt-staging and letsencrypt-prod ClusterIssuers with the configured ACME email and HTTP-01 via nginx", () => {
+        for (const name of ["letsencrypt-prod", "letsencrypt-staging"] as const) {
+            const res = find(prod, ISSUER, `tls-${name}`);
+            const i = inputs(res);
+            assert.equal(i.metadata.name, name);
+            assert.equal(i.spec.acme.server, ACME_SERVERS[name]);
+            assert.equal(i.spec.acme.email, "infrastructure@candlefish.ai");
+            assert.deepEqual(i.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "nginx" } } }]);
+            assert.equal(i.spec.acme.privateKeySecretRef.name, `${name}-account-key`);
+            // The CRDs come with cert-manager.
+            assert.deepEqual(res.options.dependsOn, [`${CERT_MANAGER}::tls-cert-manager`]);
+            new ClusterIssuer(i).validate();
+        }
+        assert.equal(ACME_SERVERS["letsencrypt-prod"], "https://acme-v02.api.letsencrypt.org/directory");
+        assert.equal(ACME_SERVERS["letsencrypt-staging"], "https://acme-staging-v02.api.letsencrypt.org/directory");
+    });
+
+    it("production: Certificate candlefish-ai-tls in namespace production for candlefish.ai and the API hosts, signed by letsencrypt-prod", () => {
+        const res = find(prod, CERTIFICATE, "tls-candlefish-ai-tls");
+        const i = inputs(res);
+        assert.equal(i.metadata.name, "candlefish-ai-tls");
+        assert.equal(i.metadata.namespace, "production");
+        assert.equal(i.spec.secretName, "candlefish-ai-tls");
+        assert.equal(i.spec.commonName, "candlefish.ai");
+        assert.deepEqual(i.spec.dnsNames, ["candlefish.ai", ...API_HOSTS("candlefish.ai")]);
+        assert.deepEqual(i.spec.issuerRef, { name: "letsencrypt-prod", kind: "ClusterIssuer", group: "cert-manager.io" });
+        // Renewal is cert-manager's: 90-day certificates renewed 30 days ahead.
+        assert.equal(i.spec.duration, "2160h");
+        assert.equal(i.spec.renewBefore, "720h");
+        assert.equal(i.spec.privateKey.rotationPolicy, "Always");
+        assert.deepEqual(res.options.dependsOn, [`${ISSUER}::tls-letsencrypt-prod`]);
+        new Certificate(i).validate();
+    });
+
+    it("staging: the certificate covers staging.candlefish.ai and its API hosts, in namespace staging", () => {
+        const i = inputs(find(staging, CERTIFICATE, "tls-candlefish-ai-tls"));
+        assert.equal(i.metadata.namespace, "staging");
+        assert.deepEqual(i.spec.dnsNames, ["staging.candlefish.ai", ...API_HOSTS("staging.candlefish.ai")]);
+        assert.equal(i.spec.issuerRef.name, "letsencrypt-prod");
+    });
+
+    it("tls.issuer and tls.acmeEmail are config: the certificate moves issuer and the issuers' account email changes", async () => {
+        const r = await renderStack("staging", ["tls.issuer=letsencrypt-staging", "tls.acmeEmail=platform@candlefish.ai"]);
+        const cert = find(r, CERTIFICATE, "tls-candlefish-ai-tls");
+        assert.equal(inputs(cert).spec.issuerRef.name, "letsencrypt-staging");
+        assert.deepEqual(cert.options.dependsOn, [`${ISSUER}::tls-letsencrypt-staging`]);
+        for (const issuer of ofType(r, ISSUER)) assert.equal(inputs(issuer).spec.acme.email, "platform@candlefish.ai");
+    });
+
+    it("every TLS object talks to the EKS cluster's provider", () => {
+        const provider = ofType(prod, "pulumi:providers:kubernetes");
+        assert.equal(provider.length, 1);
+        const ref = `pulumi:providers:kubernetes::${provider[0].name}`;
+        for (const type of [ISSUER, CERTIFICATE, "kubernetes:core/v1:Namespace"]) {
+            for (const res of ofType(prod, type).filter((x) => x.name.startsWith("tls-"))) assert.equal(res.options.provider, ref, `${type} ${res.name}`);
+        }
+    });
+});

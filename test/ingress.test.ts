@@ -1,0 +1,228 @@
+// Ingress: ingress-nginx (pinned) behind an NLB, the Ingress routing the
+// domain to the website and each API host to its live `<name>-service`,
+// HTTP -> HTTPS, Route53 alias records, maintenance routing, and bad platform
+// config refused before anything is registered.
+import { strict as assert } from "assert";
+import { ConfigError } from "../config";
+import { render, Rendered } from "../plan/render";
+import { loadStack } from "../plan/stackfile";
+import { mocks } from "../plan/mocks";
+import { PROJECT } from "../config/source";
+import { HEALTH_PATHS, INGRESS_NGINX_CHART_VERSION, hostPaths } from "../components/ingress";
+import { SERVICE, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
+const RECORD = "aws:route53/record:Record";
+const NLB_DNS = "ingress-nginx-0123456789abcdef.elb.us-east-1.amazonaws.com";
+
+type Rule = { host: string; http: { paths: { path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } }[] } };
+const rules = (r: Rendered): Rule[] => inputs(find(r, INGRESS, "ingress-ingress")).spec.rules;
+/** host -> [path, pathType, service] */
+const routing = (r: Rendered) =>
+    Object.fromEntries(rules(r).map((x) => [x.host, x.http.paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number])]));
+
+describe("ingress: controller, routing, TLS and DNS", () => {
+    let prod: Rendered;
+    let staging: Rendered;
+    before(async function () {
+        this.timeout(60000);
+        prod = await renderStack("production");
+        staging = await renderStack("staging");
+    });
+
+    it("installs ingress-nginx (chart pinned) behind an internet-facing NLB tagged for the DNS lookup, with HTTP->HTTPS and HSTS", () => {
+        const rel = find(prod, RELEASE, "ingress-controller");
+        const i = inputs(rel);
+        assert.equal(i.chart, "ingress-nginx");
+        assert.equal(i.version, INGRESS_NGINX_CHART_VERSION);
+        assert.equal(i.repositoryOpts.repo, "https://kubernetes.github.io/ingress-nginx");
+        assert.equal(i.namespace, "ingress-nginx");
+        const c = i.values.controller;
+        assert.equal(c.replicaCount, 3);
+        assert.equal(c.ingressClassResource.name, "nginx");
+        assert.equal(c.config["ssl-redirect"], "true");
+        assert.equal(c.config.hsts, "true");
+        assert.equal(c.config["allow-snippet-annotations"], "false");
+        assert.equal(c.service.externalTrafficPolicy, "Local");
+        const ann = c.service.annotations;
+        assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-type"], "nlb");
+        assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-scheme"], "internet-facing");
+        assert.equal(ann["service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"], "candlefish.ai/ingress=candlefish-maturity-map-production");
+        // Staging is smaller and tagged for its own stack.
+        const s = inputs(find(staging, RELEASE, "ingress-controller")).values.controller;
+        assert.equal(s.replicaCount, 2);
+        assert.equal(s.service.annotations["service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags"], "candlefish.ai/ingress=candlefish-maturity-map-staging");
+    });
+
+    it("routes candlefish.ai to candlefish-website-service and each API host to its live <name>-service, never to a color", () => {
+        assert.deepEqual(routing(prod), {
+            "candlefish.ai": [["/", "Prefix", "candlefish-website-service", 80]],
+            "nanda-api.candlefish.ai": [["/", "Prefix", "nanda-api-service", 80]],
+            "otter-gateway.candlefish.ai": [["/", "Prefix", "otter-gateway-service", 80]],
+            "rtpm-api.candlefish.ai": [["/", "Prefix", "rtpm-api-service", 80]],
+        });
+        const ing = inputs(find(prod, INGRESS, "ingress-ingress"));
+        assert.equal(ing.metadata.namespace, "production");
+        assert.equal(ing.spec.ingressClassName, "nginx");
+        assert.deepEqual(ing.spec.tls, [{ hosts: ["candlefish.ai", "nanda-api.candlefish.ai", "otter-gateway.candlefish.ai", "rtpm-api.candlefish.ai"], secretName: "candlefish-ai-tls" }]);
+        assert.equal(ing.metadata.annotations["nginx.ingress.kubernetes.io/force-ssl-redirect"], "true");
+        // Every backend is a live Service the program declares.
+        const live = new Set(ofType(prod, SERVICE).map((s) => inputs(s).metadata.name));
+        for (const r of rules(prod)) for (const p of r.http.paths) assert.ok(live.has(p.backend.service.name), p.backend.service.name);
+        // The admission webhook runs before the Ingress is validated.
+        assert.ok(find(prod, INGRESS, "ingress-ingress").options.dependsOn.includes(`${RELEASE}::ingress-controller`));
+    });
+
+    it("staging routes staging.candlefish.ai and <api>.staging.candlefish.ai", () => {
+        assert.deepEqual(Object.keys(routing(staging)), [
+            "staging.candlefish.ai",
+            "nanda-api.staging.candlefish.ai",
+            "otter-gateway.staging.candlefish.ai",
+            "rtpm-api.staging.candlefish.ai",
+        ]);
+    });
+
+    it("ingress.hosts overrides an API's host (and the certificate follows)", async () => {
+        const r = await renderStack("production", ["ingress.hosts.rtpm-api=api.candlefish.ai"]);
+        assert.deepEqual(routing(r)["api.candlefish.ai"], [["/", "Prefix", "rtpm-api-service", 80]]);
+        assert.equal(routing(r)["rtpm-api.candlefish.ai"], undefined);
+        const cert = inputs(find(r, "kubernetes:cert-manager.io/v1:Certificate", "tls-candlefish-ai-tls"));
+        assert.ok(cert.spec.dnsNames.includes("api.candlefish.ai"));
+        assert.ok(!cert.spec.dnsNames.includes("rtpm-api.candlefish.ai"));
+        assert.ok(ofType(r, RECORD).some((x) => inputs(x).name === "api.candlefish.ai"));
+    });
+
+    it("Route53: an alias A record per host to the tagged NLB, in the zone looked up by name", () => {
+        const recs = ofType(prod, RECORD).map(inputs);
+        assert.deepEqual(recs.map((x) => x.name).sort(), ["candlefish.ai", "nanda-api.candlefish.ai", "otter-gateway.candlefish.ai", "rtpm-api.candlefish.ai"]);
+        for (const x of recs) {
+            assert.equal(x.type, "A");
+            // plan/mocks answers getZone with ZMOCK<length of the name>: the lookup was for candlefish.ai.
+            assert.equal(x.zoneId, `ZMOCK${"candlefish.ai".length}`);
+            assert.deepEqual(x.aliases, [{ name: NLB_DNS, zoneId: "Z26RNL4JYFTOTI", evaluateTargetHealth: true }]);
+        }
+        assert.equal(prod.outputs.loadBalancerHostname, NLB_DNS);
+        assert.deepEqual(prod.outputs.urls, ["https://candlefish.ai", "https://nanda-api.candlefish.ai", "https://otter-gateway.candlefish.ai", "https://rtpm-api.candlefish.ai"]);
+    });
+
+    it("dns.zoneId skips the lookup; dns.enabled=false declares no records", async () => {
+        const withId = await renderStack("staging", ["dns.zoneId=Z0123456789ABCDEFGHIJ"]);
+        const recs = ofType(withId, RECORD).map(inputs);
+        assert.equal(recs.length, 4);
+        for (const x of recs) assert.equal(x.zoneId, "Z0123456789ABCDEFGHIJ");
+        const off = await renderStack("staging", ["dns.enabled=false"]);
+        assert.equal(ofType(off, RECORD).length, 0);
+        assert.equal(ofType(off, INGRESS).length, 1);
+    });
+
+    it("a color flip changes only Service selectors: the Ingress, records, certificate and monitoring stay as they are", async () => {
+        const flipped = await renderStack("production", ["activeColor=green"]);
+        const d = diffRenders(prod, flipped);
+        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.removed, []);
+        assert.ok(d.changed.length > 0);
+        for (const c of d.changed) {
+            assert.equal(c.type, SERVICE, `${c.type} ${c.name} changed: ${c.paths.join(", ")}`);
+            assert.deepEqual(c.paths, ["spec.selector.version"], `${c.name}`);
+        }
+        // Both Services of each of the four apps (live and preview) moved, and nothing else.
+        assert.equal(d.changed.length, 8);
+    });
+});
+
+describe("ingress: maintenanceBackend (helper E's hook)", () => {
+    const page = { serviceName: "maintenance-page", port: 8080 };
+
+    it("without it, a host has one rule: everything to its live Service", () => {
+        assert.deepEqual(hostPaths("rtpm-api"), [{ path: "/", pathType: "Prefix", backend: { service: { name: "rtpm-api-service", port: { number: 80 } } } }]);
+    });
+
+    it("with it, everything goes to the page except the runbook's four health endpoints, which stay on the live Service", () => {
+        const paths = hostPaths("candlefish-website", page);
+        assert.deepEqual(
+            paths.map((p) => [p.path, p.pathType, p.backend.service.name, p.backend.service.port.number]),
+            [
+                ["/api/health", "Exact", "candlefish-website-service", 80],
+                ["/api/health/db", "Exact", "candlefish-website-service", 80],
+                ["/api/health/cache", "Exact", "candlefish-website-service", 80],
+                ["/api/health/dependencies", "Exact", "candlefish-website-service", 80],
+                ["/", "Prefix", "maintenance-page", 8080],
+            ],
+        );
+        assert.deepEqual([...HEALTH_PATHS], ["/api/health", "/api/health/db", "/api/health/cache", "/api/health/dependencies"]);
+    });
+
+    it("maintenanceMode=true in the stack moves every host to the page and back; health endpoints keep answering", async () => {
+        const on = await renderStack("production", ["maintenanceMode=true"]);
+        const r = routing(on);
+        assert.deepEqual(r["candlefish.ai"].at(-1), ["/", "Prefix", "maintenance-page", 80]);
+        assert.deepEqual(r["candlefish.ai"].slice(0, 4).map((p) => p[2]), Array(4).fill("candlefish-website-service"));
+        assert.deepEqual(r["rtpm-api.candlefish.ai"].at(-1), ["/", "Prefix", "maintenance-page", 80]);
+        assert.equal(inputs(find(on, INGRESS, "ingress-ingress")).metadata.annotations["candlefish.ai/maintenance-mode"], "on");
+        const off = await renderStack("production", ["maintenanceMode=true", "maintenanceMode=false"]);
+        assert.deepEqual(diffRenders(off, await renderStack("production")).changed, []);
+    });
+});
+
+/** Renders with edits; expects a ConfigError and counts what the mock engine was asked to create. */
+async function rejects(stack: string, edits: readonly string[], drop: readonly string[] = [], secret = true): Promise<{ message: string; registered: number }> {
+    const { config, secretKeys } = loadStack(stack, edits);
+    for (const k of drop) delete config[`${PROJECT}:${k}`];
+    const keys = secret ? secretKeys : secretKeys.filter((k) => k !== `${PROJECT}:alerts`);
+    const original = mocks.newResource;
+    let registered = 0;
+    mocks.newResource = (args) => {
+        registered++;
+        return original.call(mocks, args);
+    };
+    try {
+        await render({ stack, config, secretKeys: keys });
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
+        return { message: e.message, registered };
+    } finally {
+        mocks.newResource = original;
+    }
+    return assert.fail(`expected ${edits.join(" ")} to be rejected, but it rendered`);
+}
+
+describe("platform config: bad input is refused with the key named, before anything is registered", () => {
+    const cases: { what: string; stack?: string; edits?: string[]; drop?: string[]; secret?: boolean; key: string; says: RegExp }[] = [
+        { what: "a domain with a scheme", edits: ["domain=https://candlefish.ai"], key: "domain", says: /domain name such as candlefish\.ai/ },
+        { what: "an upper-case domain", edits: ["domain=Candlefish.AI"], key: "domain", says: /lower-case domain name/ },
+        { what: "a domain outside the Route53 zone", stack: "staging", edits: ["domain=candlefish.io"], key: "domain", says: /not inside the Route53 zone candlefish\.ai/ },
+        { what: "a non-email ACME address", edits: ["tls.acmeEmail=infrastructure.candlefish.ai"], key: "tls.acmeEmail", says: /email address/ },
+        { what: "an unknown issuer", edits: ["tls.issuer=letsencrypt"], key: "tls.issuer", says: /letsencrypt-prod/ },
+        { what: "a typo'd tls key", edits: ["tls.acmeEmial=a@candlefish.ai"], key: "tls.acmeEmial", says: /did you mean "acmeEmail"/ },
+        { what: "a host override for an unknown service", edits: ["ingress.hosts.billing-api=billing.candlefish.ai"], key: "ingress.hosts.billing-api", says: /not a configured service/ },
+        { what: "two services on one host", edits: ["ingress.hosts.rtpm-api=api.candlefish.ai", "ingress.hosts.nanda-api=api.candlefish.ai"], key: "ingress.hosts.", says: /already used by/ },
+        { what: "a root service that is not deployed", edits: ["ingress.rootService=billing"], key: "ingress.rootService", says: /not a configured service/ },
+        { what: "zero controller replicas", edits: ["ingress.controllerReplicas=0"], key: "ingress.controllerReplicas", says: /from 1 to 10/ },
+        { what: "a malformed zone id", edits: ["dns.zoneId=candlefish.ai"], key: "dns.zoneId", says: /hosted zone id/ },
+        { what: "the missing Slack receiver in production", drop: ["alerts"], key: "alerts.slackWebhookUrl", says: /required in production/ },
+        { what: "a Slack webhook that is not a secret", edits: ["alerts.slackWebhookUrl=https://hooks.slack.com/services/T0/B0/x"], secret: false, key: "alerts.slackWebhookUrl", says: /must be stored as a secret/ },
+        { what: "a webhook of the wrong shape", edits: ["alerts.slackWebhookUrl=http://example.com/hook"], key: "alerts.slackWebhookUrl", says: /Slack incoming-webhook URL/ },
+        { what: "a non-email alert address", edits: ["alerts.email=infrastructure"], key: "alerts.email", says: /email address/ },
+        { what: "a Slack channel without #", edits: ["alerts.slackChannel=candlefish-ops"], key: "alerts.slackChannel", says: /#candlefish-ops/ },
+        { what: "a retention without a unit", stack: "staging", edits: ["monitoring.retention=30"], key: "monitoring.retention", says: /15d/ },
+        { what: "a storage size in the wrong unit", stack: "staging", edits: ["monitoring.storageSize=100GB"], key: "monitoring.storageSize", says: /50Gi/ },
+    ];
+    for (const c of cases) {
+        it(`rejects ${c.what}`, async function () {
+            this.timeout(30000);
+            const { message, registered } = await rejects(c.stack ?? "production", c.edits ?? [], c.drop ?? [], c.secret ?? true);
+            assert.equal(registered, 0, "nothing may be registered");
+            const line = message.split("\n").find((l) => l.includes(`- ${c.key}`));
+            assert.ok(line, `the message names ${c.key}:\n${message}`);
+            assert.match(line, c.says);
+        });
+    }
+
+    it("staging may run without receivers: alerts then reach nobody, and the config says so (null receiver only)", async function () {
+        this.timeout(30000);
+        const r = await renderStack("staging");
+        const am = inputs(find(r, RELEASE, "monitoring-kube-prometheus-stack")).values.alertmanager.config;
+        assert.deepEqual(am.receivers, [{ name: "null" }, { name: "critical" }, { name: "warning" }]);
+    });
+});
