@@ -144,13 +144,13 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // Grafana's admin password: generated, kept in a Secret, never the chart's default.
         const password = new random.RandomPassword(`${name}-grafana-admin`, { length: 32, special: false }, { parent: this });
-        this.grafanaAdminPassword = password.result;
+        this.grafanaAdminPassword = pulumi.secret(password.result);
         const grafanaSecret = new k8s.core.v1.Secret(
             `${name}-grafana-admin`,
             {
                 metadata: { name: GRAFANA_ADMIN_SECRET, namespace: MONITORING_NAMESPACE },
                 type: "Opaque",
-                stringData: { "admin-user": "admin", "admin-password": password.result },
+                stringData: { "admin-user": "admin", "admin-password": this.grafanaAdminPassword },
             },
             { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
         );
