@@ -12,4 +12,6 @@ try {
     process.stderr.write(`plan: build failed: ${e && e.message ? e.message : e}\n`);
     process.exit(1);
 }
+// Before the SDK loads: defer the parts of it a plan never runs (see plan/fast.ts).
+require(path.join(OUT, "plan", "fast.js")).installFastPaths();
 require(path.join(OUT, "plan", "cli.js")).run(process.argv.slice(2));
