@@ -134,7 +134,8 @@ const ingress = new Ingress("ingress", {
     // Runbook "Enable Maintenance Mode": the domain moves to the page; health endpoints keep answering.
     maintenanceBackend: config.maintenanceMode ? maintenance?.backend : undefined,
     dns: config.dns.enabled ? { zoneId: config.dns.zoneId, zoneName: config.dns.zoneName } : undefined,
-}, { ...inCluster, dependsOn: [ns] });
+    // In maintenance mode the domain moves only once the page's Service has endpoints.
+}, { ...inCluster, dependsOn: [ns, ...(config.maintenanceMode && maintenance ? [maintenance.service] : [])] });
 const monitoring = new Monitoring("monitoring", {
     appNamespace: config.namespace,
     appNamespaceRef: ns.name,
@@ -152,6 +153,15 @@ export const clusterName = cluster.clusterName;
 export const kubeconfig = cluster.kubeconfig;
 export const vpcId = network.vpcId;
 export const repositoryUrls = registry.repositoryUrls;
+/** The database host (TLS required) and the RDS-managed secret with its master credentials. */
+export const databaseAddress = database.address;
+export const databaseSecretArn = database.masterUserSecretArn;
+export const redisEndpoint = cache.primaryEndpoint;
+/** The runbook's s3://candlefish-backups (suffixed outside production) and the AWS Backup vault. */
+export const backupBucket = backups.bucketName;
+export const backupVault = backups.vault.name;
+/** Secrets Manager names (runbook `aws secretsmanager ... --secret-id`). */
+export const secretNames = { config: secrets.configSecretName, jwt: secrets.jwtSecretName };
 export const namespace = ns.name;
 /** Per service: the live color and the Services' in-cluster URLs. */
 export const liveColors = Object.fromEntries(services.map((s) => [s.serviceName, s.liveColor]));

@@ -176,6 +176,12 @@ describe("maintenance mode: routing (runbook: Maintenance Window Process)", () =
         assert.ok(d.changed[0].paths.every((p) => p.startsWith("spec.rules.") || p === "metadata.annotations.candlefish.ai/maintenance-mode"), d.changed[0].paths.join());
     });
 
+    it("in maintenance mode the Ingress waits for the page's Service (and so for its endpoints)", () => {
+        const dep = `${SERVICE}::maintenance-page`;
+        assert.ok(find(on, "candlefish:ingress:Ingress", "ingress").options.dependsOn.includes(dep));
+        assert.ok(!find(off, "candlefish:ingress:Ingress", "ingress").options.dependsOn.includes(dep));
+    });
+
     it("setting it back restores the routing exactly", async () => {
         const back = await renderStack("production", ["maintenanceMode=true", "maintenanceMode=false"]);
         assert.deepEqual(diffRenders(off, back), { changed: [], added: [], removed: [] });

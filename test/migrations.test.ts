@@ -73,6 +73,21 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         assert.ok(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.deleteBeforeReplace);
     });
 
+    it("the Job gets the color's secrets and plain env (DATABASE_URL etc.), but no mode switches", () => {
+        const split = (env: any[]) => ({
+            secret: env.filter((e) => e.valueFrom).map((e) => JSON.stringify(e)),
+            plain: Object.fromEntries(env.filter((e) => !e.valueFrom).map((e) => [e.name, e.value])),
+        });
+        const job = split(inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.spec.containers[0].env);
+        const dep = split(inputs(find(prod, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0].env);
+        assert.ok(job.secret.length > 0, "no secret env on the Job");
+        assert.deepEqual(job.secret, dep.secret);
+        assert.ok(job.secret.some((e) => e.includes('"DATABASE_URL"')));
+        // Everything plain the Job has, the Deployment has with the same value.
+        for (const [k, v] of Object.entries(job.plain)) assert.equal(dep.plain[k], v, k);
+        assert.equal(job.plain.READ_ONLY_MODE, undefined);
+    });
+
     it("the Job's pods carry no app/version labels, so no Service or PDB ever selects a migration pod", () => {
         const labels = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.metadata.labels;
         assert.equal(labels.app, undefined);
