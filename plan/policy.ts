@@ -68,10 +68,9 @@ export const UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 /** Thrown for pack config the CLI would refuse; names the policy and key. */
 export class PolicyConfigError extends Error {}
 
-class NotApplicable extends Error {
-    constructor(readonly reason?: string) {
-        super(reason ?? "not applicable");
-    }
+/** Thrown by `args.notApplicable`; not an Error, so it captures no stack (it is thrown for most policy/resource pairs). */
+class NotApplicable {
+    constructor(readonly reason?: string) {}
 }
 const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
@@ -214,9 +213,16 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
     };
     const providerOf = (r: RecordedResource) => {
         const p = r.options.provider ? byRef.get(r.options.provider) : undefined;
-        return p ? { type: p.type, props: unknownCheckingProxy(toRuntimeProps(p.inputs)), urn: p.urn, name: p.name } : undefined;
+        return p ? { type: p.type, props: unknownCheckingProxy(plain(p)), urn: p.urn, name: p.name } : undefined;
     };
 
+    // Each resource's deserialized props, computed once; every policy gets its own proxy over them.
+    const plainCache = new Map<RecordedResource, any>();
+    const plain = (r: RecordedResource) => {
+        let v = plainCache.get(r);
+        if (v === undefined) plainCache.set(r, (v = toRuntimeProps(r.inputs)));
+        return v;
+    };
     const diags: Diag[] = [];
     const reporter = (policy: string, level: EnforcementLevel, urn?: string): ReportViolation => (message, at) => {
         if (typeof message === "object") {
@@ -260,7 +266,10 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
             }
             const report = reporter(p.name, levelOf(p), r.urn);
             for (const validation of validations) {
-                const props = unknownCheckingProxy(toRuntimeProps(r.inputs));
+                // A typed validation (validateResourceOfType) of another type would only call notApplicable.
+                const vt = (validation as { __pulumiType?: string }).__pulumiType;
+                if (vt && vt !== r.type) continue;
+                const props = unknownCheckingProxy(plain(r));
                 const args: ResourceValidationArgs = {
                     type: r.type,
                     props,
@@ -292,7 +301,7 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
         for (const p of stackPolicies) {
             const built = new Map<string, PolicyResource>();
             for (const r of resources) {
-                const props = unknownCheckingProxy(toRuntimeProps(r.inputs));
+                const props = unknownCheckingProxy(plain(r));
                 const res: PolicyResource = {
                     type: r.type,
                     props,
