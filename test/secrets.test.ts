@@ -141,7 +141,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
         });
 
         it("ExternalSecrets produce candlefish-config, candlefish-jwt, rtpm-api-database and candlefish-redis in the app namespace", () => {
-            const byName = Object.fromEntries(ofType(prod, ES).map((e) => [inputs(e).metadata.name, inputs(e)]));
+            const byName: Record<string, any> = Object.fromEntries(ofType(prod, ES).map((e) => [inputs(e).metadata.name, inputs(e)]));
             assert.deepEqual(Object.keys(byName).sort(), Object.values(K8S_SECRETS).sort());
             for (const [name, es] of Object.entries(byName)) {
                 assert.equal(es.metadata.namespace, "production", name);
