@@ -149,6 +149,12 @@ describe("database (RDS PostgreSQL)", function () {
             assert.equal(i.manageMasterUserPassword, true);
             assert.equal(db.options.protect, true);
             assert.equal(db.options.retainOnDelete, true);
+            // The app follows: DATABASE_URL names the new host, and the pods roll to it.
+            const url = (x: Rendered) =>
+                inputs(find(x, "kubernetes:external-secrets.io/v1beta1:ExternalSecret", "secret-delivery-rtpm-api-database")).spec.target.template.data.DATABASE_URL;
+            assert.match(url(r), new RegExp(`@${i.identifier}\\.`));
+            const sum = (x: Rendered) => inputs(find(x, "kubernetes:apps/v1:Deployment", "rtpm-api-blue")).spec.template.metadata.annotations["checksum/secrets"];
+            assert.notEqual(sum(r), sum(prod));
         });
 
         it("accepts automated, AWS Backup and ARN forms", () => {
