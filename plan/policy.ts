@@ -179,6 +179,71 @@ function isTypeOf(type: string, cls: ResourceClass): boolean {
 
 const refOf = (r: RecordedResource) => `${r.type}::${r.name}`;
 
+/** A resource as the engine sends it to the analyzer (AnalyzeRequest / AnalyzerResource), in plain data. */
+export interface EngineResource {
+    readonly type: string;
+    readonly name: string;
+    readonly urn: string;
+    /** Looked up (`.get`): sent to analyzeStack only. */
+    readonly read: boolean;
+    /** Deserialized props: secrets unwrapped, unknowns as the runtime sentinel. */
+    readonly props: Record<string, unknown>;
+    readonly protect: boolean;
+    readonly ignoreChanges: readonly string[];
+    readonly deleteBeforeReplace: boolean;
+    readonly parent?: string;
+    readonly provider?: { readonly type: string; readonly name: string; readonly urn: string; readonly props: Record<string, unknown> };
+    /** URNs this resource depends on: explicit dependsOn plus property references. */
+    readonly dependencies: readonly string[];
+    readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * What the engine would send the analyzer for a render. Parents, providers and
+ * dependsOn are recorded as "<type>::<name>" and resolve to URNs; property
+ * dependencies are recovered from the mock IDs (plan/mocks.ts: "<name>-id").
+ */
+export function engineView(rendered: Pick<Rendered, "resources">): EngineResource[] {
+    const resources = rendered.resources;
+    const byRef = new Map<string, RecordedResource>();
+    for (const r of resources) if (!byRef.has(refOf(r))) byRef.set(refOf(r), r);
+    const idOwner = new Map<string, string | null>(); // mock ID -> URN (null when ambiguous)
+    for (const r of resources) if (r.custom) idOwner.set(`${r.name}-id`, idOwner.has(`${r.name}-id`) ? null : r.urn);
+    const plain = new Map(resources.map((r) => [r, toRuntimeProps(r.inputs)]));
+    return resources.map((r) => {
+        const deps = new Set<string>();
+        for (const d of r.options.dependsOn) {
+            const t = byRef.get(d);
+            if (t) deps.add(t.urn);
+        }
+        const propertyDependencies: Record<string, string[]> = {};
+        for (const [k, v] of Object.entries(r.inputs)) {
+            const vals = (Array.isArray(v) ? v : [v]).map((x) => (x instanceof Secret ? x.value : x));
+            const urns = vals.map((x) => (typeof x === "string" ? idOwner.get(x) : undefined)).filter((u): u is string => !!u && u !== r.urn);
+            if (urns.length) {
+                propertyDependencies[k] = urns;
+                urns.forEach((u) => deps.add(u));
+            }
+        }
+        const parent = r.options.parent ? byRef.get(r.options.parent) : undefined;
+        const provider = r.options.provider ? byRef.get(r.options.provider) : undefined;
+        return {
+            type: r.type,
+            name: r.name,
+            urn: r.urn,
+            read: r.read,
+            props: plain.get(r)!,
+            protect: r.options.protect,
+            ignoreChanges: r.options.ignoreChanges,
+            deleteBeforeReplace: r.options.deleteBeforeReplace,
+            ...(parent ? { parent: parent.urn } : {}),
+            ...(provider ? { provider: { type: provider.type, name: provider.name, urn: provider.urn, props: plain.get(provider)! } } : {}),
+            dependencies: [...deps],
+            propertyDependencies,
+        };
+    });
+}
+
 interface Diag {
     policy: string;
     level: EnforcementLevel;
@@ -189,40 +254,27 @@ interface Diag {
 /** Evaluates `policies` over a render (tests pass synthetic renders and single policies). */
 export async function evaluate(policies: Policies, rendered: Pick<Rendered, "stack" | "resources">, opts?: EvaluateOptions): Promise<PolicyReport> {
     const resolved = resolveConfig(policies, opts?.config);
-    const resources = rendered.resources;
-    const byRef = new Map<string, RecordedResource>();
-    for (const r of resources) if (!byRef.has(refOf(r))) byRef.set(refOf(r), r);
+    const resources = engineView(rendered);
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const project = resources[0]?.urn.split("::")[1] ?? "project";
     const stackTags: ReadonlyMap<string, string> = new Map([
         ["pulumi:project", project],
         ["pulumi:runtime", "nodejs"],
     ]);
-    const optsOf = (r: RecordedResource): PolicyResourceOptions => {
+    const optsOf = (r: EngineResource): PolicyResourceOptions => {
         const o: PolicyResourceOptions = {
-            protect: r.options.protect,
-            ignoreChanges: [...r.options.ignoreChanges],
+            protect: r.protect,
+            ignoreChanges: [...r.ignoreChanges],
             aliases: [],
             customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
             additionalSecretOutputs: [],
-            deleteBeforeReplace: r.options.deleteBeforeReplace,
+            deleteBeforeReplace: r.deleteBeforeReplace,
         };
-        const parent = r.options.parent ? byRef.get(r.options.parent) : undefined;
-        if (parent) o.parent = parent.urn;
+        if (r.parent) o.parent = r.parent;
         return o;
     };
-    const providerOf = (r: RecordedResource) => {
-        const p = r.options.provider ? byRef.get(r.options.provider) : undefined;
-        return p ? { type: p.type, props: unknownCheckingProxy(plain(p)), urn: p.urn, name: p.name } : undefined;
-    };
-
-    // Each resource's deserialized props, computed once; every policy gets its own proxy over them.
-    const plainCache = new Map<RecordedResource, any>();
-    const plain = (r: RecordedResource) => {
-        let v = plainCache.get(r);
-        if (v === undefined) plainCache.set(r, (v = toRuntimeProps(r.inputs)));
-        return v;
-    };
+    // Every policy gets its own proxy over the (shared, read-only by convention) props.
+    const providerOf = (r: EngineResource) => (r.provider ? { ...r.provider, props: unknownCheckingProxy(r.provider.props) } : undefined);
     const diags: Diag[] = [];
     const reporter = (policy: string, level: EnforcementLevel, urn?: string): ReportViolation => (message, at) => {
         if (typeof message === "object") {
@@ -269,7 +321,7 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
                 // A typed validation (validateResourceOfType) of another type would only call notApplicable.
                 const vt = (validation as { __pulumiType?: string }).__pulumiType;
                 if (vt && vt !== r.type) continue;
-                const props = unknownCheckingProxy(plain(r));
+                const props = unknownCheckingProxy(r.props);
                 const args: ResourceValidationArgs = {
                     type: r.type,
                     props,
@@ -295,13 +347,11 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
 
     // analyzeStack: every resource at once, with parents and dependencies linked.
     const stackPolicies = active.filter((p): p is StackValidationPolicy => typeof (p as StackValidationPolicy).validateStack === "function");
-    if (stackPolicies.length) {
-        const idOwner = new Map<string, string | null>(); // mock ID -> URN (null when ambiguous)
-        for (const r of resources) if (r.custom) idOwner.set(`${r.name}-id`, idOwner.has(`${r.name}-id`) ? null : r.urn);
+    {
         for (const p of stackPolicies) {
             const built = new Map<string, PolicyResource>();
             for (const r of resources) {
-                const props = unknownCheckingProxy(plain(r));
+                const props = unknownCheckingProxy(r.props);
                 const res: PolicyResource = {
                     type: r.type,
                     props,
@@ -317,24 +367,12 @@ export async function evaluate(policies: Policies, rendered: Pick<Rendered, "sta
                 if (provider) res.provider = provider;
                 built.set(r.urn, res);
             }
+            // As server.js does: parent and dependencies become the resource objects themselves.
             for (const r of resources) {
                 const res = built.get(r.urn)!;
-                const parent = r.options.parent ? byRef.get(r.options.parent) : undefined;
-                if (parent) res.parent = built.get(parent.urn);
-                const deps = new Set<string>();
-                for (const d of r.options.dependsOn) {
-                    const t = byRef.get(d);
-                    if (t) deps.add(t.urn);
-                }
-                for (const [k, v] of Object.entries(r.inputs)) {
-                    const vals = (Array.isArray(v) ? v : [v]).map((x) => (x instanceof Secret ? x.value : x));
-                    const urns = vals.map((x) => (typeof x === "string" ? idOwner.get(x) : undefined)).filter((u): u is string => !!u && u !== r.urn);
-                    if (urns.length) {
-                        res.propertyDependencies[k] = urns.map((u) => built.get(u)!);
-                        urns.forEach((u) => deps.add(u));
-                    }
-                }
-                res.dependencies = [...deps].map((u) => built.get(u)!).filter(Boolean);
+                if (r.parent && built.has(r.parent)) res.parent = built.get(r.parent);
+                res.dependencies = r.dependencies.map((u) => built.get(u)!).filter(Boolean);
+                for (const [k, urns] of Object.entries(r.propertyDependencies)) res.propertyDependencies[k] = urns.map((u) => built.get(u)!).filter(Boolean);
             }
             const args: StackValidationArgs = {
                 resources: [...built.values()],
