@@ -1,33 +1,37 @@
 // What the offline plan prints: the preview-like summary, the diff lines with
 // stateful resources flagged, the policy report, and the one place where
 // values are made safe to print (secrets and offline placeholders masked).
-import { RecordedResource, Rendered, SECRET_PLACEHOLDER, redact } from "./render";
+import { RecordedResource, Rendered, SECRET_PLACEHOLDER, Secret, redact } from "./render";
 import { PlanDiff, ResourceRef } from "./diff";
 import { SECURE_PLACEHOLDER } from "./stackfile";
 
 /**
- * JSON-safe copy of `v` with Secret values as "[secret]". A `secure:` config
- * value that reached a resource without being marked secret (a bug in the
- * program) is masked too, and its dotted path reported, so the placeholder
- * is never printed.
+ * JSON-safe copy of `v` with secret values as "[secret]". A secret map or list
+ * keeps its shape (each leaf masked), so a Kubernetes Secret's `stringData`
+ * still reads as a map of keys to "[secret]". A `secure:` config value that
+ * reached a resource without being marked secret (a bug in the program) is
+ * masked too, and its dotted path reported, so the placeholder is never
+ * printed.
  */
 export function scrubbed(v: unknown): { value: unknown; leaks: string[] } {
     const leaks: string[] = [];
-    const walk = (x: unknown, at: string): unknown => {
-        if (typeof x === "string") {
-            if (!x.includes(SECURE_PLACEHOLDER)) return x;
+    const walk = (x: unknown, at: string, secret: boolean): unknown => {
+        if (x instanceof Secret) return walk(x.value, at, true);
+        if (Array.isArray(x)) return x.map((e, i) => walk(e, `${at}[${i}]`, secret));
+        if (x !== null && typeof x === "object") {
+            if (typeof (x as { toJSON?: unknown }).toJSON === "function") return walk(redact(x), at, secret);
+            const o: Record<string, unknown> = {};
+            for (const [k, e] of Object.entries(x)) if (e !== undefined) o[k] = walk(e, at ? `${at}.${k}` : k, secret);
+            return o;
+        }
+        if (secret && x !== undefined) return SECRET_PLACEHOLDER;
+        if (typeof x === "string" && x.includes(SECURE_PLACEHOLDER)) {
             leaks.push(at || "(root)");
             return x === SECURE_PLACEHOLDER ? SECRET_PLACEHOLDER : x.split(SECURE_PLACEHOLDER).join(SECRET_PLACEHOLDER);
         }
-        if (Array.isArray(x)) return x.map((e, i) => walk(e, `${at}[${i}]`));
-        if (x !== null && typeof x === "object") {
-            const o: Record<string, unknown> = {};
-            for (const [k, e] of Object.entries(x)) o[k] = walk(e, at ? `${at}.${k}` : k);
-            return o;
-        }
         return x;
     };
-    return { value: walk(redact(v), ""), leaks };
+    return { value: walk(v ?? null, "", false), leaks };
 }
 
 /** The `--json` document: every registered resource (lookups excluded) and the stack outputs. */

@@ -49,6 +49,10 @@ const prodServices = () => readStack("production").values[`${PROJECT}:services`]
 const prodActive = () => readStack("production").values[`${PROJECT}:activeColor`] as string;
 const other = (c: string) => (c === "blue" ? "green" : "blue");
 
+/** One render of production, shared by the tests that compare against it. */
+let prodRender: Promise<Rendered> | undefined;
+const production = () => (prodRender ??= renderStack("production"));
+
 describe("plan CLI: flags", function () {
     it("defaults to the production stack, the summary and no edits", () => {
         assert.deepEqual(parseArgs([]), { stack: "production", sets: [], json: false, diff: false, policy: false, help: false });
@@ -92,7 +96,7 @@ describe("plan CLI: --json", function () {
         const r = await plan("--json");
         assert.equal(r.code, 0, r.stderr);
         doc = JSON.parse(r.stdout); // exactly one document, or this throws
-        rendered = await renderStack("production");
+        rendered = await production();
     });
 
     it("prints exactly one JSON document with the contract's keys", () => {
@@ -142,7 +146,7 @@ describe("plan CLI: summary", function () {
     it("counts resources by type and shows each service's live color, images and replicas", async () => {
         const r = await plan();
         assert.equal(r.code, 0, r.stderr);
-        const rendered = await renderStack("production");
+        const rendered = await production();
         const deployments = rendered.resources.filter((x) => x.type === DEPLOYMENT).length;
         assert.ok(deployments >= 8);
         assert.match(r.stdout, new RegExp(`^\\s+${deployments}  kubernetes:apps/v1:Deployment$`, "m"));
@@ -252,7 +256,7 @@ describe("plan CLI: --out", function () {
         const r = await plan("--out", dir, "--json");
         assert.equal(r.code, 0, r.stderr);
         JSON.parse(r.stdout); // --out does not disturb the JSON document
-        const rendered = await renderStack("production");
+        const rendered = await production();
         const k8s = rendered.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:") && !x.type.startsWith("kubernetes:helm.sh/"));
         const files = fs.readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(".yaml")).sort();
         assert.equal(files.length, k8s.length);
@@ -350,8 +354,21 @@ describe("plan CLI: secrets", function () {
     this.timeout(60000);
 
     it("masks Secret values and any unmarked secure placeholder, reporting where it leaked", () => {
-        const { value, leaks } = scrubbed({ a: new Secret("hunter2"), b: [`x-${SECURE_PLACEHOLDER}`], c: SECURE_PLACEHOLDER, d: 3 });
-        assert.deepEqual(value, { a: "[secret]", b: ["x-[secret]"], c: "[secret]", d: 3 });
+        const { value, leaks } = scrubbed({
+            a: new Secret("hunter2"),
+            b: [`x-${SECURE_PLACEHOLDER}`],
+            c: SECURE_PLACEHOLDER,
+            d: 3,
+            // A secret map keeps its shape, so a Secret's stringData is still a map.
+            stringData: new Secret({ password: "hunter2", nested: { token: "t0k" }, list: ["a"] }),
+        });
+        assert.deepEqual(value, {
+            a: "[secret]",
+            b: ["x-[secret]"],
+            c: "[secret]",
+            d: 3,
+            stringData: { password: "[secret]", nested: { token: "[secret]" }, list: ["[secret]"] },
+        });
         assert.deepEqual(leaks, ["b[0]", "c"]);
         const warnings: string[] = [];
         const doc = planDocument(
@@ -387,7 +404,7 @@ describe("plan CLI: secrets", function () {
         const file = path.join(dir, "Pulumi.production.yaml");
         fs.writeFileSync(file, YAML.stringify(src));
         const runs: Run[] = [];
-        for (const args of [["--json"], [], ["--diff", "--set", "activeColor=green"], ["--diff", "--json", "--set", "secrets.config.PLAN_TEST_TOKEN=other"], ["--out", path.join(dir, "out")]]) {
+        for (const args of [["--json", "--out", path.join(dir, "out")], [], ["--diff", "--json", "--set", "secrets.config.PLAN_TEST_TOKEN=other"]]) {
             const r = await plan("--config-file", file, ...args);
             assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
             for (const text of [r.stdout, r.stderr]) {
