@@ -14,7 +14,7 @@ import { Rendered, render } from "./render";
 import { diffRenders } from "./diff";
 import { StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
 import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges, PolicyReport } from "./summary";
-import { kubernetesObjects, writeOut } from "./out";
+import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
 import { installFastPaths } from "./fast";
 
 export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
@@ -28,7 +28,7 @@ export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH
   --policy            evaluate the policy pack; exit 1 on any mandatory violation
   --help              this text
 
-exit codes: 0 ok, 1 invalid config / program error / mandatory policy violation, 2 bad flag, stack or --set`;
+exit codes: 0 ok, 1 invalid config / program error / mandatory policy violation, 2 bad flag, stack, --set or --out target`;
 
 /** Where output goes; tests pass collectors, the command passes the process streams. */
 export interface PlanIO {
@@ -143,6 +143,15 @@ async function renderWith(args: PlanArgs, sets: readonly string[]): Promise<Rend
     return render({ stack: args.stack, config, secretKeys });
 }
 
+function checkOutDirOrUsage(dir: string): void {
+    try {
+        checkOutDir(dir);
+    } catch (e) {
+        if (e instanceof OutDirError) throw new UsageError(e.message);
+        throw e;
+    }
+}
+
 /** Loads plan/policy lazily: only --policy pays for the policy SDK. */
 function loadEvaluator(): (r: Rendered) => Promise<PolicyReport> {
     let mod: { evaluatePolicies?: (r: Rendered) => Promise<PolicyReport> };
@@ -172,12 +181,14 @@ export async function main(argv: readonly string[], io: PlanIO): Promise<number>
             return 0;
         }
         const evaluate = args.policy ? loadEvaluator() : undefined;
-        // Validate the edits before the (slower) render, so a typo fails fast.
+        // Validate the edits and the --out target before the (slower) render, so a typo fails fast.
         stackConfig(args, args.sets);
+        if (args.out) checkOutDirOrUsage(args.out);
 
         if (args.diff) {
             const before = await renderWith(args, []);
-            const after = await renderWith(args, args.sets);
+            // The program is deterministic under the mocks: without edits, "after" is "before".
+            const after = args.sets.length ? await renderWith(args, args.sets) : before;
             const d = diffRenders(before, after);
             if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
             if (args.json) {

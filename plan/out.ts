@@ -111,20 +111,31 @@ export function kubernetesObjects(rendered: Rendered): { objects: KubeObject[]; 
     return { objects, skipped };
 }
 
+/** Refuses a target that is a file, or a non-empty directory a previous `--out` did not write. */
+export function checkOutDir(dir: string): void {
+    if (!fs.existsSync(dir)) return;
+    if (!fs.statSync(dir).isDirectory()) throw new OutDirError(`--out: ${dir} exists and is not a directory`);
+    const entries = fs.readdirSync(dir);
+    if (entries.length > 0 && !entries.includes(OUT_MARKER)) {
+        throw new OutDirError(`--out: ${dir} is not empty and was not written by plan --out; choose an empty or new directory`);
+    }
+}
+
+export class OutDirError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "OutDirError";
+    }
+}
+
 /**
  * Writes the objects under `dir`. A directory a previous `--out` wrote is
  * cleared first, so no stale object survives; any other non-empty directory
  * is refused rather than mixed into.
  */
 export function writeOut(dir: string, objects: readonly KubeObject[]): void {
-    if (fs.existsSync(dir)) {
-        if (!fs.statSync(dir).isDirectory()) throw new Error(`--out: ${dir} exists and is not a directory`);
-        const entries = fs.readdirSync(dir);
-        if (entries.length > 0 && !entries.includes(OUT_MARKER)) {
-            throw new Error(`--out: ${dir} is not empty and was not written by plan --out; choose an empty or new directory`);
-        }
-        for (const e of entries) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
-    }
+    checkOutDir(dir);
+    if (fs.existsSync(dir)) for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, OUT_MARKER), "Written by `npm run plan -- --out`; the next run replaces this directory's contents.\n");
     for (const o of objects) {

@@ -288,7 +288,9 @@ describe("plan CLI: --out", function () {
 
         const foreign = tmpdir();
         fs.writeFileSync(path.join(foreign, "notes.txt"), "mine");
-        assertRejected(await plan("--out", foreign), 1, `--out: ${foreign} is not empty`);
+        assertRejected(await plan("--out", foreign), 2, `--out: ${foreign} is not empty`);
+        const file = path.join(foreign, "notes.txt");
+        assertRejected(await plan("--out", file), 2, `--out: ${file} exists and is not a directory`);
         assert.deepEqual(fs.readdirSync(foreign), ["notes.txt"]);
         assert.ok(fs.existsSync(path.join(dir, OUT_MARKER)));
     });
