@@ -42,6 +42,8 @@ const CLUSTER_SCOPED = new Set([
     "FlowSchema",
     "PriorityLevelConfiguration",
     "ClusterIssuer", // cert-manager.io
+    "ClusterSecretStore", // external-secrets.io
+    "ClusterExternalSecret", // external-secrets.io
 ]);
 
 export interface KubeObject {

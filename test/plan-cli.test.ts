@@ -311,12 +311,18 @@ describe("plan CLI: --out", function () {
                 res("kubernetes:core/v1:ConfigMap", "cm", { kind: "ConfigMap", apiVersion: "v1", data: { a: "b" } }, "pulumi:providers:kubernetes::k8s"),
                 res("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "cr", { metadata: { name: "reader" }, rules: [] }),
                 res("kubernetes:helm.sh/v3:Release", "prom", { chart: "kube-prometheus-stack" }),
+                res("kubernetes:external-secrets.io/v1beta1:ClusterSecretStore", "store", { metadata: { name: "aws" }, spec: {} }),
                 res("kubernetes:core/v1:Secret", "s", { metadata: { name: "db", namespace: "production" }, stringData: { password: new Secret("hunter2") } }),
             ],
         });
-        assert.deepEqual(objects.map((o) => o.file), ["platform/ConfigMap-cm.yaml", "_cluster/ClusterRole-reader.yaml", "production/Secret-db.yaml"]);
+        assert.deepEqual(objects.map((o) => o.file), [
+            "platform/ConfigMap-cm.yaml",
+            "_cluster/ClusterRole-reader.yaml",
+            "_cluster/ClusterSecretStore-aws.yaml",
+            "production/Secret-db.yaml",
+        ]);
         assert.deepEqual(objects[0].object, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm", namespace: "platform" }, data: { a: "b" } });
-        assert.deepEqual((objects[2].object as any).stringData, { password: "[secret]" });
+        assert.deepEqual((objects[3].object as any).stringData, { password: "[secret]" });
         assert.deepEqual(skipped.map((s) => s.name), ["prom"]);
     });
 });
