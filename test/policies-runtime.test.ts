@@ -1,6 +1,6 @@
-// The offline evaluator against the real thing: the pack's entry file is
-// started as the analyzer plugin the Pulumi CLI runs (policies/index.ts ->
-// PolicyPack -> @pulumi/policy's gRPC server), fed the production render the
+// The offline evaluator against the real thing: the pack is started the way
+// the Pulumi CLI starts a local pack (run-policy-pack + ts-node over
+// policies/index.ts -> PolicyPack -> @pulumi/policy's gRPC server), fed the production render the
 // way the engine feeds it (analyze per resource, then analyzeStack), and its
 // diagnostics must equal the offline report, violation for violation.
 import { strict as assert } from "assert";
@@ -56,8 +56,11 @@ describe("offline evaluator == the pack served by @pulumi/policy's analyzer", fu
 
     before(async () => {
         prod = await renderStack("production");
-        // The entry file, run from the pack directory as the CLI runs it (PolicyPack reads ./package.json).
-        child = spawn(process.execPath, [path.join(ROOT, "dist", "policies", "index.js")], { cwd: path.join(ROOT, "policies"), stdio: ["ignore", "pipe", "pipe"] });
+        // As `pulumi preview --policy-pack policies` runs it: @pulumi/pulumi's run-policy-pack in the pack
+        // directory, which registers ts-node (type-checked) and requires package.json's main, index.ts.
+        // (The engine address is only used for logging; the server prints its port on stdout.)
+        const runner = path.join(ROOT, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
+        child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: path.join(ROOT, "policies"), stdio: ["ignore", "pipe", "pipe"] });
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));
         const port = await new Promise<number>((resolve, reject) => {
