@@ -610,3 +610,29 @@ describe("offline evaluator: mirrors the analyzer runtime", () => {
         for (const [config, msg] of bad) assert.throws(() => resolveConfig(POLICIES, config), (e: unknown) => e instanceof PolicyConfigError && msg.test((e as Error).message));
     });
 });
+
+describe("policy pack packaging (what `pulumi preview --policy-pack policies` loads)", () => {
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const root = path.resolve(__dirname, "..", "..");
+    const dir = path.join(root, "policies");
+
+    it("PulumiPolicy.yaml declares the nodejs runtime and package.json's main is the entry file", () => {
+        assert.match(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        assert.equal(pkg.main, "index.ts");
+        assert.match(pkg.version, /^\d+\.\d+\.\d+$/, "PolicyPack reads its version from package.json");
+    });
+
+    it("the pack's dependencies are pinned to the program's versions (one SDK, one set of type tokens)", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        const top = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+        for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }))
+            assert.equal(version, top.dependencies[name] ?? top.devDependencies[name], name);
+    });
+
+    it("only the entry file constructs the PolicyPack (constructing it starts the analyzer server)", () => {
+        const constructs = fs.readdirSync(dir).filter((f) => f.endsWith(".ts") && /new PolicyPack\(/.test(fs.readFileSync(path.join(dir, f), "utf8")));
+        assert.deepEqual(constructs, ["index.ts"]);
+    });
+});
