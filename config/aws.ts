@@ -253,6 +253,12 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             src.problem("network.availabilityZones", `production spreads over at least 3 zones (got ${zones.length}); add another ${REGION} zone`);
     }
 
+    // The cluster and node group names derive from the stack name; EKS limits both.
+    const clusterName = clusterNameFor(src.stack);
+    const clusterNameOk = /^[0-9A-Za-z][A-Za-z0-9_-]*$/.test(clusterName) && clusterName.length <= 100;
+    if (!clusterNameOk)
+        src.problem("cluster", `the stack name ${JSON.stringify(src.stack)} makes the EKS cluster name ${JSON.stringify(clusterName)}, which EKS refuses (letters, digits, - and _, at most 100 characters); rename the stack`);
+
     const nodeDefaults = prod ? PRODUCTION_NODES : STAGING_NODES;
     const nodeGroups: NodeGroupConfig[] = [];
     if (!s.isInvalid(cl)) {
@@ -271,6 +277,8 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             if (minSize > maxSize) src.problem(`${key}.minSize`, `minSize ${minSize} is above maxSize ${maxSize}; expected minSize <= desiredSize <= maxSize`);
             else if (desiredSize < minSize || desiredSize > maxSize)
                 src.problem(`${key}.desiredSize`, `desiredSize ${desiredSize} is outside minSize..maxSize (${minSize}..${maxSize}); expected minSize <= desiredSize <= maxSize`);
+            if (clusterNameOk && `${clusterName}-${name}`.length > 63)
+                src.problem(key, `the node group would be named ${clusterName}-${name} (${clusterName.length + name.length + 1} characters); EKS allows 63, so shorten the group name`);
             const types = g.instanceTypes ?? nodeDefaults.instanceTypes;
             if (new Set(types.map(isArm)).size > 1)
                 src.problem(`${key}.instanceTypes`, `mixes Graviton (ARM) and x86 types (${types.join(", ")}); one node group runs one image, so split them into two groups`);
@@ -306,7 +314,7 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             flowLogRetentionDays: n.flowLogRetentionDays ?? (prod ? 365 : 30),
         }),
         cluster: Object.freeze({
-            name: clusterNameFor(src.stack),
+            name: clusterName,
             version: c.version ?? DEFAULT_EKS_VERSION,
             publicAccessCidrs: Object.freeze([...(c.publicAccessCidrs ?? [])]),
             adminRoleArn: c.adminRoleArn,

@@ -3,7 +3,7 @@
 // is refused before anything is registered.
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
-import { ConfigError } from "../config";
+import { ConfigError, ConfigSource, parseConfig } from "../config";
 import { PROJECT } from "../config/source";
 import { EKS_VERSIONS } from "../config/aws";
 import { planSubnets } from "../components/network";
@@ -510,6 +510,31 @@ describe("AWS foundation: bad input is refused before anything is registered", (
             assert.match(line!, c.says);
         });
     }
+
+    it("refuses a stack name that makes an EKS cluster or node group name AWS would refuse", () => {
+        const raw = (extra: Record<string, string> = {}) => ({
+            environment: "development",
+            activeColor: "blue",
+            services: JSON.stringify({ x: { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }),
+            ...extra,
+        });
+        const problems = (stack: string, extra?: Record<string, string>) => {
+            try {
+                parseConfig(new ConfigSource(stack, raw(extra)));
+                return [];
+            } catch (e) {
+                assert.ok(e instanceof ConfigError, String(e));
+                return e.issues.filter((i) => i.key.startsWith("cluster"));
+            }
+        };
+        assert.deepEqual(problems("dev-alice"), []);
+        const dotted = problems("dev.alice");
+        assert.deepEqual(dotted.map((i) => i.key), ["cluster"]);
+        assert.match(dotted[0].message, /"candlefish-maturity-map-dev\.alice-eks", which EKS refuses/);
+        const long = problems("dev-alice", { cluster: JSON.stringify({ nodeGroups: { "general-purpose-worker-pool": {} } }) });
+        assert.deepEqual(long.map((i) => i.key), ["cluster.nodeGroups.general-purpose-worker-pool"]);
+        assert.match(long[0].message, /EKS allows 63/);
+    });
 
     it("accepts what the cases above refuse once it is fixed (the harness can tell valid from invalid)", async () => {
         const r = await renderWith("staging", [
