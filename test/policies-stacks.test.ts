@@ -3,7 +3,7 @@
 // resource kind the program declares is caught; config edits that would make
 // the switch unsafe are caught from the stack file alone.
 import { strict as assert } from "assert";
-import { RecordedResource, Rendered } from "../plan/render";
+import { RecordedResource, Rendered, Secret, UNKNOWN_VALUE } from "../plan/render";
 import { PolicyReport, evaluatePolicies } from "../plan/policy";
 import { POLICIES } from "../policies/pack";
 import { K8S } from "../policies/lib";
@@ -54,6 +54,31 @@ describe("policy pack over the rendered stacks", function () {
         assert.match(mandatory(report)[0].message, /production\/rtpm-api-blue is live with 1 replica\(s\); at least 2 required in production/);
         // The same edit in staging is fine: one replica is enough there.
         assert.deepEqual(mandatory(await evaluatePolicies(await renderStack("staging", ["services.rtpm-api.green.replicas=1"]))), []);
+    });
+
+    /** A first preview: every ARN and ID comes from a resource not created yet, so it is unknown. */
+    const firstPreview = (r: RecordedResource): RecordedResource => {
+        const unknown = (v: unknown): unknown => {
+            if (v instanceof Secret) return new Secret(unknown(v.value));
+            if (typeof v === "string" && (/^arn:/.test(v) || /-id$/.test(v) || /^sg-/.test(v))) return UNKNOWN_VALUE;
+            if (Array.isArray(v)) return v.map(unknown);
+            if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unknown(x)]));
+            return v;
+        };
+        return { ...r, inputs: unknown(r.inputs) as Record<string, unknown> };
+    };
+
+    it("a first preview (every ARN and ID unknown) passes with zero mandatory violations and no policy that cannot run", async () => {
+        const resources = prod.resources.map(firstPreview);
+        assert.ok(resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(prod.resources[i].inputs)).length > 30, "the preview has unknowns");
+        const report = await evaluatePolicies({ ...prod, resources });
+        assert.deepEqual(mandatory(report), []);
+        assert.deepEqual(report.violations.filter((v) => v.message.includes("can't run")), []);
+    });
+
+    it("in a first preview an insecure setting is still caught (a public DB whose KMS key ARN is unknown)", async () => {
+        const resources = prod.resources.map((r) => firstPreview(r.type === "aws:rds/instance:Instance" ? set(r, "publiclyAccessible", true) : r));
+        assert.deepEqual(mandatory(await evaluatePolicies({ ...prod, resources })).map((v) => [v.policy, v.type]), [["rds-not-publicly-accessible", "aws:rds/instance:Instance"]]);
     });
 
     /** One insecure edit per resource kind, and the mandatory policy that must catch it. */
