@@ -177,10 +177,13 @@ export function readCore(src: ConfigSource): CoreConfig {
         }
     }
 
+    // An invalid value is already recorded and will stop the program in
+    // `finish()`; until then other sections get a well-typed stand-in, so
+    // every problem is reported in one run instead of a crash on the first.
     return {
-        environment: environment as Environment,
-        namespace: namespace as string,
-        activeColor: activeColor as Color,
+        environment: s.isInvalid(environment) ? "development" : environment,
+        namespace: s.isInvalid(namespace) ? "invalid-namespace" : namespace,
+        activeColor: s.isInvalid(activeColor) ? "blue" : activeColor,
         services: Object.freeze(out),
     };
 }

@@ -24,12 +24,23 @@ const ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7";
 const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Marks a secret value inside recorded inputs; printed only as SECRET_PLACEHOLDER. */
+/**
+ * Marks a secret value inside recorded inputs. It prints as SECRET_PLACEHOLDER;
+ * a secret map keeps its keys (a Kubernetes Secret's `stringData` still shows
+ * which keys it sets, and still has the shape its schema expects) but never a value.
+ */
 export class Secret {
     constructor(readonly value: unknown) {}
-    toJSON(): string {
-        return SECRET_PLACEHOLDER;
+    toJSON(): unknown {
+        return mask(this.value);
     }
+}
+
+function mask(v: unknown): unknown {
+    if (v instanceof Secret) return mask(v.value);
+    if (Array.isArray(v)) return v.map(mask);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, mask(x)]));
+    return SECRET_PLACEHOLDER;
 }
 /** Marks a value not known until the resource exists (as in a preview). */
 export const UNKNOWN_VALUE = "[unknown]";

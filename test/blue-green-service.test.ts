@@ -174,9 +174,19 @@ describe("Switch semantics", () => {
     });
 
     it("deploying to the inactive color touches only that color's Deployment (runbook Step 2)", async () => {
+        const d = diffRenders(prod, await renderStack("production", ["services.nanda-api.green.imageTag=v1.9.0"]));
+        assert.deepEqual(d, {
+            changed: [{ type: DEPLOYMENT, name: "nanda-api-green", paths: ["spec.template.spec.containers.0.image"] }],
+            added: [],
+            removed: [],
+        });
+    });
+
+    it("deploying a new rtpm-api tag to the inactive color also brings that tag's migration Job, and nothing live", async () => {
         const d = diffRenders(prod, await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]));
         assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: "rtpm-api-green", paths: ["spec.template.spec.containers.0.image"] }]);
-        assert.deepEqual(d.added, []);
+        assert.deepEqual(d.added, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-5-0" }]);
+        assert.deepEqual(d.removed, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-4-0" }]);
     });
 
     it("scaling the old color down is its own edit and touches only that Deployment's replicas (runbook Step 6)", async () => {

@@ -20,12 +20,13 @@ async function rejects(edits: readonly string[], stack = "staging"): Promise<{ m
     assert.fail(`expected ${edits.join(" ")} to be rejected, but ${recorded.length} resources were registered`);
 }
 
-/** Parses staging's config with edits, without rendering. */
-function parseWith(edits: readonly string[], stack = "staging") {
-    const { config } = loadStack(stack, edits);
+/** Parses a stack file's config with edits, without rendering; `as` runs it under another stack name. */
+function parseWith(edits: readonly string[], stack = "staging", as = stack) {
+    const { config, secretKeys } = loadStack(stack, edits);
     const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = v;
-    return parseConfig(new ConfigSource(stack, raw));
+    const strip = (k: string) => k.slice(PROJECT.length + 1);
+    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[strip(k)] = v;
+    return parseConfig(new ConfigSource(as, raw, new Set(secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map(strip))));
 }
 
 describe("config: bad input is refused before anything is registered", () => {
@@ -125,18 +126,21 @@ describe("config: accepted values", () => {
         assert.equal(svc.colors.green.replicas, 4);
     });
 
-    it("coerces top-level booleans and numbers the way `pulumi config set` stores them", () => {
-        const raw = { activeColor: "blue", services: JSON.stringify({ x: { replicas: "3", blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
-        const cfg = parseConfig(new ConfigSource("staging", raw));
-        assert.equal(cfg.services[0].colors.blue.replicas, 3);
-        assert.equal(cfg.services[0].port, 8080); // not in the catalog: generic defaults
-        assert.equal(cfg.services[0].containerName, "x");
+    it("coerces numbers and booleans from the strings `pulumi config set` may store", () => {
+        const cfg = parseWith(["services.x.replicas='3'", "services.x.blue.imageTag=v1.0.0", "services.x.green.imageTag=v1.0.0", "readOnlyMode='true'"]);
+        const x = cfg.services.find((s) => s.name === "x")!;
+        assert.equal(x.colors.blue.replicas, 3);
+        assert.equal(x.port, 8080); // not in the catalog: generic defaults
+        assert.equal(x.containerName, "x");
     });
 
     it("requires an environment for a stack whose name is not one", () => {
-        const raw = { activeColor: "blue", services: JSON.stringify({ x: { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
-        assert.throws(() => parseConfig(new ConfigSource("dev-alice", raw)), /- environment: required; expected one of "production", "staging", "development"/);
-        const cfg = parseConfig(new ConfigSource("dev-alice", { ...raw, environment: "development" }));
+        assert.throws(() => parseWith([], "staging", "dev-alice"), (e: ConfigError) => {
+            assert.match(e.message, /- environment: required; expected one of "production", "staging", "development"/);
+            return true;
+        });
+        const cfg = parseWith(["environment=development"], "staging", "dev-alice");
         assert.equal(cfg.namespace, "dev-alice");
+        assert.equal(cfg.environment, "development");
     });
 });

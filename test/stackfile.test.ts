@@ -67,9 +67,9 @@ describe("render harness helpers", () => {
     });
 
     it("prints secrets as a placeholder and reveals them only on request", () => {
-        const v = { a: new Secret("hunter2"), b: [new Secret({ c: "x" })] };
-        assert.deepEqual(redact(v), { a: "[secret]", b: ["[secret]"] });
-        assert.deepEqual(reveal(v), { a: "hunter2", b: [{ c: "x" }] });
+        const v = { a: new Secret("hunter2"), b: [new Secret({ c: "x", d: ["y"] })] };
+        assert.deepEqual(redact(v), { a: "[secret]", b: [{ c: "[secret]", d: ["[secret]"] }] });
+        assert.deepEqual(reveal(v), { a: "hunter2", b: [{ c: "x", d: ["y"] }] });
     });
 
     it("diffs by dotted path, arrays by index", () => {
