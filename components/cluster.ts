@@ -54,17 +54,17 @@ export interface ClusterArgs {
 export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 /** The EBS CSI controller's service account, which its IRSA role trusts. */
 export const EBS_CSI_SERVICE_ACCOUNT = "system:serviceaccount:kube-system:ebs-csi-controller-sa";
+/** The VPC CNI's service account (the aws-node DaemonSet), which its IRSA role trusts. */
+export const VPC_CNI_SERVICE_ACCOUNT = "system:serviceaccount:kube-system:aws-node";
 /** Control-plane log types shipped to CloudWatch (FSBP EKS.8 requires audit; api and authenticator for incident work). */
 export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"] as const;
 
 const NODE_POLICIES = {
     worker: "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    cni: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
     ecr: "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
     // Session Manager instead of SSH: no key pairs, no port 22 (runbook "Node Maintenance").
     ssm: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 };
-
 
 export class Cluster extends pulumi.ComponentResource {
     public readonly eksCluster: eks.Cluster;
@@ -183,7 +183,37 @@ export class Cluster extends pulumi.ComponentResource {
                 },
                 { parent: this, dependsOn },
             );
-        const vpcCni = addon("vpc-cni", {});
+        // IRSA: a role only one service account of this cluster can assume, through its OIDC issuer.
+        const irsa = (suffix: string, serviceAccount: string, policyArn: string) => {
+            const role = new aws.iam.Role(
+                `${name}-${suffix}`,
+                {
+                    description: `IRSA role of ${serviceAccount} in ${args.clusterName}`,
+                    assumeRolePolicy: pulumi.all([this.oidcProviderArn, this.oidcProviderUrl]).apply(([arn, url]) =>
+                        JSON.stringify({
+                            Version: "2012-10-17",
+                            Statement: [
+                                {
+                                    Effect: "Allow",
+                                    Principal: { Federated: arn },
+                                    Action: "sts:AssumeRoleWithWebIdentity",
+                                    Condition: { StringEquals: { [`${url}:sub`]: serviceAccount, [`${url}:aud`]: "sts.amazonaws.com" } },
+                                },
+                            ],
+                        }),
+                    ),
+                    tags,
+                },
+                { parent: this },
+            );
+            const attachment = new aws.iam.RolePolicyAttachment(`${name}-${suffix}`, { role: role.name, policyArn }, { parent: this });
+            return { role, attachment };
+        };
+
+        // The CNI's ENI permissions belong to aws-node alone, not to the node role that
+        // every pod can reach through instance metadata (hop limit 2).
+        const cni = irsa("vpc-cni", VPC_CNI_SERVICE_ACCOUNT, "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy");
+        const vpcCni = addon("vpc-cni", { serviceAccountRoleArn: cni.role.arn }, [cni.attachment]);
         const kubeProxy = addon("kube-proxy", {});
 
         // --- Managed node groups, in the private subnets only.
@@ -260,36 +290,8 @@ export class Cluster extends pulumi.ComponentResource {
         // --- Add-ons that run as Deployments: they need nodes.
         addon("coredns", {}, this.nodeGroups);
 
-        const ebsCsiRole = new aws.iam.Role(
-            `${name}-ebs-csi`,
-            {
-                description: `IRSA role of the EBS CSI controller in ${args.clusterName}`,
-                // IRSA: only the ebs-csi-controller-sa service account, through this cluster's issuer.
-                assumeRolePolicy: pulumi.all([this.oidcProviderArn, this.oidcProviderUrl]).apply(([arn, url]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Effect: "Allow",
-                                Principal: { Federated: arn },
-                                Action: "sts:AssumeRoleWithWebIdentity",
-                                Condition: {
-                                    StringEquals: { [`${url}:sub`]: EBS_CSI_SERVICE_ACCOUNT, [`${url}:aud`]: "sts.amazonaws.com" },
-                                },
-                            },
-                        ],
-                    }),
-                ),
-                tags,
-            },
-            { parent: this },
-        );
-        const ebsCsiPolicy = new aws.iam.RolePolicyAttachment(
-            `${name}-ebs-csi`,
-            { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" },
-            { parent: this },
-        );
-        const ebsCsi = addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsCsiRole.arn }, [...this.nodeGroups, ebsCsiPolicy]);
+        const ebsCsi = irsa("ebs-csi", EBS_CSI_SERVICE_ACCOUNT, "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
+        const ebsCsiAddon = addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsCsi.role.arn }, [...this.nodeGroups, ebsCsi.attachment]);
 
         // gp3 is the default StorageClass: cheaper and faster than gp2, always encrypted.
         new k8s.storage.v1.StorageClass(
@@ -304,7 +306,7 @@ export class Cluster extends pulumi.ComponentResource {
                 volumeBindingMode: "WaitForFirstConsumer",
                 allowVolumeExpansion: true,
             },
-            { parent: this, provider: this.provider, dependsOn: [ebsCsi], deleteBeforeReplace: true },
+            { parent: this, provider: this.provider, dependsOn: [ebsCsiAddon], deleteBeforeReplace: true },
         );
         // Before 1.30, EKS marks its own gp2 class as default too; two defaults make
         // PVC defaulting ambiguous, so gp2 is demoted there.

@@ -8,7 +8,7 @@ import { PROJECT } from "../config/source";
 import { EKS_VERSIONS } from "../config/aws";
 import { planSubnets } from "../components/network";
 import { lifecyclePolicy } from "../components/registry";
-import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT } from "../components/cluster";
+import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
 import { MOCK_ACCOUNT } from "../plan/mocks";
 import { mocks } from "../plan/mocks";
 import { RecordedResource, Rendered, Secret, render } from "../plan/render";
@@ -299,7 +299,7 @@ describe("cluster: EKS as the runbook addresses it", () => {
         }
     });
 
-    it("gives nodes a role EC2 assumes, with worker, CNI, ECR read-only and SSM policies", () => {
+    it("gives nodes a role EC2 assumes, with worker, ECR read-only and SSM policies (the CNI's are on its own IRSA role)", () => {
         const role = find(prod, ROLE, `${CLUSTER.production}-nodes`);
         assert.deepEqual(json(inputs(role).assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }]);
         assert.equal(inputs(one(prod, NODE_GROUP)).nodeRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
@@ -307,7 +307,6 @@ describe("cluster: EKS as the runbook addresses it", () => {
         assert.deepEqual(attached, [
             "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
             "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
             "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
         ]);
     });
@@ -329,22 +328,34 @@ describe("cluster: EKS as the runbook addresses it", () => {
         }
     });
 
-    it("gives the EBS CSI controller an IRSA role only its service account can assume", () => {
-        const role = find(prod, ROLE, `${CLUSTER.production}-ebs-csi`);
-        const issuer = `oidc.eks.us-east-1.amazonaws.com/id/MOCK${CLUSTER.production.length}`;
-        assert.deepEqual(json(inputs(role).assumeRolePolicy).Statement, [
-            {
-                Effect: "Allow",
-                Principal: { Federated: `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/${issuer}` },
-                Action: "sts:AssumeRoleWithWebIdentity",
-                Condition: { StringEquals: { [`${issuer}:sub`]: EBS_CSI_SERVICE_ACCOUNT, [`${issuer}:aud`]: "sts.amazonaws.com" } },
-            },
-        ]);
+    for (const c of [
+        { addon: "aws-ebs-csi-driver", role: "ebs-csi", sa: "system:serviceaccount:kube-system:ebs-csi-controller-sa", policy: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" },
+        { addon: "vpc-cni", role: "vpc-cni", sa: "system:serviceaccount:kube-system:aws-node", policy: "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy" },
+    ]) {
+        it(`gives ${c.addon} an IRSA role only ${c.sa} can assume, with ${c.policy.split("/").pop()} only`, () => {
+            for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+                const role = find(r, ROLE, `${CLUSTER[stack]}-${c.role}`);
+                const issuer = `oidc.eks.us-east-1.amazonaws.com/id/MOCK${CLUSTER[stack].length}`;
+                assert.deepEqual(json(inputs(role).assumeRolePolicy).Statement, [
+                    {
+                        Effect: "Allow",
+                        Principal: { Federated: `arn:aws:iam::${MOCK_ACCOUNT}:oidc-provider/${issuer}` },
+                        Action: "sts:AssumeRoleWithWebIdentity",
+                        Condition: { StringEquals: { [`${issuer}:sub`]: c.sa, [`${issuer}:aud`]: "sts.amazonaws.com" } },
+                    },
+                ]);
+                const addon = ofType(r, ADDON).find((a) => inputs(a).addonName === c.addon)!;
+                assert.equal(inputs(addon).serviceAccountRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
+                const attach = ofType(r, ATTACH).filter((a) => inputs(a).role === role.name);
+                assert.deepEqual(attach.map((a) => inputs(a).policyArn), [c.policy]);
+                // The add-on waits for its permissions.
+                assert.ok(addon.options.dependsOn.includes(`${ATTACH}::${attach[0].name}`));
+            }
+        });
+    }
+    it("names the service accounts the IRSA roles trust", () => {
         assert.equal(EBS_CSI_SERVICE_ACCOUNT, "system:serviceaccount:kube-system:ebs-csi-controller-sa");
-        const ebs = ofType(prod, ADDON).find((a) => inputs(a).addonName === "aws-ebs-csi-driver")!;
-        assert.equal(inputs(ebs).serviceAccountRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/${role.name}`);
-        const attach = ofType(prod, ATTACH).filter((a) => inputs(a).role === role.name).map((a) => inputs(a).policyArn);
-        assert.deepEqual(attach, ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"]);
+        assert.equal(VPC_CNI_SERVICE_ACCOUNT, "system:serviceaccount:kube-system:aws-node");
     });
 
     it("makes gp3 the default, encrypted StorageClass; production keeps volumes, staging deletes them", () => {
