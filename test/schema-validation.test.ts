@@ -25,6 +25,31 @@ const CRD_PACKAGES: Record<string, string> = {
  */
 export const KNOWN_UNVALIDATED: Readonly<Record<string, string>> = {};
 
+/**
+ * Built-in API versions a Kubernetes 1.33 API server serves (EKS's default
+ * here; kubernetes-models carries the 1.35 schema, a superset). A built-in
+ * object at any other version would validate above but be refused by the
+ * cluster. CRD-backed groups are served by their operators, not listed here.
+ */
+const SERVED_BUILTINS_1_33 = new Set([
+    "v1",
+    "apps/v1",
+    "batch/v1",
+    "policy/v1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "networking.k8s.io/v1",
+    "storage.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1",
+    "scheduling.k8s.io/v1",
+    "coordination.k8s.io/v1",
+    "admissionregistration.k8s.io/v1",
+    "apiextensions.k8s.io/v1",
+    "certificates.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "node.k8s.io/v1",
+]);
+
 interface Finding {
     readonly file: string;
     readonly problem: string;
@@ -92,6 +117,10 @@ async function validateDir(dir: string): Promise<{ findings: Finding[]; validate
     for (const file of files) {
         const obj = YAML.parse(fs.readFileSync(path.join(dir, file), "utf8"));
         const gvk = `${obj.apiVersion}/${obj.kind}`;
+        const group = String(obj.apiVersion).includes("/") ? String(obj.apiVersion).split("/")[0] : "";
+        if (!(group in CRD_PACKAGES) && !SERVED_BUILTINS_1_33.has(obj.apiVersion) && (group === "" || group.endsWith(".k8s.io") || !group.includes("."))) {
+            findings.push({ file, problem: `${gvk}: ${obj.apiVersion} is not served by a Kubernetes 1.33 API server` });
+        }
         const r = await validateObject(obj);
         if (r.model === undefined) {
             if (!(gvk in KNOWN_UNVALIDATED)) findings.push({ file, problem: `${gvk}: ${r.reason}, and the kind is not listed as known-unvalidated` });
@@ -148,6 +177,13 @@ describe("schema validation of every rendered Kubernetes object", function () {
             spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "up == 0", for: "5m" }] }] },
         });
         assert.deepEqual(rule, { model: "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule", errors: [] });
+    });
+
+    it("a built-in object at an API version the cluster does not serve is reported", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "schema-version-"));
+        fs.writeFileSync(path.join(dir, "PodDisruptionBudget-x.yaml"), "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: x\n");
+        const { findings } = await validateDir(dir);
+        assert.equal(findings[0].problem, "policy/v1beta1/PodDisruptionBudget: policy/v1beta1 is not served by a Kubernetes 1.33 API server");
     });
 
     it("a kind with no model is reported unless listed as known-unvalidated", async () => {
