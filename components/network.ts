@@ -6,7 +6,7 @@
 // tests and to the policy pack.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { NatMode } from "../config/aws";
+import { NatMode, REGION } from "../config/aws";
 
 export interface NetworkArgs {
     /** The VPC's IPv4 block (validated by config: /16 to /20, private space). */
@@ -143,6 +143,7 @@ export class Network extends pulumi.ComponentResource {
             );
         });
 
+        const privateRouteTables: aws.ec2.RouteTable[] = [];
         const privateSubnets = plan.map((p, i) => {
             const subnet = new aws.ec2.Subnet(
                 `${name}-private-${p.zone}`,
@@ -169,12 +170,27 @@ export class Network extends pulumi.ComponentResource {
                 { parent: this },
             );
             new aws.ec2.RouteTableAssociation(`${name}-private-${p.zone}`, { subnetId: subnet.id, routeTableId: routes.id }, { parent: this });
+            privateRouteTables.push(routes);
             return subnet;
         });
 
         this.publicSubnetIds = publicSubnets.map((s) => s.id);
         this.privateSubnetIds = privateSubnets.map((s) => s.id);
         this.natGatewayIds = nats.map((n) => n.id);
+
+        // S3 traffic from the private subnets (image layers, database backups to
+        // s3://candlefish-backups) stays on the AWS network and off the NAT bill.
+        new aws.ec2.VpcEndpoint(
+            `${name}-s3`,
+            {
+                vpcId: this.vpc.id,
+                serviceName: `com.amazonaws.${REGION}.s3`,
+                vpcEndpointType: "Gateway",
+                routeTableIds: privateRouteTables.map((r) => r.id),
+                tags: tags({ Name: `${name}-s3` }),
+            },
+            { parent: this },
+        );
 
         // FSBP EC2.6: VPC flow logging, all traffic (accepted and rejected), to CloudWatch Logs.
         const logGroup = new aws.cloudwatch.LogGroup(

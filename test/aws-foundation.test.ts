@@ -143,6 +143,16 @@ describe("network: VPC across three us-east-1 zones", () => {
         return renderWith("staging", ["network.natGateways=perAz"]).then((r) => assert.equal(ofType(r, NAT).length, 3));
     });
 
+    it("keeps S3 traffic from the private subnets on a gateway endpoint", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const ep = inputs(one(r, "aws:ec2/vpcEndpoint:VpcEndpoint"));
+            assert.equal(ep.serviceName, "com.amazonaws.us-east-1.s3");
+            assert.equal(ep.vpcEndpointType, "Gateway");
+            assert.equal(ep.vpcId, idOf(one(r, VPC)));
+            assert.deepEqual(ep.routeTableIds, ZONES.map((z) => `candlefish-${stack}-private-${z}-id`));
+        }
+    });
+
     it("routes the public subnets to the internet gateway only", () => {
         const rt = inputs(find(prod, ROUTE_TABLE, "candlefish-production-public-rt"));
         assert.deepEqual(rt.routes, [{ cidrBlock: "0.0.0.0/0", gatewayId: "candlefish-production-igw-id" }]);
