@@ -224,6 +224,64 @@ export const vpcFlowLogs = stackPolicy(
     },
 );
 
+const INGRESS_SCHEMA = {
+    properties: {
+        allowedPublicPorts: {
+            type: "array" as const,
+            items: { type: "integer" as const, minimum: 0, maximum: 65535 },
+            default: [80, 443],
+            description: "TCP ports that may be open to 0.0.0.0/0 or ::/0 (a public load balancer's HTTP and HTTPS).",
+        },
+    },
+};
+
+/** An ingress rule open to the internet on ports other than the allowed ones. */
+function openIngress(rule: unknown, keys: { v4: string; v6: string; protocol: string }, allowed: number[]): string | undefined {
+    const v4 = read(rule, keys.v4);
+    const v6 = read(rule, keys.v6);
+    const sources = [...(Array.isArray(v4) ? v4 : [v4]), ...(Array.isArray(v6) ? v6 : [v6])];
+    const open = sources.filter((c) => typeof c === "string" && OPEN_CIDRS.includes(c));
+    if (!open.length) return undefined;
+    const protocol = read(rule, keys.protocol);
+    const from = read(rule, "fromPort");
+    const to = read(rule, "toPort");
+    if (protocol === UNKNOWN || from === UNKNOWN || to === UNKNOWN) return undefined;
+    if (protocol === "-1" || protocol === "all") return `all traffic from ${open.join(", ")}`;
+    if (typeof from === "number" && from === to && allowed.includes(from)) return undefined;
+    return `ports ${String(from)}-${String(to)}/${String(protocol)} from ${open.join(", ")}`;
+}
+
+export const ec2NoUnrestrictedIngress = resourcePolicy(
+    {
+        name: "ec2-no-unrestricted-ingress",
+        description: "No security group admits the internet (0.0.0.0/0, ::/0) except on the allowed public ports (80, 443).",
+        enforcementLevel: "mandatory",
+        control: "FSBP EC2.18",
+        remediation: "restrict the rule's source to a security group (e.g. the EKS node group) or a private CIDR; only allowedPublicPorts may be open to the internet.",
+        configSchema: INGRESS_SCHEMA,
+    },
+    validateResourceOfType(aws.ec2.SecurityGroup, (sg, args, report) => {
+        const { allowedPublicPorts } = configOf<{ allowedPublicPorts: number[] }>(args, INGRESS_SCHEMA);
+        const rules = list(sg, "ingress");
+        if (rules === UNKNOWN) return;
+        rules.forEach((r, i) => {
+            const open = openIngress(r, { v4: "cidrBlocks", v6: "ipv6CidrBlocks", protocol: "protocol" }, allowedPublicPorts);
+            if (open) report(`ingress[${i}] admits ${open}.`);
+        });
+    }),
+    validateResourceOfType(aws.ec2.SecurityGroupRule, (rule, args, report) => {
+        if (read(rule, "type") !== "ingress") return;
+        const { allowedPublicPorts } = configOf<{ allowedPublicPorts: number[] }>(args, INGRESS_SCHEMA);
+        const open = openIngress(rule, { v4: "cidrBlocks", v6: "ipv6CidrBlocks", protocol: "protocol" }, allowedPublicPorts);
+        if (open) report(`The rule admits ${open}.`);
+    }),
+    validateResourceOfType(aws.vpc.SecurityGroupIngressRule, (rule, args, report) => {
+        const { allowedPublicPorts } = configOf<{ allowedPublicPorts: number[] }>(args, INGRESS_SCHEMA);
+        const open = openIngress(rule, { v4: "cidrIpv4", v6: "cidrIpv6", protocol: "ipProtocol" }, allowedPublicPorts);
+        if (open) report(`The rule admits ${open}.`);
+    }),
+);
+
 // ------------------------------------------------------------------------ RDS
 
 const PROD_SCHEMA = { properties: { productionStacks: PRODUCTION_STACKS_SCHEMA } };
@@ -314,6 +372,20 @@ const RETENTION_SCHEMA = {
         },
     },
 };
+
+export const rdsIamAuthentication = resourcePolicy(
+    {
+        name: "rds-iam-authentication",
+        description: "RDS accepts IAM database authentication, so services can connect with short-lived tokens instead of a shared password.",
+        enforcementLevel: "advisory",
+        control: "FSBP RDS.10",
+        remediation: "set iamDatabaseAuthenticationEnabled: true.",
+    },
+    validateResourceOfType(aws.rds.Instance, (db, _args, report) => {
+        const v = read(db, "iamDatabaseAuthenticationEnabled");
+        if (v !== true && v !== UNKNOWN) report("iamDatabaseAuthenticationEnabled is not true.");
+    }),
+);
 
 export const rdsBackupRetention = resourcePolicy(
     {
@@ -689,11 +761,13 @@ export const AWS_POLICIES = [
     ec2Imdsv2,
     ec2DefaultSecurityGroup,
     vpcFlowLogs,
+    ec2NoUnrestrictedIngress,
     rdsNotPublic,
     rdsEncrypted,
     rdsMultiAz,
     rdsDeletionProtection,
     rdsLogExports,
+    rdsIamAuthentication,
     rdsBackupRetention,
     rdsAutoMinorUpgrade,
     rdsCopyTags,

@@ -100,6 +100,41 @@ const CASES: Record<string, PolicyCases> = {
             { label: "flow log of another VPC", resources: [f.vpc(), set(f.flowLog(), "vpcId", "other-vpc-id")], expect: "VPC vpc has no flow log" },
         ],
     },
+    "ec2-no-unrestricted-ingress": {
+        pass: [
+            [res("aws:ec2/securityGroup:SecurityGroup", "db-sg", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-nodes"] }] })],
+            [res("aws:ec2/securityGroup:SecurityGroup", "lb-sg", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] })],
+            [res("aws:ec2/securityGroupRule:SecurityGroupRule", "egress", { type: "egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] })],
+            [res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "vpn", { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "10.8.0.0/16" })],
+        ],
+        fail: [
+            {
+                label: "PostgreSQL open to the internet",
+                resources: [res("aws:ec2/securityGroup:SecurityGroup", "db-sg", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] })],
+                expect: "ingress[0] admits ports 5432-5432/tcp from 0.0.0.0/0",
+            },
+            {
+                label: "all traffic over IPv6 (SecurityGroupRule)",
+                resources: [res("aws:ec2/securityGroupRule:SecurityGroupRule", "all", { type: "ingress", protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] })],
+                expect: "admits all traffic from ::/0",
+            },
+            {
+                label: "SSH from anywhere (vpc.SecurityGroupIngressRule)",
+                resources: [res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "ssh", { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv4: "0.0.0.0/0" })],
+                expect: "ports 22-22/tcp from 0.0.0.0/0",
+            },
+            {
+                label: "443 when the configured public ports are only 80",
+                resources: [res("aws:ec2/securityGroup:SecurityGroup", "lb-sg", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }] })],
+                config: { "ec2-no-unrestricted-ingress": { allowedPublicPorts: [80] } },
+                expect: "ports 443-443/tcp",
+            },
+        ],
+    },
+    "rds-iam-authentication": {
+        pass: [[f.rds()]],
+        fail: [{ label: "off", resources: [set(f.rds(), "iamDatabaseAuthenticationEnabled", false)], expect: "iamDatabaseAuthenticationEnabled is not true" }],
+    },
     "rds-not-publicly-accessible": {
         pass: [[f.rds()]],
         fail: [{ label: "public", resources: [set(f.rds(), "publiclyAccessible", true)], expect: "publiclyAccessible is true" }],
@@ -433,8 +468,8 @@ function unknownize(v: unknown, depth: number): unknown {
 }
 
 describe("policy pack: every policy passes its compliant case and catches its violations", () => {
-    it("the pack has 49 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
-        assert.equal(POLICIES.length, 49);
+    it("the pack has 51 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
+        assert.equal(POLICIES.length, 51);
         assert.equal(new Set(POLICIES.map((p) => p.name)).size, POLICIES.length);
         for (const p of POLICIES) {
             assert.ok(p.description.length > 20, p.name);
@@ -450,10 +485,10 @@ describe("policy pack: every policy passes its compliant case and catches its vi
 
     it("FSBP control IDs are carried by the AWS policies' descriptions and tags", () => {
         const controls = POLICIES.flatMap((p) => p.tags ?? []);
-        for (const c of ["FSBP EKS.1", "FSBP EKS.2", "FSBP EKS.3", "FSBP EKS.8", "FSBP RDS.2", "FSBP RDS.3", "FSBP RDS.5", "FSBP RDS.8", "FSBP RDS.9", "FSBP RDS.11", "FSBP RDS.13", "FSBP RDS.17"])
+        for (const c of ["FSBP EKS.1", "FSBP EKS.2", "FSBP EKS.3", "FSBP EKS.8", "FSBP RDS.2", "FSBP RDS.3", "FSBP RDS.5", "FSBP RDS.8", "FSBP RDS.9", "FSBP RDS.10", "FSBP RDS.11", "FSBP RDS.13", "FSBP RDS.17"])
             assert.ok(controls.includes(c), c);
         for (const n of [1, 2, 3, 4, 5, 7]) assert.ok(controls.includes(`FSBP ElastiCache.${n}`), `ElastiCache.${n}`);
-        for (const c of ["FSBP ECR.1", "FSBP ECR.2", "FSBP ECR.3", "FSBP EC2.2", "FSBP EC2.6", "FSBP EC2.8", "FSBP S3.5", "FSBP S3.8", "FSBP S3.14", "FSBP S3.17"]) assert.ok(controls.includes(c), c);
+        for (const c of ["FSBP ECR.1", "FSBP ECR.2", "FSBP ECR.3", "FSBP EC2.2", "FSBP EC2.6", "FSBP EC2.8", "FSBP EC2.18", "FSBP S3.5", "FSBP S3.8", "FSBP S3.14", "FSBP S3.17"]) assert.ok(controls.includes(c), c);
         assert.match(byName.get("rds-storage-encrypted")!.description, /^\[FSBP RDS\.3\] /);
     });
 

@@ -93,6 +93,7 @@ export const rds = (o: Opts = {}) =>
             backupRetentionPeriod: 14,
             autoMinorVersionUpgrade: true,
             copyTagsToSnapshot: true,
+            iamDatabaseAuthenticationEnabled: true,
             skipFinalSnapshot: false,
             finalSnapshotIdentifier: "db-final",
             parameterGroupName: "candlefish-postgres16",
