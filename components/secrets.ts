@@ -132,7 +132,16 @@ const ENV_OF: Record<SecretKind, { env: string; secret: string }> = {
 };
 
 export const ESO_NAMESPACE = "external-secrets";
+/** The ESO controller's own service account: it gets no AWS role. */
 export const ESO_SERVICE_ACCOUNT = "external-secrets";
+/**
+ * The one identity that may read candlefish/<stack>/*: a service account the
+ * ClusterSecretStore authenticates as (IRSA). A namespaced SecretStore can
+ * only reference service accounts in its own namespace, so no app namespace
+ * can borrow it; and since the controller itself has no role, a store with no
+ * `auth` gets no access to these secrets either.
+ */
+export const SECRETS_READER_SERVICE_ACCOUNT = "candlefish-secrets-reader";
 export const CLUSTER_SECRET_STORE = "aws-secrets-manager";
 /** ESO CRDs this program writes; the pinned chart serves this version. */
 export const ESO_API_VERSION = "external-secrets.io/v1beta1";
@@ -209,7 +218,7 @@ export class SecretDelivery extends pulumi.ComponentResource {
             .apply((parts) => crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex"));
         this.rotationChecksum = checksum;
 
-        // IRSA: only ESO's service account may assume the role ...
+        // IRSA: only the reader service account may assume the role ...
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
         this.role = new aws.iam.Role(
             `${name}-irsa`,
@@ -226,7 +235,7 @@ export class SecretDelivery extends pulumi.ComponentResource {
                                 Action: "sts:AssumeRoleWithWebIdentity",
                                 Condition: {
                                     StringEquals: {
-                                        [`${url}:sub`]: `system:serviceaccount:${ESO_NAMESPACE}:${ESO_SERVICE_ACCOUNT}`,
+                                        [`${url}:sub`]: `system:serviceaccount:${ESO_NAMESPACE}:${SECRETS_READER_SERVICE_ACCOUNT}`,
                                         [`${url}:aud`]: "sts.amazonaws.com",
                                     },
                                 },
@@ -294,12 +303,10 @@ export class SecretDelivery extends pulumi.ComponentResource {
                 cleanupOnFail: true,
                 values: {
                     installCRDs: true,
-                    serviceAccount: {
-                        create: true,
-                        name: ESO_SERVICE_ACCOUNT,
-                        annotations: { "eks.amazonaws.com/role-arn": this.role.arn },
-                    },
-                    // Only the ClusterSecretStore below; no namespace may bring its own provider credentials.
+                    // The controller's own account has no AWS role (see SECRETS_READER_SERVICE_ACCOUNT).
+                    serviceAccount: { create: true, name: ESO_SERVICE_ACCOUNT },
+                    // Features not used here stay off: fan-out of secrets to other namespaces,
+                    // and writing from the cluster back to Secrets Manager.
                     processClusterExternalSecret: false,
                     processPushSecret: false,
                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
@@ -308,7 +315,21 @@ export class SecretDelivery extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // One store, usable from the app namespace only.
+        const reader = new k8s.core.v1.ServiceAccount(
+            `${name}-reader`,
+            {
+                metadata: {
+                    name: SECRETS_READER_SERVICE_ACCOUNT,
+                    namespace: ns.metadata.name,
+                    annotations: { "eks.amazonaws.com/role-arn": this.role.arn },
+                },
+                // It only lends its identity to the store; no pod runs as it.
+                automountServiceAccountToken: false,
+            },
+            { parent: this },
+        );
+
+        // One store, usable from the app namespace only, authenticating as the reader.
         this.store = new k8s.apiextensions.CustomResource(
             `${name}-store`,
             {
@@ -316,7 +337,13 @@ export class SecretDelivery extends pulumi.ComponentResource {
                 kind: "ClusterSecretStore",
                 metadata: { name: CLUSTER_SECRET_STORE },
                 spec: {
-                    provider: { aws: { service: "SecretsManager", region: args.region } },
+                    provider: {
+                        aws: {
+                            service: "SecretsManager",
+                            region: args.region,
+                            auth: { jwt: { serviceAccountRef: { name: reader.metadata.name, namespace: ESO_NAMESPACE } } },
+                        },
+                    },
                     conditions: [{ namespaces: [args.namespace] }],
                 },
             },

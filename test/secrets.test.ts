@@ -80,23 +80,28 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
     });
 
     describe("External Secrets Operator", () => {
-        it("is installed from a pinned chart with its CRDs, its service account bound to the IRSA role", () => {
+        it("is installed from a pinned chart with its CRDs; only a dedicated reader service account is bound to the IRSA role", () => {
             const rel = inputs(find(prod, "kubernetes:helm.sh/v3:Release", "secret-delivery-eso"));
             assert.equal(rel.chart, "external-secrets");
             assert.equal(rel.version, "0.10.7");
             assert.equal(rel.repositoryOpts.repo, "https://charts.external-secrets.io");
             assert.equal(rel.namespace, "external-secrets");
             assert.equal(rel.values.installCRDs, true);
-            assert.deepEqual(rel.values.serviceAccount, {
-                create: true,
-                name: "external-secrets",
+            // The controller itself holds no AWS role ...
+            assert.deepEqual(rel.values.serviceAccount, { create: true, name: "external-secrets" });
+            // ... the reader the store authenticates as does.
+            const sa = inputs(find(prod, "kubernetes:core/v1:ServiceAccount", "secret-delivery-reader"));
+            assert.deepEqual(sa.metadata, {
+                name: "candlefish-secrets-reader",
+                namespace: "external-secrets",
                 annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/candlefish-production-external-secrets" },
             });
+            assert.equal(sa.automountServiceAccountToken, false);
             const ns = inputs(find(prod, "kubernetes:core/v1:Namespace", "secret-delivery-ns"));
             assert.equal(ns.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
         });
 
-        it("the IRSA role trusts only ESO's service account through the cluster's OIDC provider", () => {
+        it("the IRSA role trusts only the reader service account, through the cluster's OIDC provider", () => {
             const trust = JSON.parse(inputs(find(prod, "aws:iam/role:Role", "secret-delivery-irsa")).assumeRolePolicy);
             assert.equal(trust.Statement.length, 1);
             const st = trust.Statement[0];
@@ -104,7 +109,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             assert.match(st.Principal.Federated, /^arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\.us-east-1\.amazonaws\.com\/id\//);
             const issuer = st.Principal.Federated.split("oidc-provider/")[1];
             assert.deepEqual(st.Condition, {
-                StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:external-secrets:external-secrets", [`${issuer}:aud`]: "sts.amazonaws.com" },
+                StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:external-secrets:candlefish-secrets-reader", [`${issuer}:aud`]: "sts.amazonaws.com" },
             });
         });
 
@@ -134,7 +139,13 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             const css = find(staging, CSS, "secret-delivery-store");
             assert.equal(inputs(css).metadata.name, CLUSTER_SECRET_STORE);
             assert.deepEqual(inputs(css).spec, {
-                provider: { aws: { service: "SecretsManager", region: "us-east-1" } },
+                provider: {
+                    aws: {
+                        service: "SecretsManager",
+                        region: "us-east-1",
+                        auth: { jwt: { serviceAccountRef: { name: "candlefish-secrets-reader", namespace: "external-secrets" } } },
+                    },
+                },
                 conditions: [{ namespaces: ["staging"] }],
             });
             assert.deepEqual(css.options.dependsOn, ["kubernetes:helm.sh/v3:Release::secret-delivery-eso"]);
