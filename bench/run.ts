@@ -29,14 +29,14 @@ interface Sample {
 }
 
 /** Runs `node -r rusage <args>` once; fails loudly if the child fails. */
-function once(args: string[]): Sample {
+function once(args: string[], env: Record<string, string> = {}): Sample {
     const file = path.join(TMP, `rusage-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
     const t0 = process.hrtime.bigint();
     const r = spawnSync(process.execPath, ["-r", RUSAGE, ...args], {
         cwd: ROOT,
         encoding: "utf8",
         maxBuffer: 1 << 28,
-        env: { ...process.env, BENCH_RUSAGE_FILE: file },
+        env: { ...process.env, ...env, BENCH_RUSAGE_FILE: file },
     });
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     if (r.status !== 0) throw new Error(`node ${args.join(" ")} exited ${r.status}:\n${r.stderr}`);
@@ -57,10 +57,11 @@ type Measured = Sample;
  * (A B C A B C ...) so that load from other processes falls on all of them
  * alike; the median of each figure.
  */
-function measureAll(commands: string[][], reps: number): Measured[] {
-    for (const c of commands) once(c);
+function measureAll(commands: (string[] | { args: string[]; env: Record<string, string> })[], reps: number): Measured[] {
+    const run = (c: (typeof commands)[number]) => (Array.isArray(c) ? once(c) : once(c.args, c.env));
+    for (const c of commands) run(c);
     const samples: Sample[][] = commands.map(() => []);
-    for (let i = 0; i < reps; i++) commands.forEach((c, j) => samples[j].push(once(c)));
+    for (let i = 0; i < reps; i++) commands.forEach((c, j) => samples[j].push(run(c)));
     return samples.map((ss) => ({
         ms: median(ss.map((s) => s.ms)),
         cpuMs: median(ss.map((s) => s.cpuMs)),
@@ -148,8 +149,12 @@ function main(): void {
     const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
     log(`floor, production and staging plans (${reps} reps + warm-up, interleaved)`);
-    const [floor, ...plans] = measureAll(
-        [[floorScript()], ...["production", "staging"].map((stack) => [LAUNCHER, "--stack", stack, "--json"])],
+    const [floor, uncached, ...plans] = measureAll(
+        [
+            [floorScript()],
+            { args: [LAUNCHER, "--stack", "production", "--json"], env: { CANDLEFISH_PLAN_CODE_CACHE: "0" } },
+            ...["production", "staging"].map((stack) => [LAUNCHER, "--stack", stack, "--json"]),
+        ],
         reps,
     );
     const rows: string[][] = [];
@@ -162,6 +167,8 @@ function main(): void {
         const r = m.ms / floor.ms;
         rows.push(["Plan", `plan --json --stack ${stack} (${n} resources)`, ...fmt(m), ratio(m), r <= 1.5 ? "ok: <= 1.5x" : "MISSED: <= 1.5x"]);
     });
+    const ur = uncached.ms / floor.ms;
+    rows.push(["Plan", "the same for production, without the code cache", ...fmt(uncached), ratio(uncached), ur <= 1.5 ? "ok: <= 1.5x" : "MISSED: <= 1.5x"]);
 
     log(`scaling: 4, 16, 64 services (${reps} reps + warm-up, interleaved)`);
     const sizes = [4, 16, 64];
