@@ -224,6 +224,19 @@ export const vpcFlowLogs = stackPolicy(
     },
 );
 
+export const ec2SubnetNoPublicIp = resourcePolicy(
+    {
+        name: "ec2-subnet-no-auto-public-ip",
+        description: "Subnets do not give launched instances public IPv4 addresses; nodes stay private and the load balancer is the only way in.",
+        enforcementLevel: "mandatory",
+        control: "FSBP EC2.15",
+        remediation: "set mapPublicIpOnLaunch: false (public subnets carry only load balancers and NAT gateways, which get their own addresses).",
+    },
+    validateResourceOfType(aws.ec2.Subnet, (subnet, _args, report) => {
+        if (read(subnet, "mapPublicIpOnLaunch") === true) report("mapPublicIpOnLaunch is true: every instance launched here gets a public IP.");
+    }),
+);
+
 const INGRESS_SCHEMA = {
     properties: {
         allowedPublicPorts: {
@@ -761,6 +774,7 @@ export const AWS_POLICIES = [
     ec2Imdsv2,
     ec2DefaultSecurityGroup,
     vpcFlowLogs,
+    ec2SubnetNoPublicIp,
     ec2NoUnrestrictedIngress,
     rdsNotPublic,
     rdsEncrypted,

@@ -87,6 +87,7 @@ describe("policy pack over the rendered stacks", function () {
         { type: "eks:index:Cluster", policy: "eks-secrets-kms-encryption", mutate: (r) => set(r, "encryptionConfigKeyArn", undefined) },
         { type: "aws:ec2/launchTemplate:LaunchTemplate", policy: "ec2-imdsv2-required", mutate: (r) => set(r, "metadataOptions.httpTokens", "optional") },
         { type: "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", policy: "ec2-default-security-group-closed", mutate: (r) => set(r, "ingress", [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }]) },
+        { type: "aws:ec2/subnet:Subnet", name: (r) => r.name.includes("private"), policy: "ec2-subnet-no-auto-public-ip", mutate: (r) => set(r, "mapPublicIpOnLaunch", true) },
         { type: "aws:ec2/securityGroup:SecurityGroup", policy: "ec2-no-unrestricted-ingress", mutate: (r) => set(r, "ingress.0.cidrBlocks", ["0.0.0.0/0"]) },
         { type: "aws:rds/instance:Instance", policy: "rds-not-publicly-accessible", mutate: (r) => set(r, "publiclyAccessible", true) },
         { type: "aws:rds/instance:Instance", policy: "rds-storage-encrypted", mutate: (r) => set(r, "storageEncrypted", false) },

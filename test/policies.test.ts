@@ -100,6 +100,10 @@ const CASES: Record<string, PolicyCases> = {
             { label: "flow log of another VPC", resources: [f.vpc(), set(f.flowLog(), "vpcId", "other-vpc-id")], expect: "VPC vpc has no flow log" },
         ],
     },
+    "ec2-subnet-no-auto-public-ip": {
+        pass: [[res("aws:ec2/subnet:Subnet", "private-a", { cidrBlock: "10.0.0.0/19", mapPublicIpOnLaunch: false })], [res("aws:ec2/subnet:Subnet", "public-a", { cidrBlock: "10.0.128.0/22" })]],
+        fail: [{ label: "auto-assigned public IPs", resources: [res("aws:ec2/subnet:Subnet", "public-a", { cidrBlock: "10.0.128.0/22", mapPublicIpOnLaunch: true })], expect: "mapPublicIpOnLaunch is true" }],
+    },
     "ec2-no-unrestricted-ingress": {
         pass: [
             [res("aws:ec2/securityGroup:SecurityGroup", "db-sg", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-nodes"] }] })],
@@ -468,8 +472,8 @@ function unknownize(v: unknown, depth: number): unknown {
 }
 
 describe("policy pack: every policy passes its compliant case and catches its violations", () => {
-    it("the pack has 51 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
-        assert.equal(POLICIES.length, 51);
+    it("the pack has 52 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
+        assert.equal(POLICIES.length, 52);
         assert.equal(new Set(POLICIES.map((p) => p.name)).size, POLICIES.length);
         for (const p of POLICIES) {
             assert.ok(p.description.length > 20, p.name);
@@ -488,7 +492,7 @@ describe("policy pack: every policy passes its compliant case and catches its vi
         for (const c of ["FSBP EKS.1", "FSBP EKS.2", "FSBP EKS.3", "FSBP EKS.8", "FSBP RDS.2", "FSBP RDS.3", "FSBP RDS.5", "FSBP RDS.8", "FSBP RDS.9", "FSBP RDS.10", "FSBP RDS.11", "FSBP RDS.13", "FSBP RDS.17"])
             assert.ok(controls.includes(c), c);
         for (const n of [1, 2, 3, 4, 5, 7]) assert.ok(controls.includes(`FSBP ElastiCache.${n}`), `ElastiCache.${n}`);
-        for (const c of ["FSBP ECR.1", "FSBP ECR.2", "FSBP ECR.3", "FSBP EC2.2", "FSBP EC2.6", "FSBP EC2.8", "FSBP EC2.18", "FSBP S3.5", "FSBP S3.8", "FSBP S3.14", "FSBP S3.17"]) assert.ok(controls.includes(c), c);
+        for (const c of ["FSBP ECR.1", "FSBP ECR.2", "FSBP ECR.3", "FSBP EC2.2", "FSBP EC2.6", "FSBP EC2.8", "FSBP EC2.15", "FSBP EC2.18", "FSBP S3.5", "FSBP S3.8", "FSBP S3.14", "FSBP S3.17"]) assert.ok(controls.includes(c), c);
         assert.match(byName.get("rds-storage-encrypted")!.description, /^\[FSBP RDS\.3\] /);
     });
 
