@@ -144,10 +144,14 @@ export const ec2Imdsv2 = resourcePolicy(
         enforcementLevel: "mandatory",
         control: "FSBP EC2.8",
         remediation:
-            'set metadataOptions.httpTokens: "required" (launch templates, instances), enableIMDSv2: true (eks.ManagedNodeGroup), and skipDefaultNodeGroup: true on eks.Cluster.',
+            'set metadataOptions.httpTokens: "required" (launch templates, instances; give aws.eks.NodeGroup such a launchTemplate), enableIMDSv2: true (eks.ManagedNodeGroup), and skipDefaultNodeGroup: true on eks.Cluster.',
     },
     validateResourceOfType(aws.ec2.LaunchTemplate, (lt, _args, report) => checkTokens(lt, report)),
     validateResourceOfType(aws.ec2.Instance, (i, _args, report) => checkTokens(i, report)),
+    validateResourceOfType(aws.eks.NodeGroup, (ng, _args, report) => {
+        // Without a launch template EKS uses its own, which leaves IMDSv1 on; the template itself is checked above.
+        if (!isSet(ng, "launchTemplate")) report("The node group has no launchTemplate, so EKS's default template (IMDSv1 allowed) is used.");
+    }),
     validateResourceOfType(eks.ManagedNodeGroup, (ng, _args, report) => {
         // A custom launch template carries its own metadataOptions (checked on the template itself).
         if (read(ng, "enableIMDSv2") === true || read(ng, "enableIMDSv2") === UNKNOWN || isSet(ng, "launchTemplate")) return;

@@ -78,12 +78,19 @@ const CASES: Record<string, PolicyCases> = {
         ],
     },
     "ec2-imdsv2-required": {
-        pass: [[f.launchTemplate()], [f.ec2Instance()], [f.managedNodeGroup()], [f.eksCluster()]],
+        pass: [
+            [f.launchTemplate()],
+            [f.ec2Instance()],
+            [f.managedNodeGroup()],
+            [f.eksCluster()],
+            [res("aws:eks/nodeGroup:NodeGroup", "general", { clusterName: "c", launchTemplate: { id: "nodes-id", version: "1" } })],
+        ],
         fail: [
             { label: "launch template optional tokens", resources: [set(f.launchTemplate(), "metadataOptions.httpTokens", "optional")], expect: 'httpTokens is "optional"' },
             { label: "instance unset", resources: [set(f.ec2Instance(), "metadataOptions", undefined)], expect: "unset (IMDSv1 allowed)" },
             { label: "managed node group without IMDSv2", resources: [set(f.managedNodeGroup(), "enableIMDSv2", false)], expect: "enableIMDSv2 is not true" },
             { label: "eks default node group", resources: [set(f.eksCluster(), "skipDefaultNodeGroup", undefined)], expect: "default node group is created" },
+            { label: "aws.eks.NodeGroup on EKS's default template", resources: [res("aws:eks/nodeGroup:NodeGroup", "general", { clusterName: "c" })], expect: "has no launchTemplate" },
         ],
     },
     "ec2-default-security-group-closed": {
