@@ -15,6 +15,8 @@ export const APEX_DOMAIN = "candlefish.ai";
 /** Runbook "Emergency Contacts". */
 export const DEFAULT_SLACK_CHANNEL = "#candlefish-ops";
 export const DEFAULT_ALERT_EMAIL = "infrastructure@candlefish.ai";
+/** The runbook's `curl -f https://candlefish.ai/api/health` is answered by the website. */
+export const DEFAULT_ROOT_SERVICE = "candlefish-website";
 export const ISSUERS = ["letsencrypt-prod", "letsencrypt-staging"] as const;
 export type IssuerName = (typeof ISSUERS)[number];
 
@@ -35,7 +37,7 @@ export interface TlsConfig {
 export interface IngressConfig {
     /** ingress-nginx controller pods (spread over zones). */
     readonly controllerReplicas: number;
-    /** The service the bare domain routes to (the runbook's website). */
+    /** The service the bare domain routes to: the website, or the first service of a stack without one. */
     readonly rootService: string;
     /** Every other service's host: `<service>.<domain>` unless overridden. */
     readonly hosts: Readonly<Record<string, string>>;
@@ -140,7 +142,9 @@ const alertsShape = s.object({
 
 export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfig {
     const prod = core.environment === "production";
-    const domainV = src.read("domain", s.optional(s.domainName, prod ? APEX_DOMAIN : `${core.environment}.${APEX_DOMAIN}`));
+    // core.environment may be invalid (already reported); default as for development then.
+    const env = typeof core.environment === "string" ? core.environment : "development";
+    const domainV = src.read("domain", s.optional(s.domainName, prod ? APEX_DOMAIN : `${env}.${APEX_DOMAIN}`));
     const tlsV = src.read("tls", s.optional(tlsShape, {} as s.Infer<typeof tlsShape>));
     const ingressV = src.read("ingress", s.optional(ingressShape, {} as s.Infer<typeof ingressShape>));
     const dnsV = src.read("dns", s.optional(dnsShape, {} as s.Infer<typeof dnsShape>));
@@ -158,8 +162,10 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
 
     // Routing: the bare domain serves the website (and the runbook's health
     // endpoints); every other service gets its own host.
+    // The website when the stack runs it, else the first service; an explicit
+    // choice must name a configured service.
     const names = core.services.map((x) => x.name);
-    const rootService = ingress.rootService ?? "candlefish-website";
+    const rootService = ingress.rootService ?? (names.includes(DEFAULT_ROOT_SERVICE) || names.length === 0 ? DEFAULT_ROOT_SERVICE : names[0]);
     if (names.length > 0 && !names.includes(rootService)) {
         src.problem(
             "ingress.rootService",

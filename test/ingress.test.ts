@@ -3,7 +3,7 @@
 // HTTP -> HTTPS, Route53 alias records, maintenance routing, and bad platform
 // config refused before anything is registered.
 import { strict as assert } from "assert";
-import { ConfigError } from "../config";
+import { ConfigError, ConfigSource, parseConfig } from "../config";
 import { render, Rendered } from "../plan/render";
 import { loadStack } from "../plan/stackfile";
 import { mocks } from "../plan/mocks";
@@ -162,6 +162,38 @@ describe("ingress: maintenanceBackend (helper E's hook)", () => {
         assert.equal(inputs(find(on, INGRESS, "ingress-ingress")).metadata.annotations["candlefish.ai/maintenance-mode"], "on");
         const off = await renderStack("production", ["maintenanceMode=true", "maintenanceMode=false"]);
         assert.deepEqual(diffRenders(off, await renderStack("production")).changed, []);
+    });
+});
+
+describe("platform config: defaults", () => {
+    /** Parses a stack file's config (with `services` replaced) without rendering. */
+    const parse = (stack: string, services?: unknown) => {
+        const { config } = loadStack(stack);
+        if (services) config[`${PROJECT}:services`] = JSON.stringify(services);
+        const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(`${PROJECT}:`)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
+        return parseConfig(new ConfigSource(stack, raw, new Set(["alerts"])));
+    };
+
+    it("production and staging differ in domain, sizes and receivers", () => {
+        const p = parse("production");
+        assert.equal(p.domain, "candlefish.ai");
+        assert.deepEqual(p.ingress.hosts, { "rtpm-api": "rtpm-api.candlefish.ai", "nanda-api": "nanda-api.candlefish.ai", "otter-gateway": "otter-gateway.candlefish.ai" });
+        assert.equal(p.ingress.rootService, "candlefish-website");
+        assert.deepEqual(p.monitoring, { retention: "30d", storageSize: "100Gi", storageClass: "gp3", prometheusReplicas: 2, alertmanagerReplicas: 3, alertmanagerStorageSize: "10Gi" });
+        assert.equal(p.alerts.email, "infrastructure@candlefish.ai");
+        assert.equal(p.alerts.slackChannel, "#candlefish-ops");
+        const s = parse("staging");
+        assert.equal(s.domain, "staging.candlefish.ai");
+        assert.equal(s.ingress.controllerReplicas, 2);
+        assert.equal(s.monitoring.retention, "7d");
+        assert.equal(s.alerts.email, undefined);
+        assert.equal(s.alerts.slackWebhookUrl, undefined);
+    });
+
+    it("a stack without the website serves its first service on the domain", () => {
+        const c = parse("staging", { "rtpm-api": { blue: { imageTag: "v2.4.1" }, green: { imageTag: "v2.4.0" } } });
+        assert.equal(c.ingress.rootService, "rtpm-api");
+        assert.deepEqual(c.ingress.hosts, {});
     });
 });
 
