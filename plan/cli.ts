@@ -10,9 +10,9 @@
 // key or flag and the reason.
 import * as fs from "fs";
 import * as path from "path";
-import { Rendered, render } from "./render";
+import { Rendered, SECRET_PLACEHOLDER, render } from "./render";
 import { diffRenders } from "./diff";
-import { StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
+import { SECURE_PLACEHOLDER, StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
 import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges, PolicyReport } from "./summary";
 import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
 import { installFastPaths } from "./fast";
@@ -172,7 +172,11 @@ function loadEvaluator(): (r: Rendered) => Promise<PolicyReport> {
  * Runs one plan. Output is assembled completely before anything is written,
  * so an error leaves stdout empty. Returns the exit code.
  */
-export async function main(argv: readonly string[], io: PlanIO): Promise<number> {
+export async function main(argv: readonly string[], rawIO: PlanIO): Promise<number> {
+    // Last line of defence: the offline stand-in for a `secure:` value is never
+    // printed, not even inside an error message that quotes a config value.
+    const mask = (t: string) => (t.includes(SECURE_PLACEHOLDER) ? t.split(SECURE_PLACEHOLDER).join(SECRET_PLACEHOLDER) : t);
+    const io: PlanIO = { stdout: (t) => rawIO.stdout(mask(t)), stderr: (t) => rawIO.stderr(mask(t)) };
     const warn = (msg: string) => io.stderr(`warning: ${msg}\n`);
     try {
         const args = parseArgs(argv);

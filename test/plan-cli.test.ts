@@ -353,6 +353,18 @@ describe("plan CLI: errors leave stdout empty and name the key or flag", functio
         assertRejected(await plan("--diff", "--set", "activeColour=green"), 1, "activeColour", "activeColor");
     });
 
+    it("an invalid secure value is named by its key, never echoed", async () => {
+        // activeColor stored as a secure value: its offline stand-in is not a
+        // color, and the error names the key without echoing the stand-in.
+        const src = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
+        src.config[`${PROJECT}:activeColor`] = { secure: "v1:AAAAnotAColor" };
+        const file = path.join(tmpdir(), "Pulumi.production.yaml");
+        fs.writeFileSync(file, YAML.stringify(src));
+        const r = await plan("--config-file", file, "--json");
+        assertRejected(r, 1, "activeColor");
+        assert.ok(!r.stderr.includes(SECURE_PLACEHOLDER) && !r.stderr.includes("AAAAnotAColor"), r.stderr);
+    });
+
     it("--config-file that does not exist", async () => {
         assertRejected(await plan("--config-file", "/nonexistent/Pulumi.x.yaml"), 2, "--config-file: no such file");
     });
