@@ -194,20 +194,31 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
     const program = opts.program ?? DEFAULT_PROGRAM;
     const resolved = require.resolve(program);
     delete require.cache[resolved];
-    let exports: Record<string, unknown>;
+    // The SDK captures `new Error().stack` for every promise and resource (for
+    // leak reports and source positions the engine would show). Offline, that
+    // formatting is a third of a render, and with --enable-source-maps most of
+    // it, so stacks are off while the program runs. PLAN_STACK_TRACES=1 keeps
+    // them, to debug a failure inside a component.
+    const stackTraceLimit = Error.stackTraceLimit;
+    if (!process.env.PLAN_STACK_TRACES) Error.stackTraceLimit = 0;
     try {
-        exports = require(resolved);
+        let exports: Record<string, unknown>;
+        try {
+            exports = require(resolved);
+        } finally {
+            // Let whatever was registered before a failure settle, so the next render starts clean.
+            await settings.waitForRPCs().catch(() => undefined);
+        }
+        const outputs: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(exports)) {
+            if (k === "__esModule") continue;
+            outputs[k] = await resolveOutput(v);
+        }
+        await settings.waitForRPCs();
+        return { stack: opts.stack, resources: monitor.recorded, outputs };
     } finally {
-        // Let whatever was registered before a failure settle, so the next render starts clean.
-        await settings.waitForRPCs().catch(() => undefined);
+        Error.stackTraceLimit = stackTraceLimit;
     }
-    const outputs: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(exports)) {
-        if (k === "__esModule") continue;
-        outputs[k] = await resolveOutput(v);
-    }
-    await settings.waitForRPCs();
-    return { stack: opts.stack, resources: monitor.recorded, outputs };
 }
 
 async function resolveOutput(v: unknown): Promise<unknown> {
