@@ -149,10 +149,9 @@ function main(): void {
     const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
     log(`floor, production and staging plans (${reps} reps + warm-up, interleaved)`);
-    const [floor, uncached, ...plans] = measureAll(
+    const [floor, ...plans] = measureAll(
         [
             [floorScript()],
-            { args: [LAUNCHER, "--stack", "production", "--json"], env: { CANDLEFISH_PLAN_CODE_CACHE: "0" } },
             ...["production", "staging"].map((stack) => [LAUNCHER, "--stack", stack, "--json"]),
         ],
         reps,
@@ -167,8 +166,6 @@ function main(): void {
         const r = m.ms / floor.ms;
         rows.push(["Plan", `plan --json --stack ${stack} (${n} resources)`, ...fmt(m), ratio(m), r <= 1.5 ? "ok: <= 1.5x" : "MISSED: <= 1.5x"]);
     });
-    const ur = uncached.ms / floor.ms;
-    rows.push(["Plan", "the same for production, without the code cache", ...fmt(uncached), ratio(uncached), ur <= 1.5 ? "ok: <= 1.5x" : "MISSED: <= 1.5x"]);
 
     log(`scaling: 4, 16, 64 services (${reps} reps + warm-up, interleaved)`);
     const sizes = [4, 16, 64];

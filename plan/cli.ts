@@ -15,7 +15,6 @@ import { diffRenders } from "./diff";
 import { SECURE_PLACEHOLDER, StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
 import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges, PolicyReport } from "./summary";
 import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
-import { installFastPaths } from "./fast";
 
 export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
 
@@ -265,8 +264,4 @@ export async function run(argv: readonly string[]): Promise<void> {
     realWrite("", () => process.exit(code));
 }
 
-if (require.main === module) {
-    // Run directly (not via scripts/plan.js): the SDK is already loaded, so only the stack patches apply.
-    installFastPaths();
-    void run(process.argv.slice(2));
-}
+if (require.main === module) void run(process.argv.slice(2));

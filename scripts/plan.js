@@ -12,14 +12,6 @@ try {
     process.stderr.write(`plan: build failed: ${e && e.message ? e.message : e}\n`);
     process.exit(1);
 }
-// Before the SDK loads (see plan/fast.ts): keep V8's compiled code for the
-// SDKs between runs (Node >= 22.1 does it natively; older Node through
-// vm.Script cached data), and defer the parts of the SDK a plan never runs.
-const fast = require(path.join(OUT, "plan", "fast.js"));
-const Module = require("module");
-if (process.env.CANDLEFISH_PLAN_CODE_CACHE === "0") {
-    /* benchmark baseline: no code cache */
-} else if (typeof Module.enableCompileCache === "function") Module.enableCompileCache();
-else fast.installCodeCache(path.join(__dirname, "..", "node_modules", ".cache", "candlefish-plan"));
-fast.installFastPaths();
+// Before the SDK loads: defer the parts of it a plan never runs (plan/fast.ts).
+require(path.join(OUT, "plan", "fast.js")).deferUnusedSdkModules();
 require(path.join(OUT, "plan", "cli.js")).run(process.argv.slice(2));
