@@ -61,6 +61,11 @@ export class ConfigSource {
         return spec.parse(value, ctx);
     }
 
+    /** The top-level keys sections have read so far (Pulumi.yaml must declare each). */
+    get knownKeys(): ReadonlySet<string> {
+        return this.known;
+    }
+
     isSecret(key: string): boolean {
         return this.secretKeys.has(key);
     }
