@@ -1,5 +1,8 @@
-// Composition root: config -> namespace -> blue/green services.
-// Read top to bottom, this is the whole platform.
+// Composition root. Read top to bottom, this is the whole platform:
+// config -> network -> EKS -> ECR -> data stores (secrets, RDS, Redis, backups)
+// -> app namespace and secret delivery -> blue/green services (+ migration Jobs)
+// -> maintenance page -> TLS, ingress, monitoring. Data flows one way: each
+// component gets what it needs as args and returns what others need.
 import { loadConfig } from "./config";
 import { REGION } from "./config/aws";
 import { Network } from "./components/network";
@@ -163,7 +166,7 @@ export const backupVault = backups.vault.name;
 /** Secrets Manager names (runbook `aws secretsmanager ... --secret-id`). */
 export const secretNames = { config: secrets.configSecretName, jwt: secrets.jwtSecretName };
 export const namespace = ns.name;
-/** Per service: the live color and the Services' in-cluster URLs. */
+/** Per service: the color its live `<name>-service` selects (runbook Step 1). */
 export const liveColors = Object.fromEntries(services.map((s) => [s.serviceName, s.liveColor]));
 /** The maintenance page's Service, when the stack configures one. */
 export const maintenancePage = maintenance?.backend.serviceName;
