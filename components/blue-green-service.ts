@@ -8,6 +8,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { COLORS, Color, ServiceConfig, otherColor } from "../config";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+
+/** Environment variables taken from Kubernetes Secrets: variable name -> Secret name and key. */
+export type SecretEnv = Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
 
 export interface BlueGreenServiceArgs {
     /** The service's settings, from the stack config. */
@@ -19,7 +23,7 @@ export interface BlueGreenServiceArgs {
     /** Extra environment for both colors (connection settings, modes). */
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment taken from Kubernetes Secrets, for both colors. */
-    readonly secretEnv?: Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
+    readonly secretEnv?: SecretEnv;
     /** Pod-template annotations for both colors (e.g. a checksum that rolls pods when a secret rotates). */
     readonly podAnnotations?: Record<string, pulumi.Input<string>>;
     /** Per color: resources the Deployment must wait for (e.g. that color's migration Job). */
@@ -30,6 +34,31 @@ export interface BlueGreenServiceArgs {
 
 /** Uid/gid the containers run as; the images must not need root. */
 export const RUN_AS_USER = 10001;
+
+/** `<repository>:<tag>`, or `<repository>@sha256:...` for a digest: what a color (and its migration Job) runs. */
+export function imageRef(repository: pulumi.Input<string>, tag: string): pulumi.Output<string> {
+    return pulumi.interpolate`${repository}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`;
+}
+
+/** A container's env list: plain values, then Secret references, each sorted by name (stable diffs). */
+export function containerEnv(env: Record<string, pulumi.Input<string>>, secretEnv: SecretEnv = {}): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        ...Object.keys(env)
+            .sort()
+            .map((k) => ({ name: k, value: env[k] })),
+        ...Object.keys(secretEnv)
+            .sort()
+            .map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: secretEnv[k].secretName, key: secretEnv[k].key } } })),
+    ];
+}
+
+/** The service's configured requests and limits, for every container that runs its image. */
+export function serviceResources(svc: ServiceConfig): k8s.types.input.core.v1.ResourceRequirements {
+    return {
+        requests: { cpu: svc.requests.cpu, memory: svc.requests.memory },
+        limits: { cpu: svc.limits.cpu, memory: svc.limits.memory },
+    };
+}
 
 /** Paths that must stay writable under a read-only root filesystem. */
 const WRITABLE_PATHS: Record<string, string[]> = {
@@ -63,7 +92,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
         for (const color of COLORS) {
             const spec = svc.colors[color];
             const selector = { app: svc.name, version: color };
-            const image = pulumi.interpolate`${args.repository}${spec.imageTag.startsWith("sha256:") ? "@" : ":"}${spec.imageTag}`;
+            const image = imageRef(args.repository, spec.imageTag);
             const env: Record<string, pulumi.Input<string>> = {
                 PORT: String(svc.port),
                 ...svc.env,
@@ -98,13 +127,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                 enableServiceLinks: false,
                                 terminationGracePeriodSeconds: 30,
                                 // Pod Security Standards "restricted".
-                                securityContext: {
-                                    runAsNonRoot: true,
-                                    runAsUser: RUN_AS_USER,
-                                    runAsGroup: RUN_AS_USER,
-                                    fsGroup: RUN_AS_USER,
-                                    seccompProfile: { type: "RuntimeDefault" },
-                                },
+                                securityContext: restrictedPodSecurity(RUN_AS_USER),
                                 // Spread each color across zones and nodes so a zone outage or a
                                 // `kubectl drain` never takes a whole color down.
                                 topologySpreadConstraints: [
@@ -117,30 +140,13 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                         image,
                                         imagePullPolicy: "IfNotPresent",
                                         ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
-                                        env: [
-                                            ...Object.keys(env)
-                                                .sort()
-                                                .map((k) => ({ name: k, value: env[k] })),
-                                            ...Object.keys(args.secretEnv ?? {})
-                                                .sort()
-                                                .map((k) => ({ name: k, valueFrom: { secretKeyRef: { name: args.secretEnv![k].secretName, key: args.secretEnv![k].key } } })),
-                                        ],
-                                        resources: {
-                                            requests: { cpu: svc.requests.cpu, memory: svc.requests.memory },
-                                            limits: { cpu: svc.limits.cpu, memory: svc.limits.memory },
-                                        },
+                                        env: containerEnv(env, args.secretEnv),
+                                        resources: serviceResources(svc),
                                         // Runbook Step 3 health check, made continuous.
                                         startupProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 5, failureThreshold: 30, timeoutSeconds: 3 },
                                         readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
                                         livenessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 3 },
-                                        securityContext: {
-                                            allowPrivilegeEscalation: false,
-                                            readOnlyRootFilesystem: true,
-                                            runAsNonRoot: true,
-                                            privileged: false,
-                                            capabilities: { drop: ["ALL"] },
-                                            seccompProfile: { type: "RuntimeDefault" },
-                                        },
+                                        securityContext: restrictedContainerSecurity(),
                                         volumeMounts: writable.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
                                     },
                                 ],

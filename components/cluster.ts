@@ -11,19 +11,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
-import { CapacityType, EksVersion, isArm } from "../config/aws";
+import { EksVersion, NodeGroupConfig, isArm } from "../config/aws";
+import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 
-export interface ClusterNodeGroupArgs {
-    /** Name suffix; the EKS node group is `<cluster>-<name>`. */
-    readonly name: string;
-    readonly instanceTypes: readonly string[];
-    readonly capacityType: CapacityType;
-    readonly minSize: number;
-    readonly desiredSize: number;
-    readonly maxSize: number;
-    /** Root volume (gp3, encrypted), GiB. */
-    readonly diskSizeGiB: number;
-}
+/** A managed node group as config `cluster.nodeGroups` declares it; the EKS node group is `<cluster>-<name>`. */
+export type ClusterNodeGroupArgs = NodeGroupConfig;
 
 export interface ClusterArgs {
     /** The EKS cluster's physical name, fixed: `candlefish-maturity-map-<stack>-eks`. */
@@ -53,9 +45,9 @@ export interface ClusterArgs {
 /** EKS access policy that maps to cluster-admin. */
 export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 /** The EBS CSI controller's service account, which its IRSA role trusts. */
-export const EBS_CSI_SERVICE_ACCOUNT = "system:serviceaccount:kube-system:ebs-csi-controller-sa";
+export const EBS_CSI_SERVICE_ACCOUNT = serviceAccountSubject("kube-system", "ebs-csi-controller-sa");
 /** The VPC CNI's service account (the aws-node DaemonSet), which its IRSA role trusts. */
-export const VPC_CNI_SERVICE_ACCOUNT = "system:serviceaccount:kube-system:aws-node";
+export const VPC_CNI_SERVICE_ACCOUNT = serviceAccountSubject("kube-system", "aws-node");
 /** Control-plane log types shipped to CloudWatch (FSBP EKS.8 requires audit; api and authenticator for incident work). */
 export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"] as const;
 
@@ -189,19 +181,7 @@ export class Cluster extends pulumi.ComponentResource {
                 `${name}-${suffix}`,
                 {
                     description: `IRSA role of ${serviceAccount} in ${args.clusterName}`,
-                    assumeRolePolicy: pulumi.all([this.oidcProviderArn, this.oidcProviderUrl]).apply(([arn, url]) =>
-                        JSON.stringify({
-                            Version: "2012-10-17",
-                            Statement: [
-                                {
-                                    Effect: "Allow",
-                                    Principal: { Federated: arn },
-                                    Action: "sts:AssumeRoleWithWebIdentity",
-                                    Condition: { StringEquals: { [`${url}:sub`]: serviceAccount, [`${url}:aud`]: "sts.amazonaws.com" } },
-                                },
-                            ],
-                        }),
-                    ),
+                    assumeRolePolicy: irsaTrustPolicy(this.oidcProviderArn, this.oidcProviderUrl, serviceAccount),
                     tags,
                 },
                 { parent: this },

@@ -12,6 +12,7 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { MaintenancePage as MaintenancePageConfig } from "../config/operations";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 
 export interface MaintenancePageArgs {
     /** Image, replicas, Retry-After and message, from config `maintenance`. */
@@ -148,13 +149,7 @@ export class MaintenancePage extends pulumi.ComponentResource {
                             enableServiceLinks: false,
                             terminationGracePeriodSeconds: 10,
                             // Pod Security Standards "restricted".
-                            securityContext: {
-                                runAsNonRoot: true,
-                                runAsUser: NGINX_UID,
-                                runAsGroup: NGINX_UID,
-                                fsGroup: NGINX_UID,
-                                seccompProfile: { type: "RuntimeDefault" },
-                            },
+                            securityContext: restrictedPodSecurity(NGINX_UID),
                             topologySpreadConstraints: [
                                 { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selector } },
                             ],
@@ -173,14 +168,7 @@ export class MaintenancePage extends pulumi.ComponentResource {
                                     },
                                     readinessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
                                     livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 2 },
-                                    securityContext: {
-                                        allowPrivilegeEscalation: false,
-                                        readOnlyRootFilesystem: true,
-                                        runAsNonRoot: true,
-                                        privileged: false,
-                                        capabilities: { drop: ["ALL"] },
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
+                                    securityContext: restrictedContainerSecurity(),
                                     volumeMounts: [
                                         { name: "content", mountPath: "/etc/nginx/maintenance", readOnly: true },
                                         { name: "tmp", mountPath: "/tmp" },

@@ -18,7 +18,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { COLORS, Color, ServiceConfig } from "../config";
 import { MigrationSpec } from "../config/operations";
-import { RUN_AS_USER } from "./blue-green-service";
+import { RUN_AS_USER, SecretEnv, containerEnv, imageRef, serviceResources } from "./blue-green-service";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 
 export interface MigrationsArgs {
     /** The service whose colors' images carry the migrations. */
@@ -37,7 +38,7 @@ export interface MigrationsArgs {
      */
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment from Kubernetes Secrets (DATABASE_URL, ...), as the Deployments get it. */
-    readonly secretEnv?: Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
+    readonly secretEnv?: SecretEnv;
     /** Labels added to the Jobs and their pods. */
     readonly labels?: Record<string, string>;
 }
@@ -93,7 +94,7 @@ export class Migrations extends pulumi.ComponentResource {
 
         const byTag = new Map<string, k8s.batch.v1.Job>();
         for (const [tag, jobName] of names) {
-            const image = pulumi.interpolate`${args.repository}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`;
+            const image = imageRef(args.repository, tag);
             // Deliberately not `app`/`version`: the colors' Services and PDBs
             // select on those, and a migration pod must never receive traffic.
             const labels = {
@@ -135,42 +136,16 @@ export class Migrations extends pulumi.ComponentResource {
                                     // Same hardening as the color's pods (PSS restricted).
                                     automountServiceAccountToken: false,
                                     enableServiceLinks: false,
-                                    securityContext: {
-                                        runAsNonRoot: true,
-                                        runAsUser: RUN_AS_USER,
-                                        runAsGroup: RUN_AS_USER,
-                                        fsGroup: RUN_AS_USER,
-                                        seccompProfile: { type: "RuntimeDefault" },
-                                    },
+                                    securityContext: restrictedPodSecurity(RUN_AS_USER),
                                     containers: [
                                         {
                                             name: "migrate",
                                             image,
                                             imagePullPolicy: "IfNotPresent",
                                             command: [...m.command],
-                                            env: [
-                                                ...Object.keys(env)
-                                                    .sort()
-                                                    .map((k) => ({ name: k, value: env[k] })),
-                                                ...Object.keys(args.secretEnv ?? {})
-                                                    .sort()
-                                                    .map((k) => ({
-                                                        name: k,
-                                                        valueFrom: { secretKeyRef: { name: args.secretEnv![k].secretName, key: args.secretEnv![k].key } },
-                                                    })),
-                                            ],
-                                            resources: {
-                                                requests: { cpu: svc.requests.cpu, memory: svc.requests.memory },
-                                                limits: { cpu: svc.limits.cpu, memory: svc.limits.memory },
-                                            },
-                                            securityContext: {
-                                                allowPrivilegeEscalation: false,
-                                                readOnlyRootFilesystem: true,
-                                                runAsNonRoot: true,
-                                                privileged: false,
-                                                capabilities: { drop: ["ALL"] },
-                                                seccompProfile: { type: "RuntimeDefault" },
-                                            },
+                                            env: containerEnv(env, args.secretEnv),
+                                            resources: serviceResources(svc),
+                                            securityContext: restrictedContainerSecurity(),
                                             volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                                         },
                                     ],

@@ -8,6 +8,7 @@ import * as random from "@pulumi/random";
 import { AlertsConfig, MonitoringConfig } from "../config/platform";
 import { POSTGRES_EXPORTER, REDIS_EXPORTER, RULE_NAME, RuleGroup, runbookAlertGroups } from "./alert-rules";
 import { dashboards } from "./dashboards";
+import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 
 /** kube-prometheus-stack (prometheus-community), pinned. */
 export const KUBE_PROMETHEUS_STACK_VERSION = "65.1.1";
@@ -102,16 +103,8 @@ export function alertmanagerConfig(alerts: AlertsConfig): Record<string, unknown
     };
 }
 
-/** Restricted-PSS container and pod settings for the exporters. */
-const POD_SECURITY = { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } };
-const CONTAINER_SECURITY = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    runAsNonRoot: true,
-    privileged: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
+/** The exporters run as nobody; they mount no volumes, so no fsGroup. */
+const EXPORTER_UID = 65534;
 
 export class Monitoring extends pulumi.ComponentResource {
     public readonly release: k8s.helm.v3.Release;
@@ -357,7 +350,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         metadata: { labels },
                         spec: {
                             automountServiceAccountToken: false,
-                            securityContext: POD_SECURITY,
+                            securityContext: restrictedPodSecurity(EXPORTER_UID, { fsGroup: false }),
                             containers: [
                                 {
                                     name: app,
@@ -367,7 +360,7 @@ export class Monitoring extends pulumi.ComponentResource {
                                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
                                     readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
-                                    securityContext: CONTAINER_SECURITY,
+                                    securityContext: restrictedContainerSecurity(),
                                 },
                             ],
                         },

@@ -14,6 +14,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { SecretsConfig } from "../config/data";
+import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 
 // ---------------------------------------------------------------------------
 // Secrets Manager
@@ -225,23 +226,10 @@ export class SecretDelivery extends pulumi.ComponentResource {
             {
                 name: `candlefish-${args.stack}-external-secrets`,
                 description: `External Secrets Operator: read ${sec.prefix}* for the ${args.stack} cluster`,
-                assumeRolePolicy: pulumi.all([args.oidcProviderArn, args.oidcProviderUrl]).apply(([arn, url]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [
-                            {
-                                Effect: "Allow",
-                                Principal: { Federated: arn },
-                                Action: "sts:AssumeRoleWithWebIdentity",
-                                Condition: {
-                                    StringEquals: {
-                                        [`${url}:sub`]: `system:serviceaccount:${ESO_NAMESPACE}:${SECRETS_READER_SERVICE_ACCOUNT}`,
-                                        [`${url}:aud`]: "sts.amazonaws.com",
-                                    },
-                                },
-                            },
-                        ],
-                    }),
+                assumeRolePolicy: irsaTrustPolicy(
+                    args.oidcProviderArn,
+                    args.oidcProviderUrl,
+                    serviceAccountSubject(ESO_NAMESPACE, SECRETS_READER_SERVICE_ACCOUNT),
                 ),
                 tags,
             },

@@ -53,7 +53,7 @@ export interface NodeGroupConfig {
     readonly minSize: number;
     readonly desiredSize: number;
     readonly maxSize: number;
-    /** Root volume size (gp3, encrypted). */
+    /** Root volume size (gp3, encrypted), GiB. */
     readonly diskSizeGiB: number;
 }
 

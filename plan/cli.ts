@@ -13,7 +13,9 @@ import * as path from "path";
 import { Rendered, SECRET_PLACEHOLDER, render } from "./render";
 import { diffRenders } from "./diff";
 import { SECURE_PLACEHOLDER, StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
-import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges, PolicyReport } from "./summary";
+import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges } from "./summary";
+// Types only: plan/policy.ts itself is loaded lazily (loadEvaluator).
+import type { PolicyReport } from "./policy";
 import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
 
 export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]

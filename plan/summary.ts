@@ -4,6 +4,8 @@
 import { RecordedResource, Rendered, SECRET_PLACEHOLDER, Secret, redact } from "./render";
 import { PlanDiff, ResourceRef } from "./diff";
 import { SECURE_PLACEHOLDER } from "./stackfile";
+// Types only (erased from the build): printing a report never loads the policy SDK.
+import type { PolicyReport } from "./policy";
 
 /**
  * JSON-safe copy of `v` with secret values as "[secret]". A secret map or list
@@ -218,18 +220,6 @@ export function formatDiff(d: PlanDiff, sets: readonly string[]): string {
 /** Stateful resources a diff touches, for a stderr warning next to `--diff --json`. */
 export function statefulChanges(d: PlanDiff): string[] {
     return [...d.changed, ...d.added, ...d.removed].filter((x) => statefulKind(x.type)).map((x) => `${x.type} ${x.name} (${statefulKind(x.type)})`);
-}
-
-export interface PolicyViolation {
-    readonly policy: string;
-    readonly level: "mandatory" | "advisory";
-    readonly type: string;
-    readonly name: string;
-    readonly message: string;
-}
-export interface PolicyReport {
-    readonly policies: number;
-    readonly violations: PolicyViolation[];
 }
 
 export function formatPolicy(p: PolicyReport): string {

@@ -5,7 +5,7 @@
 // are not ready, or run an image nobody can roll back to. Plus data safety:
 // stateful resources are protected from a mistaken delete or rename.
 import { PolicyResource, ReportViolation, StackValidationArgs } from "@pulumi/policy";
-import { IMAGE_TAG_PATTERN } from "../config/services";
+import { COLORS, Color, IMAGE_TAG_PATTERN, otherColor } from "../config/services";
 import {
     K8S,
     PRODUCTION_NAMESPACES_SCHEMA,
@@ -23,10 +23,6 @@ import {
     stackPolicy,
     str,
 } from "./lib";
-
-const COLORS = ["blue", "green"] as const;
-type Color = (typeof COLORS)[number];
-const other = (c: Color): Color => (c === "blue" ? "green" : "blue");
 
 /** One service's blue/green objects in one namespace, found by the runbook's names. */
 interface BlueGreenSet {
@@ -77,7 +73,7 @@ function selectedColor(svc: PolicyResource): Color | Unknown | string {
     return v === undefined ? "no version in its selector (it selects both colors at once)" : `version ${JSON.stringify(v)}, which is not blue or green`;
 }
 
-const isColor = (c: unknown): c is Color => c === "blue" || c === "green";
+const isColor = (c: unknown): c is Color => (COLORS as readonly unknown[]).includes(c);
 
 function forSets(args: StackValidationArgs, fn: (s: BlueGreenSet) => void): void {
     for (const s of blueGreenSets(args.resources)) fn(s);
@@ -187,10 +183,10 @@ export const previewSelectsOther = stackPolicy(
             if (!s.live) return; // reported by bluegreen-live-service-selects-ready-color
             const live = selectedColor(s.live);
             if (!isColor(live)) return;
-            if (!s.preview) return report(`${s.namespace}/${s.name} has no ${s.name}-preview Service selecting ${other(live)}.`, s.live.urn);
+            if (!s.preview) return report(`${s.namespace}/${s.name} has no ${s.name}-preview Service selecting ${otherColor(live)}.`, s.live.urn);
             const prev = selectedColor(s.preview);
             if (prev === UNKNOWN) return;
-            if (prev !== other(live)) return report(`${s.namespace}/${s.name}-preview selects ${isColor(prev) ? prev : `nothing valid (${prev})`}; the live color is ${live}, so it must select ${other(live)}.`, s.preview.urn);
+            if (prev !== otherColor(live)) return report(`${s.namespace}/${s.name}-preview selects ${isColor(prev) ? prev : `nothing valid (${prev})`}; the live color is ${live}, so it must select ${otherColor(live)}.`, s.preview.urn);
             const ls = map(s.live.props, "spec.selector");
             const ps = map(s.preview.props, "spec.selector");
             if (ls && ps && ls !== UNKNOWN && ps !== UNKNOWN) {
