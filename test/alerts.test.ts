@@ -16,7 +16,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { Rendered } from "../plan/render";
 import { ROOT } from "../plan/stackfile";
 import { ALERT_NAMES, RULE_NAME } from "../components/alert-rules";
-import { find, inputs, ofType, renderStack } from "./harness";
+import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
 const RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -52,8 +52,7 @@ describe("alerts: the rendered rules and AlertManager config pass Prometheus's o
     let dir: string;
     before(async function () {
         this.timeout(60000);
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
         dir = ruleDir(ruleGroups(prod));
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -4,16 +4,13 @@
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
 import { ConfigError, ConfigSource, parseConfig } from "../config";
-import { PROJECT } from "../config/source";
 import { EKS_VERSIONS } from "../config/aws";
 import { planSubnets } from "../components/network";
 import { lifecyclePolicy } from "../components/registry";
 import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
 import { MOCK_ACCOUNT } from "../plan/mocks";
-import { mocks } from "../plan/mocks";
-import { RecordedResource, Rendered, Secret, render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { DEPLOYMENT, SERVICES, at, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { RecordedResource, Rendered, Secret } from "../plan/render";
+import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderWith } from "./harness";
 
 const VPC = "aws:ec2/vpc:Vpc";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -35,39 +32,6 @@ const CLUSTER = { production: "candlefish-maturity-map-production-eks", staging:
 const K8S_PROVIDER = (stack: keyof typeof CLUSTER) => `pulumi:providers:kubernetes::${CLUSTER[stack]}-k8s`;
 const ZONES = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
-/** Stack config with `--set` edits and whole top-level keys replaced. */
-function stackConfig(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}) {
-    const { config, secretKeys } = loadStack(stack, edits);
-    for (const [k, v] of Object.entries(replace)) {
-        if (v === undefined) delete config[`${PROJECT}:${k}`];
-        else config[`${PROJECT}:${k}`] = typeof v === "object" ? JSON.stringify(v) : String(v);
-    }
-    return { config, secretKeys };
-}
-
-function renderWith(stack: string, edits: readonly string[] = [], replace: Record<string, unknown> = {}): Promise<Rendered> {
-    return render({ stack, ...stackConfig(stack, edits, replace) });
-}
-
-/** Renders, expects a ConfigError, and counts what the mock engine was asked to create. */
-async function rejects(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}): Promise<{ message: string; registered: number }> {
-    const original = mocks.newResource;
-    let registered = 0;
-    mocks.newResource = (args) => {
-        registered++;
-        return original.call(mocks, args);
-    };
-    try {
-        await renderWith(stack, edits, replace);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        return { message: e.message, registered };
-    } finally {
-        mocks.newResource = original;
-    }
-    assert.fail(`expected ${JSON.stringify({ edits, replace })} to be rejected, but it rendered`);
-}
-
 const one = (r: Rendered, type: string): RecordedResource => {
     const all = ofType(r, type);
     assert.equal(all.length, 1, `expected one ${type}, found ${all.map((x) => x.name).join(", ")}`);
@@ -80,17 +44,16 @@ let prod: Rendered;
 let staging: Rendered;
 let rendered: Promise<void> | undefined;
 /** Both stack files, rendered once for every suite below (not a root hook: other files don't pay for it). */
-async function renderBoth(this: Mocha.Context): Promise<void> {
+async function renderBothOnce(this: Mocha.Context): Promise<void> {
     this.timeout(60000);
     rendered ??= (async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     })();
     await rendered;
 }
 
 describe("network: VPC across three us-east-1 zones", () => {
-    before(renderBoth);
+    before(renderBothOnce);
 
     it("uses 10.0.0.0/16 in production and 10.1.0.0/16 in staging, with VPC DNS on", () => {
         for (const [r, cidr] of [[prod, "10.0.0.0/16"], [staging, "10.1.0.0/16"]] as const) {
@@ -206,7 +169,7 @@ describe("network: VPC across three us-east-1 zones", () => {
 });
 
 describe("cluster: EKS as the runbook addresses it", () => {
-    before(renderBoth);
+    before(renderBothOnce);
 
     it("is named candlefish-maturity-map-<stack>-eks (runbook: aws eks update-kubeconfig --name ...)", () => {
         assert.equal(inputs(one(prod, EKS)).name, CLUSTER.production);
@@ -413,7 +376,7 @@ describe("cluster: EKS as the runbook addresses it", () => {
 });
 
 describe("registry: ECR repositories owned by one stack, looked up by the others", () => {
-    before(renderBoth);
+    before(renderBothOnce);
 
     it("production owns one protected repository per service: scan on push, IMMUTABLE tags, KMS (FSBP ECR.1, ECR.2)", () => {
         const repos = ofType(prod, REPO);
@@ -466,7 +429,7 @@ describe("registry: ECR repositories owned by one stack, looked up by the others
 });
 
 describe("AWS foundation: app-level edits never touch the network, the cluster or the registry", () => {
-    before(renderBoth);
+    before(renderBothOnce);
 
     const FOUNDATION = /^candlefish:(network:Network|cluster:Cluster|registry:Registry)::/;
     const catalogue: { what: string; edits: string[] }[] = [
@@ -524,7 +487,7 @@ describe("AWS foundation: bad input is refused before anything is registered", (
     ];
     for (const c of cases) {
         it(`rejects ${c.what}`, async () => {
-            const { message, registered } = await rejects(c.stack ?? "staging", c.edits ?? [], c.replace);
+            const { message, registered } = await expectRejected(c.stack ?? "staging", c.edits ?? [], c.replace);
             assert.equal(registered, 0, "nothing may be registered");
             const line = message.split("\n").find((l) => l.includes(`- ${c.key}:`));
             assert.ok(line, `no line names ${c.key}:\n${message}`);

@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { Rendered } from "../plan/render";
 import { BACKUP_SCHEDULE } from "../components/backups";
-import { find, inputs, ofType, renderStack } from "./harness";
+import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
 const KMS = "arn:aws:kms:us-east-1:123456789012:key/backups-kms";
 
@@ -13,8 +13,7 @@ describe("backups (S3 bucket and AWS Backup)", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("the bucket is the runbook's candlefish-backups in production, suffixed elsewhere, and protected", () => {

@@ -3,7 +3,7 @@
 // differences (failover and multi-AZ in production only).
 import { strict as assert } from "assert";
 import { Rendered, Secret } from "../plan/render";
-import { find, inputs, ofType, renderStack } from "./harness";
+import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
 const RG = "aws:elasticache/replicationGroup:ReplicationGroup";
 const TOKEN = "mock-password-cache-auth-token";
@@ -13,8 +13,7 @@ describe("cache (ElastiCache Redis)", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("production: encrypted at rest with its own key and in transit, failover across AZs, snapshots kept", () => {

@@ -5,7 +5,7 @@ import { strict as assert } from "assert";
 import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import { Rendered } from "../plan/render";
 import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION } from "../components/certificates";
-import { find, inputs, ofType, renderStack } from "./harness";
+import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
 const CERT_MANAGER = "kubernetes-cert-manager:index:CertManager";
 const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
@@ -17,8 +17,7 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
     let staging: Rendered;
     before(async function () {
         this.timeout(60000);
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("installs cert-manager through the remote component, chart pinned, CRDs included, in namespace cert-manager", () => {

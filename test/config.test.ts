@@ -5,29 +5,7 @@ import { ConfigError, ConfigSource, parseConfig } from "../config";
 import { render } from "../plan/render";
 import { loadStack } from "../plan/stackfile";
 import { PROJECT } from "../config/source";
-
-/** Renders staging with edits and expects a ConfigError; returns its message. */
-async function rejects(edits: readonly string[], stack = "staging"): Promise<{ message: string; registered: number }> {
-    const { config, secretKeys } = loadStack(stack, edits);
-    const recorded: unknown[] = [];
-    try {
-        const r = await render({ stack, config, secretKeys });
-        recorded.push(...r.resources);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        return { message: e.message, registered: recorded.length };
-    }
-    assert.fail(`expected ${edits.join(" ")} to be rejected, but ${recorded.length} resources were registered`);
-}
-
-/** Parses a stack file's config with edits, without rendering; `as` runs it under another stack name. */
-function parseWith(edits: readonly string[], stack = "staging", as = stack) {
-    const { config, secretKeys } = loadStack(stack, edits);
-    const raw: Record<string, string> = {};
-    const strip = (k: string) => k.slice(PROJECT.length + 1);
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[strip(k)] = v;
-    return parseConfig(new ConfigSource(as, raw, new Set(secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map(strip))));
-}
+import { expectRejected, parseWith } from "./harness";
 
 describe("config: bad input is refused before anything is registered", () => {
     const cases: { what: string; edits: string[]; key: string; says: RegExp }[] = [
@@ -52,7 +30,7 @@ describe("config: bad input is refused before anything is registered", () => {
     ];
     for (const c of cases) {
         it(`rejects ${c.what}`, async () => {
-            const { message, registered } = await rejects(c.edits);
+            const { message, registered } = await expectRejected("staging", c.edits);
             assert.equal(registered, 0);
             const line = message.split("\n").find((l) => l.includes(`- ${c.key}:`));
             assert.ok(line, `no line names ${c.key}:\n${message}`);
@@ -74,7 +52,7 @@ describe("config: bad input is refused before anything is registered", () => {
 
     it("reports every problem in one run, not just the first", () => {
         assert.throws(
-            () => parseWith(["activeColour=green", "services.rtpm-api.blue.imageTag=latest", "services.nanda-api.blue.replicas=-3"]),
+            () => parseWith("staging", ["activeColour=green", "services.rtpm-api.blue.imageTag=latest", "services.nanda-api.blue.replicas=-3"]),
             (e: ConfigError) => {
                 assert.deepEqual(
                     e.issues.map((i) => i.key).sort(),
@@ -90,7 +68,7 @@ describe("config: bad input is refused before anything is registered", () => {
     });
 
     it("leaves other namespaces (aws:region) to their providers", () => {
-        const cfg = parseWith(["aws:region=eu-west-1"]);
+        const cfg = parseWith("staging", ["aws:region=eu-west-1"]);
         assert.equal(cfg.activeColor, "green");
     });
 });
@@ -98,7 +76,7 @@ describe("config: bad input is refused before anything is registered", () => {
 describe("config: accepted values", () => {
     it("accepts release tags, git SHAs and digests, and renders digests with @", async () => {
         const digest = "sha256:" + "a".repeat(64);
-        const cfg = parseWith([
+        const cfg = parseWith("staging", [
             "services.rtpm-api.blue.imageTag=2.5.0-rc.1+build.7",
             "services.nanda-api.blue.imageTag=3f2c1ab",
             `services.otter-gateway.blue.imageTag=${digest}`,
@@ -110,24 +88,24 @@ describe("config: accepted values", () => {
     });
 
     it("takes the namespace and environment from the stack name by default", () => {
-        const cfg = parseWith([]);
+        const cfg = parseWith("staging", []);
         assert.equal(cfg.namespace, "staging");
         assert.equal(cfg.environment, "staging");
         assert.equal(cfg.isProduction, false);
-        const prod = parseWith([], "production");
+        const prod = parseWith("production", []);
         assert.equal(prod.namespace, "production");
         assert.equal(prod.isProduction, true);
     });
 
     it("uses the service-level replicas as the default for both colors, and a color's own count over it", () => {
-        const cfg = parseWith(["services.rtpm-api.green.replicas=4"]);
+        const cfg = parseWith("staging", ["services.rtpm-api.green.replicas=4"]);
         const svc = cfg.services.find((s) => s.name === "rtpm-api")!;
         assert.equal(svc.colors.blue.replicas, 1); // staging sets services.rtpm-api.replicas: 1
         assert.equal(svc.colors.green.replicas, 4);
     });
 
     it("coerces numbers and booleans from the strings `pulumi config set` may store", () => {
-        const cfg = parseWith(["services.x.replicas='3'", "services.x.blue.imageTag=v1.0.0", "services.x.green.imageTag=v1.0.0", "readOnlyMode='true'"]);
+        const cfg = parseWith("staging", ["services.x.replicas='3'", "services.x.blue.imageTag=v1.0.0", "services.x.green.imageTag=v1.0.0", "readOnlyMode='true'"]);
         const x = cfg.services.find((s) => s.name === "x")!;
         assert.equal(x.colors.blue.replicas, 3);
         assert.equal(x.port, 8080); // not in the catalog: generic defaults
@@ -135,11 +113,11 @@ describe("config: accepted values", () => {
     });
 
     it("requires an environment for a stack whose name is not one", () => {
-        assert.throws(() => parseWith([], "staging", "dev-alice"), (e: ConfigError) => {
+        assert.throws(() => parseWith("staging", [], {}, { as: "dev-alice" }), (e: ConfigError) => {
             assert.match(e.message, /- environment: required; expected one of "production", "staging", "development"/);
             return true;
         });
-        const cfg = parseWith(["environment=development"], "staging", "dev-alice");
+        const cfg = parseWith("staging", ["environment=development"], {}, { as: "dev-alice" });
         assert.equal(cfg.namespace, "dev-alice");
         assert.equal(cfg.environment, "development");
     });

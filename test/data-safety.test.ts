@@ -4,12 +4,9 @@
 // any resource input; and bad data-store config is refused, with the key
 // named, before anything is registered.
 import { strict as assert } from "assert";
-import { ConfigError } from "../config";
-import { Rendered, Secret, render } from "../plan/render";
-import { SECURE_PLACEHOLDER, loadStack } from "../plan/stackfile";
-import { mocks } from "../plan/mocks";
-import { PROJECT } from "../config/source";
-import { diffRenders, ofType, renderStack } from "./harness";
+import { Rendered, Secret } from "../plan/render";
+import { SECURE_PLACEHOLDER } from "../plan/stackfile";
+import { diffRenders, expectRejected, ofType, renderBoth, renderStack, renderWith } from "./harness";
 
 /** Types that hold data or keys: deleting or replacing one loses something. */
 const STATEFUL = [
@@ -43,25 +40,6 @@ const APP_EDITS: Readonly<Record<string, readonly string[]>> = {
     ],
 };
 
-/** Renders and expects a ConfigError, counting every registration the mock engine saw. */
-async function rejects(stack: string, config: Record<string, string>, secretKeys: string[]): Promise<{ message: string; registered: number }> {
-    const original = mocks.newResource;
-    let registered = 0;
-    mocks.newResource = (args) => {
-        registered++;
-        return original.call(mocks, args);
-    };
-    try {
-        await render({ stack, config, secretKeys });
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        return { message: e.message, registered };
-    } finally {
-        mocks.newResource = original;
-    }
-    assert.fail("expected the config to be rejected, but it rendered");
-}
-
 /** Paths (resource::input.path) where a needle occurs outside a Secret marker, and how often it occurs inside one. */
 function scan(r: Rendered, needles: readonly string[]): { plaintext: string[]; wrapped: number } {
     const plaintext: string[] = [];
@@ -83,8 +61,7 @@ describe("data safety", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("every stateful resource is protected (DB, cache, bucket, repositories, secrets, KMS keys, vaults)", () => {
@@ -134,9 +111,7 @@ describe("data safety", function () {
 
         it("values from secret config appear only inside secret markers", async () => {
             const canary = "sk_live_canary_4f2a91";
-            const { config, secretKeys } = loadStack("production");
-            config[`${PROJECT}:secrets`] = JSON.stringify({ config: { STRIPE_KEY: canary } });
-            const r = await render({ stack: "production", config, secretKeys: [...secretKeys, `${PROJECT}:secrets`] });
+            const r = await renderWith("production", [], { secrets: { config: { STRIPE_KEY: canary } } }, { secret: ["secrets"] });
             const { plaintext, wrapped } = scan(r, [canary, SECURE_PLACEHOLDER]);
             assert.deepEqual(plaintext, []);
             assert.ok(wrapped >= 1, "the canary must reach candlefish/production/config");
@@ -180,11 +155,8 @@ describe("data safety", function () {
         ];
         for (const c of cases) {
             it(`rejects ${c.what}`, async () => {
-                const stack = c.stack ?? "staging";
-                const { config, secretKeys } = loadStack(stack, c.edits ?? []);
-                for (const [k, v] of Object.entries(c.replace ?? {})) config[`${PROJECT}:${k}`] = JSON.stringify(v);
-                const keys = c.secret ? [...secretKeys, ...Object.keys(c.replace ?? {}).map((k) => `${PROJECT}:${k}`)] : secretKeys;
-                const { message, registered } = await rejects(stack, config, keys);
+                const secret = c.secret ? Object.keys(c.replace ?? {}) : [];
+                const { message, registered } = await expectRejected(c.stack ?? "staging", c.edits ?? [], c.replace, { secret });
                 assert.equal(registered, 0, "nothing may be registered");
                 const line = message.split("\n").find((l) => l.startsWith(`  - ${c.key}: `));
                 assert.ok(line, `expected an issue for ${c.key}, got:\n${message}`);

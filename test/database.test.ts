@@ -3,18 +3,7 @@
 import { strict as assert } from "assert";
 import { Rendered } from "../plan/render";
 import { instanceIdentifier } from "../components/database";
-import { ConfigSource, parseConfig } from "../config";
-import { PROJECT } from "../config/source";
-import { loadStack } from "../plan/stackfile";
-import { find, inputs, ofType, renderStack } from "./harness";
-
-/** A stack's parsed config with `--set` edits, without rendering. */
-function parseWith(stack: string, edits: readonly string[]) {
-    const { config } = loadStack(stack, edits);
-    const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = v;
-    return parseConfig(new ConfigSource(stack, raw));
-}
+import { find, inputs, ofType, parseWith, renderBoth, renderStack } from "./harness";
 
 const INSTANCE = "aws:rds/instance:Instance";
 const KMS_ARN = (name: string) => `arn:aws:kms:us-east-1:123456789012:key/${name}`;
@@ -24,8 +13,7 @@ describe("database (RDS PostgreSQL)", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("declares exactly one instance per stack, named after the stack, protected and retained on delete", () => {

@@ -3,10 +3,7 @@
 // removes a resource. fast-check generates the configs.
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { PROJECT } from "../config/source";
-import { SERVICE, diffRenders } from "./harness";
+import { SERVICE, diffRenders, renderWith } from "./harness";
 
 const COLORS = ["blue", "green"] as const;
 type Color = (typeof COLORS)[number];
@@ -46,14 +43,6 @@ const scenario = fc
         return { activeColor: cfg.activeColor, services, target };
     });
 
-function configFor(activeColor: Color, services: Record<string, unknown>) {
-    const base = loadStack("staging");
-    return {
-        ...base,
-        config: { ...base.config, [`${PROJECT}:activeColor`]: activeColor, [`${PROJECT}:services`]: JSON.stringify(services) },
-    };
-}
-
 const live = (s: any, global: Color): Color => s.activeColor ?? global;
 
 describe("Property: a color flip changes only Service selectors", () => {
@@ -61,15 +50,13 @@ describe("Property: a color flip changes only Service selectors", () => {
         this.timeout(300_000);
         await fc.assert(
             fc.asyncProperty(scenario, async ({ activeColor, services, target }) => {
-                const before = configFor(activeColor, services);
                 let afterColor = activeColor;
                 const afterServices = structuredClone(services);
                 if (target === null) afterColor = flip(activeColor);
                 else afterServices[target].activeColor = flip(live(services[target], activeColor));
-                const after = configFor(afterColor, afterServices);
 
-                const a = await render({ stack: "staging", ...before });
-                const b = await render({ stack: "staging", ...after });
+                const a = await renderWith("staging", [], { activeColor, services });
+                const b = await renderWith("staging", [], { activeColor: afterColor, services: afterServices });
                 const d = diffRenders(a, b);
 
                 assert.deepEqual(d.added, []);

@@ -3,13 +3,9 @@
 // HTTP -> HTTPS, Route53 alias records, maintenance routing, and bad platform
 // config refused before anything is registered.
 import { strict as assert } from "assert";
-import { ConfigError, ConfigSource, parseConfig } from "../config";
-import { render, Rendered } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { mocks } from "../plan/mocks";
-import { PROJECT } from "../config/source";
+import { Rendered } from "../plan/render";
 import { HEALTH_PATHS, INGRESS_NGINX_CHART_VERSION, hostPaths } from "../components/ingress";
-import { SERVICE, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { SERVICE, diffRenders, expectRejected, find, inputs, ofType, parseWith, renderBoth, renderStack } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
@@ -27,8 +23,7 @@ describe("ingress: controller, routing, TLS and DNS", () => {
     let staging: Rendered;
     before(async function () {
         this.timeout(60000);
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     it("installs ingress-nginx (chart pinned) behind an internet-facing NLB tagged for the DNS lookup, with HTTP->HTTPS and HSTS", () => {
@@ -166,13 +161,8 @@ describe("ingress: maintenanceBackend (helper E's hook)", () => {
 });
 
 describe("platform config: defaults", () => {
-    /** Parses a stack file's config (with `services` replaced) without rendering. */
-    const parse = (stack: string, services?: unknown) => {
-        const { config } = loadStack(stack);
-        if (services) config[`${PROJECT}:services`] = JSON.stringify(services);
-        const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(`${PROJECT}:`)).map(([k, v]) => [k.slice(PROJECT.length + 1), v]));
-        return parseConfig(new ConfigSource(stack, raw, new Set(["alerts"])));
-    };
+    /** Parses a stack file's config (with `services` replaced) without rendering; `alerts` counts as secret in every stack. */
+    const parse = (stack: string, services?: object) => parseWith(stack, [], services ? { services } : {}, { secret: ["alerts"] });
 
     it("production and staging differ in domain, sizes and receivers", () => {
         const p = parse("production");
@@ -196,28 +186,6 @@ describe("platform config: defaults", () => {
         assert.deepEqual(c.ingress.hosts, {});
     });
 });
-
-/** Renders with edits; expects a ConfigError and counts what the mock engine was asked to create. */
-async function rejects(stack: string, edits: readonly string[], drop: readonly string[] = [], secret = true): Promise<{ message: string; registered: number }> {
-    const { config, secretKeys } = loadStack(stack, edits);
-    for (const k of drop) delete config[`${PROJECT}:${k}`];
-    const keys = secret ? secretKeys : secretKeys.filter((k) => k !== `${PROJECT}:alerts`);
-    const original = mocks.newResource;
-    let registered = 0;
-    mocks.newResource = (args) => {
-        registered++;
-        return original.call(mocks, args);
-    };
-    try {
-        await render({ stack, config, secretKeys: keys });
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        return { message: e.message, registered };
-    } finally {
-        mocks.newResource = original;
-    }
-    return assert.fail(`expected ${edits.join(" ")} to be rejected, but it rendered`);
-}
 
 describe("platform config: bad input is refused with the key named, before anything is registered", () => {
     const cases: { what: string; stack?: string; edits?: string[]; drop?: string[]; secret?: boolean; key: string; says: RegExp }[] = [
@@ -243,7 +211,9 @@ describe("platform config: bad input is refused with the key named, before anyth
     for (const c of cases) {
         it(`rejects ${c.what}`, async function () {
             this.timeout(30000);
-            const { message, registered } = await rejects(c.stack ?? "production", c.edits ?? [], c.drop ?? [], c.secret ?? true);
+            const drop = Object.fromEntries((c.drop ?? []).map((k) => [k, undefined]));
+            const plaintext = c.secret === false ? ["alerts"] : [];
+            const { message, registered } = await expectRejected(c.stack ?? "production", c.edits ?? [], drop, { plaintext });
             assert.equal(registered, 0, "nothing may be registered");
             const line = message.split("\n").find((l) => l.includes(`- ${c.key}`));
             assert.ok(line, `the message names ${c.key}:\n${message}`);

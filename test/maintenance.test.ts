@@ -2,9 +2,8 @@
 // page that answers 503 with a human page, always deployed when the stack
 // configures an image, so switching the mode moves only the routing.
 import { strict as assert } from "assert";
-import { DEPLOYMENT, PDB, SERVICE, diffRenders, find, inputs, ofType, renderStack } from "./harness";
-import { Rendered, render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
+import { DEPLOYMENT, PDB, SERVICE, diffRenders, find, inputs, ofType, renderStack, renderWith } from "./harness";
+import { Rendered } from "../plan/render";
 import { maintenanceHtml, maintenanceNginxConf } from "../components/maintenance";
 
 const CONFIGMAP = "kubernetes:core/v1:ConfigMap";
@@ -123,9 +122,7 @@ describe("MaintenancePage: the page itself", () => {
     });
 
     it("a stack without maintenance.image runs no page", async () => {
-        const { config, secretKeys } = loadStack("staging");
-        delete config["candlefish-maturity-map:maintenance"];
-        const r = await render({ stack: "staging", config, secretKeys });
+        const r = await renderWith("staging", [], { maintenance: undefined });
         assert.equal(ofType(r, DEPLOYMENT).filter((x) => x.name === "maintenance-page").length, 0);
         assert.equal(ofType(r, CONFIGMAP).filter((x) => x.name.startsWith("maintenance-page")).length, 0);
         // ...and the apps are all still there.

@@ -1,21 +1,12 @@
 // Migrations gate the rollout (runbook "Database Migrations"): one Job per
 // rtpm-api image tag, and each color's Deployment waits for its own Job.
 import { strict as assert } from "assert";
-import { DEPLOYMENT, SERVICE, at, diffRenders, find, inputs, ofType, renderStack } from "./harness";
-import { Rendered, render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { PROJECT } from "../config/source";
+import { DEPLOYMENT, SERVICE, at, diffRenders, find, inputs, ofType, renderStack, renderWith } from "./harness";
+import { Rendered } from "../plan/render";
 import { migrationJobNames, tagSlug } from "../components/migrations";
 import { RUN_AS_USER } from "../components/blue-green-service";
 
 const JOB = "kubernetes:batch/v1:Job";
-
-/** A stack file with whole structured keys replaced (what `pulumi config set --path --json` would store). */
-async function renderWith(stack: string, values: Record<string, unknown>): Promise<Rendered> {
-    const { config, secretKeys } = loadStack(stack);
-    for (const [k, v] of Object.entries(values)) config[`${PROJECT}:${k}`] = JSON.stringify(v);
-    return render({ stack, config, secretKeys });
-}
 
 describe("Migrations: a Job per image tag gates its color's rollout", () => {
     let prod: Rendered;
@@ -135,7 +126,7 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
     });
 
     it("`migrations` config picks the services and the command", async () => {
-        const r = await renderWith("production", {
+        const r = await renderWith("production", [], {
             migrations: { "nanda-api": { command: ["npm", "run", "migrate"], backoffLimit: 0, activeDeadlineSeconds: 300 } },
         });
         const jobs = ofType(r, JOB).map((j) => inputs(j));
@@ -144,7 +135,7 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         assert.equal(jobs[0].spec.backoffLimit, 0);
         assert.equal(jobs[0].spec.activeDeadlineSeconds, 300);
         assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
-        const none = await renderWith("production", { migrations: {} });
+        const none = await renderWith("production", [], { migrations: {} });
         assert.equal(ofType(none, JOB).length, 0);
     });
 

@@ -3,12 +3,10 @@
 // AlertManager receivers), scraping of both colors, the database exporters,
 // the runbook's PrometheusRule and the dashboards.
 import { strict as assert } from "assert";
-import { Rendered, Secret, render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { PROJECT } from "../config/source";
+import { Rendered, Secret } from "../plan/render";
 import { ALERT_NAMES, CRITICAL_ALERTS, FOR_DURATIONS, WARNING_ALERTS } from "../components/alert-rules";
 import { KUBE_PROMETHEUS_STACK_VERSION, retentionSize } from "../components/monitoring";
-import { DEPLOYMENT, SERVICE, SERVICES, at, find, inputs, ofType, renderStack } from "./harness";
+import { DEPLOYMENT, SERVICE, SERVICES, at, find, inputs, ofType, renderStack, renderWith } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -118,14 +116,14 @@ describe("monitoring: kube-prometheus-stack", () => {
     });
 
     it("alerts.email and the SMTP relay are config; the SMTP password reaches AlertManager as a mounted file", async () => {
-        const { config, secretKeys } = loadStack("staging", [
+        const edits = [
             "alerts.email=oncall@candlefish.ai",
             "alerts.smtp.smarthost=smtp.candlefish.ai:587",
             "alerts.smtp.username=alertmanager",
             "alerts.smtp.password=hunter2hunter2",
-        ]);
+        ];
         // As `pulumi config set --secret --path alerts.smtp.password` leaves it.
-        const r = await render({ stack: "staging", config, secretKeys: [...secretKeys, `${PROJECT}:alerts`] });
+        const r = await renderWith("staging", edits, {}, { secret: ["alerts"] });
         const am = values(r).alertmanager.config;
         assert.deepEqual(am.global, {
             resolve_timeout: "5m",

@@ -3,55 +3,10 @@
 // resource is registered; read-only mode and emergency scale are one-key edits
 // that touch exactly what the runbook's kubectl patches touched.
 import { strict as assert } from "assert";
-import { ConfigError, ConfigSource, parseConfig } from "../config";
-import { render, Rendered } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { mocks } from "../plan/mocks";
-import { PROJECT } from "../config/source";
+import { ConfigSource, parseConfig } from "../config";
+import { Rendered } from "../plan/render";
 import { DEFAULT_MAINTENANCE_MESSAGE } from "../config/operations";
-import { DEPLOYMENT, SERVICE, SERVICES, diffRenders, find, inputs, renderStack } from "./harness";
-
-/** Stack config with `--set` edits and whole structured keys replaced. */
-function stackConfig(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}) {
-    const { config, secretKeys } = loadStack(stack, edits);
-    for (const [k, v] of Object.entries(replace)) {
-        if (v === undefined) delete config[`${PROJECT}:${k}`];
-        else config[`${PROJECT}:${k}`] = typeof v === "object" ? JSON.stringify(v) : String(v);
-    }
-    return { config, secretKeys };
-}
-
-/** Parses a stack's config with edits, without rendering. */
-function parseWith(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}) {
-    const { config, secretKeys } = stackConfig(stack, edits, replace);
-    const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = v;
-    const secret = new Set(secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1)));
-    return parseConfig(new ConfigSource(stack, raw, secret));
-}
-
-/**
- * Renders and expects a ConfigError. Counts every resource the mock engine was
- * asked to create, so "nothing was registered" is measured, not assumed.
- */
-async function rejects(stack: string, edits: readonly string[], replace: Record<string, unknown> = {}): Promise<{ message: string; registered: number }> {
-    const { config, secretKeys } = stackConfig(stack, edits, replace);
-    const original = mocks.newResource;
-    let registered = 0;
-    mocks.newResource = (args) => {
-        registered++;
-        return original.call(mocks, args);
-    };
-    try {
-        await render({ stack, config, secretKeys });
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${(e as Error).stack}`);
-        return { message: e.message, registered };
-    } finally {
-        mocks.newResource = original;
-    }
-    assert.fail(`expected ${edits.join(" ")} to be rejected, but it rendered`);
-}
+import { DEPLOYMENT, SERVICE, SERVICES, diffRenders, expectRejected, find, inputs, parseWith, renderStack, renderWith, withRegistrationCount } from "./harness";
 
 describe("operations config: defaults", () => {
     it("production: modes off, the configured page with two replicas, rtpm-api migrations", () => {
@@ -113,7 +68,7 @@ describe("operations config: bad input is refused before anything is registered"
     ];
     for (const c of cases) {
         it(`rejects ${c.what}`, async () => {
-            const { message, registered } = await rejects(c.stack ?? "staging", c.edits ?? [], c.replace);
+            const { message, registered } = await expectRejected(c.stack ?? "staging", c.edits ?? [], c.replace);
             assert.equal(registered, 0);
             const line = message.split("\n").find((l) => l.includes(`- ${c.key}:`));
             assert.ok(line, `no line names ${c.key}:\n${message}`);
@@ -122,17 +77,10 @@ describe("operations config: bad input is refused before anything is registered"
     }
 
     it("the registration counter does count (a good config registers resources)", async () => {
-        const original = mocks.newResource;
-        let n = 0;
-        mocks.newResource = (args) => {
-            n++;
-            return original.call(mocks, args);
-        };
-        try {
-            await render({ stack: "staging", ...loadStack("staging") });
-        } finally {
-            mocks.newResource = original;
-        }
+        const n = await withRegistrationCount(async (registered) => {
+            await renderWith("staging");
+            return registered();
+        });
         assert.ok(n > 20, `only ${n} registered`);
     });
 });

@@ -7,7 +7,7 @@ import { RecordedResource, Rendered, Secret, UNKNOWN_VALUE } from "../plan/rende
 import { PolicyReport, evaluatePolicies } from "../plan/policy";
 import { POLICIES } from "../policies/pack";
 import { K8S } from "../policies/lib";
-import { ofType, renderStack } from "./harness";
+import { ofType, renderBoth, renderStack } from "./harness";
 import { set, withOptions } from "./policy-fixtures";
 
 const mandatory = (r: PolicyReport) => r.violations.filter((v) => v.level === "mandatory");
@@ -17,8 +17,7 @@ describe("policy pack over the rendered stacks", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     for (const stack of ["production", "staging"]) {

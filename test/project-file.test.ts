@@ -6,6 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigSource, PROJECT, parseConfig } from "../config";
 import { ROOT, loadStack } from "../plan/stackfile";
+import { parseWith } from "./harness";
 
 const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 const declared: Record<string, { type?: string; default?: unknown; description?: string }> = project.config;
@@ -38,11 +39,7 @@ describe("Pulumi.yaml", () => {
 
         it(`${stack}: Pulumi's injected defaults parse to the same config as leaving the keys out`, () => {
             const withDefaults = parseConfig(asPulumiPasses(stack));
-            const { config, secretKeys } = loadStack(stack);
-            const raw: Record<string, string> = {};
-            const strip = (k: string) => k.slice(PROJECT.length + 1);
-            for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[strip(k)] = v;
-            const without = parseConfig(new ConfigSource(stack, raw, new Set(secretKeys.map(strip))));
+            const without = parseWith(stack);
             assert.deepEqual(JSON.parse(JSON.stringify(withDefaults)), JSON.parse(JSON.stringify(without)));
         });
     }

@@ -5,11 +5,9 @@
 // and nothing stateful (runbook "Rotate Secrets" without `openssl rand` or
 // `kubectl rollout restart`).
 import { strict as assert } from "assert";
-import { Rendered, Secret, render } from "../plan/render";
-import { loadStack } from "../plan/stackfile";
-import { PROJECT } from "../config/source";
+import { Rendered, Secret } from "../plan/render";
 import { CLUSTER_SECRET_STORE, K8S_SECRETS, SECRET_CONSUMERS } from "../components/secrets";
-import { DEPLOYMENT, SERVICES, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { DEPLOYMENT, SERVICES, diffRenders, find, inputs, ofType, renderBoth, renderStack, renderWith } from "./harness";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
 const VERSION = "aws:secretsmanager/secretVersion:SecretVersion";
@@ -31,8 +29,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
     let prod: Rendered;
     let staging: Rendered;
     before(async () => {
-        prod = await renderStack("production");
-        staging = await renderStack("staging");
+        ({ prod, staging } = await renderBoth());
     });
 
     describe("Secrets Manager", () => {
@@ -63,9 +60,8 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
         });
 
         it("candlefish/<stack>/config holds the values of secret config, as a secret, and every service gets them", async () => {
-            const { config, secretKeys } = loadStack("staging");
-            config[`${PROJECT}:secrets`] = JSON.stringify({ config: { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" } });
-            const r = await render({ stack: "staging", config, secretKeys: [...secretKeys, `${PROJECT}:secrets`] });
+            const secrets = { config: { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" } };
+            const r = await renderWith("staging", [], { secrets }, { secret: ["secrets"] });
             const v = find(r, VERSION, "secrets-config");
             assert.ok(v.inputs.secretString instanceof Secret);
             assert.deepEqual(JSON.parse(inputs(v).secretString), { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" });
@@ -266,8 +262,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
         });
 
         it("a version below 1 is refused, naming the key", async () => {
-            const { config, secretKeys } = loadStack("staging", ["secrets.jwtSecretVersion=0"]);
-            await assert.rejects(render({ stack: "staging", config, secretKeys }), /secrets\.jwtSecretVersion: expected an integer >= 1, got 0/);
+            await assert.rejects(renderWith("staging", ["secrets.jwtSecretVersion=0"]), /secrets\.jwtSecretVersion: expected an integer >= 1, got 0/);
         });
     });
 });
