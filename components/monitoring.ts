@@ -328,7 +328,7 @@ export class Monitoring extends pulumi.ComponentResource {
         this.registerOutputs({ namespace: MONITORING_NAMESPACE, rules: RULE_NAME });
     }
 
-    /** One exporter: a hardened Deployment, its Service and a ServiceMonitor (job = the exporter's name). */
+    /** One exporter: a hardened Deployment, its PodDisruptionBudget, its Service and a ServiceMonitor (job = the exporter's name). */
     private exporter(
         name: string,
         app: string,
@@ -357,7 +357,7 @@ export class Monitoring extends pulumi.ComponentResource {
                                     image,
                                     ports: [{ name: "metrics", containerPort: port, protocol: "TCP" }],
                                     env,
-                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "128Mi" } },
+                                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
                                     readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
                                     securityContext: restrictedContainerSecurity(),
@@ -366,6 +366,16 @@ export class Monitoring extends pulumi.ComponentResource {
                         },
                     },
                 },
+            },
+            { parent: this, deleteBeforeReplace: true },
+        );
+        // A drain evicts the exporter's pod one at a time like every other Deployment's
+        // (runbook "Drain Node for Maintenance"); with one replica it never blocks a drain.
+        new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-${app}`,
+            {
+                metadata: { name: app, namespace, labels },
+                spec: { maxUnavailable: 1, selector: { matchLabels: { app } } },
             },
             { parent: this, deleteBeforeReplace: true },
         );

@@ -220,4 +220,22 @@ describe("monitoring: kube-prometheus-stack", () => {
         const services = JSON.parse(Object.values(maps.find((m) => m.metadata.name === "candlefish-dashboard-services")!.data)[0] as string);
         for (const p of services.panels.slice(0, 5)) assert.match(p.targets[0].expr, /by \(app, version/, p.title);
     });
+
+    it("gives both database exporters a CPU limit and a PodDisruptionBudget selecting their pods (no advisory policy violations)", () => {
+        const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+        for (const r of [prod, staging]) {
+            for (const name of ["postgres-exporter", "redis-exporter"]) {
+                const d = inputs(find(r, DEPLOYMENT, `monitoring-${name}`));
+                const limits = d.spec.template.spec.containers[0].resources.limits;
+                assert.equal(limits.cpu, "200m", name);
+                assert.equal(limits.memory, "128Mi", name);
+                const pdb = inputs(find(r, PDB, `monitoring-${name}`));
+                assert.equal(pdb.metadata.name, name);
+                assert.equal(pdb.metadata.namespace, d.metadata.namespace);
+                assert.equal(pdb.spec.maxUnavailable, 1);
+                assert.deepEqual(pdb.spec.selector.matchLabels, { app: name });
+                for (const [k, v] of Object.entries(pdb.spec.selector.matchLabels)) assert.equal(d.spec.template.metadata.labels[k], v, `${name}: ${k}`);
+            }
+        }
+    });
 });
