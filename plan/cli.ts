@@ -107,7 +107,6 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             a.configFile = value;
         }
     }
-    if (a.diff && a.policy) throw new UsageError("--diff and --policy: pick one (the policy pack checks a stack, not an edit)");
     return a;
 }
 
@@ -196,11 +195,15 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
             const after = args.sets.length ? await renderWith(args, args.sets) : before;
             const d = diffRenders(before, after);
             if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
+            // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys).
+            const report = evaluate ? await evaluate(after) : undefined;
+            const code = report?.violations.some((v) => v.level === "mandatory") ? 1 : 0;
             if (args.json) {
                 for (const s of statefulChanges(d)) warn(`this edit changes a STATEFUL resource: ${s}`);
-                io.stdout(JSON.stringify({ changed: d.changed, added: d.added, removed: d.removed }, null, 2) + "\n");
-            } else io.stdout(formatDiff(d, args.sets));
-            return 0;
+                const doc = { changed: d.changed, added: d.added, removed: d.removed, ...(report && { policy: { policies: report.policies, violations: report.violations } }) };
+                io.stdout(JSON.stringify(doc, null, 2) + "\n");
+            } else io.stdout(formatDiff(d, args.sets) + (report ? "\n" + formatPolicy(report) : ""));
+            return code;
         }
 
         const rendered = await renderWith(args, args.sets);

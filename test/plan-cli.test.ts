@@ -76,7 +76,6 @@ describe("plan CLI: flags", function () {
             [["--out"], /--out: expects a value/],
             [["--stack", "a", "--stack", "b"], /--stack: given more than once/],
             [["--json=yes"], /--json: takes no value/],
-            [["--diff", "--policy"], /--diff and --policy/],
         ];
         for (const [argv, re] of cases) assert.throws(() => parseArgs(argv), (e: Error) => e instanceof UsageError && re.test(e.message), argv.join(" "));
     });
@@ -456,16 +455,33 @@ describe("plan CLI: policy report", () => {
         assert.doesNotMatch(formatPolicy({ policies: 3, violations: [] }), /FAILED/);
     });
 
-    it("--policy --json prints exactly {policies, violations} (when the evaluator is built)", async function () {
+    it("--policy --json prints exactly {policies, violations}; production is clean", async function () {
         this.timeout(60000);
-        if (!fs.existsSync(path.join(__dirname, "..", "plan", "policy.js"))) this.skip();
         const r = await plan("--policy", "--json");
+        assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout);
         assert.deepEqual(Object.keys(doc), ["policies", "violations"]);
-        assert.ok(doc.policies > 0);
-        const mandatory = doc.violations.filter((v: any) => v.level === "mandatory");
-        assert.equal(r.code, mandatory.length ? 1 : 0);
-        for (const v of doc.violations) assert.deepEqual(Object.keys(v).sort(), ["level", "message", "name", "policy", "type"]);
+        assert.ok(doc.policies >= 50, `only ${doc.policies} policies evaluated`);
+        assert.deepEqual(doc.violations, []);
+    });
+
+    it("--diff --policy judges the stack as the edit leaves it, and fails the edit on a mandatory violation", async function () {
+        this.timeout(60000);
+        // Production needs >= 2 replicas on the live color: scaling it to 1 is a mandatory violation.
+        const live = prodActive();
+        const bad = await plan("--diff", "--policy", "--json", "--set", `services.rtpm-api.${live}.replicas=1`);
+        assert.equal(bad.code, 1, bad.stderr);
+        const doc = JSON.parse(bad.stdout);
+        assert.deepEqual(Object.keys(doc), ["changed", "added", "removed", "policy"]);
+        assert.deepEqual(doc.changed, [{ type: DEPLOYMENT, name: `rtpm-api-${live}`, paths: ["spec.replicas"] }]);
+        const mandatory = doc.policy.violations.filter((v: any) => v.level === "mandatory");
+        assert.ok(mandatory.length >= 1);
+        assert.ok(mandatory.every((v: any) => Object.keys(v).sort().join() === "level,message,name,policy,type"));
+
+        const ok = await plan("--diff", "--policy", "--set", `activeColor=${other(live)}`);
+        assert.equal(ok.code, 0, ok.stderr);
+        assert.match(ok.stdout, /^Changes: 8 to update, 0 to create, 0 to delete$/m);
+        assert.match(ok.stdout, /^Policies: \d+ evaluated; 0 mandatory and 0 advisory violation\(s\)$/m);
     });
 });
 

@@ -95,8 +95,8 @@ describe("CI/CD workflows: structure GitHub expects", () => {
                 n++;
             }
         assert.ok(n >= 4, `found only ${n} plan commands`);
-        // The extraction is real: a combination the CLI refuses is caught.
-        assert.throws(() => parseArgs(["--diff", "--policy"]));
+        // The extraction is real: an invocation the CLI refuses is caught.
+        assert.throws(() => parseArgs(["--diff", "--polcy"]));
     });
 });
 
