@@ -25,6 +25,7 @@ export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH
   --set PATH=VALUE    override config as \`pulumi config set --path PATH VALUE\` would; repeatable
   --json              print one JSON document instead of the summary
   --diff              print what the --set edits change, compared with the stack as it is
+  --diff-base FILE    with --diff: compare with the stack config in FILE (e.g. main's stack file in a PR)
   --out DIR           write every Kubernetes object to DIR/<namespace or _cluster>/<Kind>-<name>.yaml
   --policy            evaluate the policy pack; exit 1 on any mandatory violation
   --help              this text
@@ -40,6 +41,8 @@ export interface PlanIO {
 export interface PlanArgs {
     readonly stack: string;
     readonly configFile?: string;
+    /** With --diff: the stack config to compare with (e.g. the base branch's stack file). */
+    readonly diffBase?: string;
     readonly sets: string[];
     readonly json: boolean;
     readonly diff: boolean;
@@ -56,7 +59,7 @@ export class UsageError extends Error {
     }
 }
 
-const VALUE_FLAGS = new Set(["--stack", "--set", "--out", "--config-file"]);
+const VALUE_FLAGS = new Set(["--stack", "--set", "--out", "--config-file", "--diff-base"]);
 const BOOL_FLAGS = new Set(["--json", "--diff", "--policy", "--help"]);
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
@@ -102,11 +105,15 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
         } else if (flag === "--out") {
             if (!value) throw new UsageError("--out: expects a directory");
             a.out = value;
+        } else if (flag === "--diff-base") {
+            if (!value) throw new UsageError("--diff-base: expects a file");
+            a.diffBase = value;
         } else {
             if (!value) throw new UsageError("--config-file: expects a file");
             a.configFile = value;
         }
     }
+    if (a.diffBase !== undefined && !a.diff) throw new UsageError("--diff-base: only with --diff");
     return a;
 }
 
@@ -187,12 +194,14 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
         const evaluate = args.policy ? loadEvaluator() : undefined;
         // Validate the edits and the --out target before the (slower) render, so a typo fails fast.
         stackConfig(args, args.sets);
+        const baseArgs: PlanArgs = args.diffBase !== undefined ? { ...args, configFile: args.diffBase } : args;
+        if (args.diffBase !== undefined) stackConfig(baseArgs, []);
         if (args.out) checkOutDirOrUsage(args.out);
 
         if (args.diff) {
-            const before = await renderWith(args, []);
+            const before = await renderWith(baseArgs, []);
             // The program is deterministic under the mocks: without edits, "after" is "before".
-            const after = args.sets.length ? await renderWith(args, args.sets) : before;
+            const after = args.sets.length || args.diffBase !== undefined ? await renderWith(args, args.sets) : before;
             const d = diffRenders(before, after);
             if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
             // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys).
@@ -202,7 +211,10 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
                 for (const s of statefulChanges(d)) warn(`this edit changes a STATEFUL resource: ${s}`);
                 const doc = { changed: d.changed, added: d.added, removed: d.removed, ...(report && { policy: { policies: report.policies, violations: report.violations } }) };
                 io.stdout(JSON.stringify(doc, null, 2) + "\n");
-            } else io.stdout(formatDiff(d, args.sets) + (report ? "\n" + formatPolicy(report) : ""));
+            } else {
+                const edits = args.diffBase !== undefined ? [`${args.diffBase} -> ${args.configFile ?? `Pulumi.${args.stack}.yaml`}`, ...args.sets] : args.sets;
+                io.stdout(formatDiff(d, edits) + (report ? "\n" + formatPolicy(report) : ""));
+            }
             return code;
         }
 

@@ -207,6 +207,28 @@ describe("plan CLI: --diff", function () {
         assert.doesNotMatch(r.stdout, /STATEFUL/);
     });
 
+    it("--diff-base compares with another stack file (a PR's base), plus any --set edits", async () => {
+        const live = prodActive();
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "diff-base-"));
+        const base = path.join(dir, "Pulumi.production.yaml");
+        // The base branch had the other color live and an older nanda-api on the idle color.
+        const text = fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8");
+        const doc = YAML.parse(text);
+        doc.config["candlefish-maturity-map:activeColor"] = other(live);
+        fs.writeFileSync(base, YAML.stringify(doc));
+        const r = await plan("--diff", "--json", "--diff-base", base);
+        assert.equal(r.code, 0, r.stderr);
+        const d = JSON.parse(r.stdout);
+        assert.deepEqual(d.changed.map((c: any) => c.name).sort(), SERVICES.flatMap((s) => [`${s}-preview`, `${s}-service`]).sort());
+        for (const c of d.changed) assert.deepEqual(c.paths, ["spec.selector.version"]);
+        const text2 = await plan("--diff", "--diff-base", base);
+        assert.ok(text2.stdout.includes(`Offline diff: ${base} -> Pulumi.production.yaml\n`), text2.stdout.slice(0, 200));
+        assert.throws(() => parseArgs(["--diff-base", base]), /--diff-base: only with --diff/);
+        const missing = await plan("--diff", "--diff-base", path.join(dir, "nope.yaml"));
+        assert.equal(missing.code, 2);
+        assert.equal(missing.stdout, "");
+    });
+
     it("with no edits reports no changes", async () => {
         const r = await plan("--diff", "--json");
         assert.deepEqual(JSON.parse(r.stdout), { changed: [], added: [], removed: [] });

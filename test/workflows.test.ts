@@ -14,7 +14,7 @@ const DIR = path.join(ROOT, ".github", "workflows");
 const EVENTS = new Set(["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call", "release"]);
 const INPUT_TYPES = new Set(["string", "choice", "boolean", "number", "environment"]);
 
-type Step = { name?: string; uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, unknown> };
+type Step = { name?: string; uses?: string; run?: string; shell?: string; with?: Record<string, unknown>; env?: Record<string, unknown> };
 type Job = { "runs-on": unknown; steps: Step[]; needs?: string | string[]; environment?: unknown; permissions?: unknown; if?: string };
 type Workflow = { name: string; on: Record<string, any>; permissions?: Record<string, string>; jobs: Record<string, Job> };
 
@@ -94,21 +94,22 @@ describe("CI/CD workflows: structure GitHub expects", () => {
                 assert.doesNotThrow(() => parseArgs(argv), `${file}: plan ${argv.join(" ")}`);
                 n++;
             }
-        assert.ok(n >= 4, `found only ${n} plan commands`);
+        assert.ok(n >= 2, `found only ${n} plan commands (the PR diff+policy and the switch preview)`);
         // The extraction is real: an invocation the CLI refuses is caught.
         assert.throws(() => parseArgs(["--diff", "--polcy"]));
     });
 });
 
 describe("CI/CD workflows: what each one does", () => {
-    it("pull-request: install, npm test, offline plan with --policy and a diff, then pulumi preview --policy-pack policies commented on the PR", () => {
+    it("pull-request: install, npm test, offline plan --diff --policy against main, then pulumi preview --policy-pack policies commented on the PR", () => {
         const wf = load("pull-request.yml");
         assert.deepEqual(Object.keys(wf.on), ["pull_request"]);
         const runs = wf.jobs.test.steps.map((s) => s.run ?? "").join("\n");
         assert.match(runs, /npm ci/);
         assert.match(runs, /^npm test$/m);
-        assert.match(runs, /plan -- --stack "\$stack" --policy/);
-        assert.match(runs, /--out/);
+        assert.match(runs, /plan -- --stack "\$stack" --diff --diff-base "\$base" --policy/);
+        const plan = wf.jobs.test.steps.find((st) => /--diff-base/.test(st.run ?? ""));
+        assert.equal(plan?.shell, "bash"); // pipefail: a mandatory violation still fails the step through the tee
         const preview = actionSteps(wf, "pulumi/actions");
         assert.equal(preview.length, 1);
         assert.equal(preview[0].with?.command, "preview");
