@@ -14,6 +14,7 @@ import { Cache } from "./components/cache";
 import { Backups, backupBucketName } from "./components/backups";
 import { AppNamespace } from "./components/namespace";
 import { BlueGreenService } from "./components/blue-green-service";
+import { PromotionGates } from "./components/promotion-gate";
 import { Migrations } from "./components/migrations";
 import { MaintenancePage } from "./components/maintenance";
 import { Certificates } from "./components/certificates";
@@ -87,6 +88,8 @@ const delivery = new SecretDelivery("secret-delivery", {
 // READ_ONLY_MODE goes to both colors of every service, never to one color: a
 // flip of activeColor must still change only the Service selectors.
 const modeEnv = { READ_ONLY_MODE: String(config.readOnlyMode) };
+// The promotion gate reads the cluster with the same credentials as the Kubernetes provider.
+const promotion = new PromotionGates(config.promotion, { kubeconfig: cluster.kubeconfig });
 const services = config.services.map((svc) => {
     const repository = registry.repositoryUrls[svc.name];
     const migration = config.migrations.find((m) => m.service === svc.name);
@@ -106,10 +109,13 @@ const services = config.services.map((svc) => {
             podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
             // Each color waits for its own image's migration Job.
             colorDependsOn: migrations && { blue: [migrations.jobs.blue], green: [migrations.jobs.green] },
+            promotion,
         },
         { ...inCluster, dependsOn: [ns] },
     );
 });
+// Every live Service waits for all of these gates: they move together or not at all.
+promotion.seal();
 
 // Runbook "Enable Maintenance Mode": the page runs whenever an image is configured;
 // `maintenanceMode` only moves the domain to it (see the Ingress).

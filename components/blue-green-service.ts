@@ -4,11 +4,15 @@
 //
 // The switch is the live Service's selector and nothing else: flipping
 // `activeColor` patches two Service selectors (what `kubectl patch service`
-// did by hand) and never touches a Deployment, so no pod restarts.
+// did by hand) and never touches a Deployment, so no pod restarts. Before the
+// live selector moves, the promotion gate `<name>-gate-<color>` checks the
+// target color's live state (components/promotion-gate.ts); every live
+// Service waits for the gates of all services, so they move together.
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { COLORS, Color, ServiceConfig, otherColor } from "../config";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+import { PromotionGate, PromotionGates } from "./promotion-gate";
 
 /** Environment variables taken from Kubernetes Secrets: variable name -> Secret name and key. */
 export type SecretEnv = Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
@@ -30,7 +34,12 @@ export interface BlueGreenServiceArgs {
     readonly colorDependsOn?: Partial<Record<Color, pulumi.Input<pulumi.Resource>[]>>;
     /** Labels added to every object (and pod) of this service. */
     readonly labels?: Record<string, string>;
+    /** The stack's promotion gates: this service adds its own, and its live Service waits for all of them. */
+    readonly promotion: PromotionGates;
 }
+
+/** A bound on the live Service's own await, so a failed switch surfaces in minutes, not the provider's 10. */
+export const LIVE_SERVICE_TIMEOUTS: pulumi.CustomTimeouts = { create: "5m", update: "3m" };
 
 /** Uid/gid the containers run as; the images must not need root. */
 export const RUN_AS_USER = 10001;
@@ -67,6 +76,8 @@ const WRITABLE_PATHS: Record<string, string[]> = {
 
 export class BlueGreenService extends pulumi.ComponentResource {
     public readonly deployments: Readonly<Record<Color, k8s.apps.v1.Deployment>>;
+    /** `<name>-gate-<live color>`: checks the live color before `<name>-service` selects it. */
+    public readonly gate: PromotionGate;
     public readonly disruptionBudgets: Readonly<Record<Color, k8s.policy.v1.PodDisruptionBudget>>;
     /** `<name>-service`: selects the live color. Ingress targets it. */
     public readonly liveService: k8s.core.v1.Service;
@@ -111,6 +122,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
                     },
                     spec: {
                         replicas: spec.replicas,
+                        // A new pod counts as available only after it stayed Ready this long.
+                        minReadySeconds: svc.drain.minReadySeconds,
                         revisionHistoryLimit: 5,
                         progressDeadlineSeconds: 600,
                         selector: { matchLabels: selector },
@@ -125,7 +138,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                 // The apps do not call the Kubernetes API.
                                 automountServiceAccountToken: false,
                                 enableServiceLinks: false,
-                                terminationGracePeriodSeconds: 30,
+                                // preStop, then the longest request (services.<name>.drain).
+                                terminationGracePeriodSeconds: svc.drain.terminationGracePeriodSeconds,
                                 // Pod Security Standards "restricted".
                                 securityContext: restrictedPodSecurity(RUN_AS_USER),
                                 // Spread each color across zones and nodes so a zone outage or a
@@ -147,6 +161,9 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                         readinessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
                                         livenessProbe: { httpGet: { path: svc.healthPath, port: "http" }, periodSeconds: 20, failureThreshold: 3, timeoutSeconds: 3 },
                                         securityContext: restrictedContainerSecurity(),
+                                        // Keep serving while the endpoint is removed from every Service and
+                                        // load balancer; a sleep action needs no shell in the image.
+                                        ...(svc.drain.preStopSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: svc.drain.preStopSeconds } } } } : {}),
                                         volumeMounts: writable.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
                                     },
                                 ],
@@ -170,16 +187,38 @@ export class BlueGreenService extends pulumi.ComponentResource {
         }
 
         const servicePorts = [{ name: "http", port: 80, targetPort: "http", protocol: "TCP", appProtocol: "http" }];
-        // The live Service waits for the active color's Deployment: Pulumi's await
-        // logic holds the switch until that rollout is complete, so a color that
-        // never becomes ready fails `pulumi up` with traffic still on the old one.
+        // The gate for the live color runs after that color's Deployment step (if
+        // any) and before the live Service's: it is named after the color, so a
+        // flip creates it and an edit that does not flip leaves it unchanged.
+        this.gate = new PromotionGate(
+            `${svc.name}-gate-${live}`,
+            {
+                service: svc.name,
+                namespace: args.namespace,
+                color: live,
+                previousColor: otherColor(live),
+                deployment: `${svc.name}-${live}`,
+                liveService: `${svc.name}-service`,
+                settings: args.promotion.settings,
+                cluster: args.promotion.cluster,
+            },
+            { parent: this, dependsOn: [deployments[live]] },
+        );
+        args.promotion.add(this.gate);
+        // The live Service waits for the gates of every service in the stack:
+        // if any target color fails its gate, no live selector moves.
+        const afterGates: Promise<pulumi.Input<pulumi.Resource>[]> = args.promotion.all.then((gates) => [deployments[live], ...gates]);
         this.liveService = new k8s.core.v1.Service(
             `${svc.name}-service`,
             {
                 metadata: { name: `${svc.name}-service`, namespace: args.namespace, labels: { ...base, "app.kubernetes.io/component": "live" } },
                 spec: { type: "ClusterIP", selector: { app: svc.name, version: live }, ports: servicePorts },
             },
-            { ...fixed, dependsOn: [deployments[live]] },
+            {
+                ...fixed,
+                dependsOn: afterGates,
+                customTimeouts: LIVE_SERVICE_TIMEOUTS,
+            },
         );
         // The preview Service replaces the runbook's port-forward (Step 3). Its
         // color may be scaled to zero after a switch (Step 6), so Pulumi must not
@@ -195,7 +234,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
                 },
                 spec: { type: "ClusterIP", selector: { app: svc.name, version: otherColor(live) }, ports: servicePorts },
             },
-            fixed,
+            // Never select a color before the live Service has moved off it.
+            { ...fixed, dependsOn: [this.liveService] },
         );
 
         this.deployments = deployments;

@@ -45,8 +45,20 @@ const resourceShape = s.object({
     memory: s.optional(s.memoryQuantity),
 });
 
+// Runbook "Rollback Procedures": a selector change or a pod termination drops no
+// in-flight request. preStop sleeps while the endpoint is removed everywhere,
+// then the app gets the rest of the grace period to finish its requests.
+const drainShape = s.object({
+    preStopSeconds: s.optional(s.int({ min: 0, max: 120 })),
+    terminationGracePeriodSeconds: s.optional(s.int({ min: 1, max: 900 })),
+    minReadySeconds: s.optional(s.int({ min: 0, max: 300 })),
+});
+
 const serviceShape = s.object({
     activeColor: s.optional(colorSpec),
+    allowLiveChange: s.optional(s.bool()),
+    allowFewerReplicas: s.optional(s.bool()),
+    drain: s.optional(drainShape),
     replicas: s.optional(s.int({ min: 0, max: 100 })),
     port: s.optional(s.int({ min: 1024, max: 65535 })),
     healthPath: s.optional(s.string({ pattern: /^\/[A-Za-z0-9/_.-]*$/, expected: "an absolute HTTP path such as /api/health" })),
@@ -71,9 +83,24 @@ export interface Resources {
     readonly memory: string;
 }
 
+/** How a pod leaves: preStop sleep, grace period, and how long a new pod must be Ready before it counts. */
+export interface DrainConfig {
+    readonly preStopSeconds: number;
+    readonly terminationGracePeriodSeconds: number;
+    readonly minReadySeconds: number;
+}
+
+/** Defaults: 10 s for every load balancer and kube-proxy to drop the endpoint, then 30 s for the longest request. */
+export const DEFAULT_DRAIN: DrainConfig = Object.freeze({ preStopSeconds: 10, terminationGracePeriodSeconds: 45, minReadySeconds: 10 });
+
 export interface ServiceConfig {
     readonly name: string;
     readonly activeColor: Color;
+    /** Emergency hotfix: allow an image, feature-flag or env change of the live color (a warning, not an error). */
+    readonly allowLiveChange: boolean;
+    /** Allow making a color live with fewer replicas than the color it replaces. */
+    readonly allowFewerReplicas: boolean;
+    readonly drain: DrainConfig;
     readonly port: number;
     readonly healthPath: string;
     readonly containerName: string;
@@ -107,11 +134,27 @@ export const DEFAULT_REPLICAS = 2;
 
 const GENERIC: CatalogEntry = { port: 8080, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } };
 
+/** The promotion gate (components/promotion-gate.ts). */
+export interface PromotionConfig {
+    readonly settleSeconds: number;
+    readonly timeoutSeconds: number;
+    readonly pollSeconds: number;
+}
+
+export const DEFAULT_PROMOTION: PromotionConfig = Object.freeze({ settleSeconds: 30, timeoutSeconds: 180, pollSeconds: 3 });
+
+const promotionShape = s.object({
+    settleSeconds: s.optional(s.int({ min: 0, max: 600 })),
+    timeoutSeconds: s.optional(s.int({ min: 10, max: 1800 })),
+    pollSeconds: s.optional(s.int({ min: 1, max: 30 })),
+});
+
 export interface CoreConfig {
     readonly environment: Environment;
     readonly namespace: string;
     readonly activeColor: Color;
     readonly services: readonly ServiceConfig[];
+    readonly promotion: PromotionConfig;
 }
 
 export function readCore(src: ConfigSource): CoreConfig {
@@ -161,10 +204,24 @@ export function readCore(src: ConfigSource): CoreConfig {
                     ),
                 };
             }
+            const drain = {
+                preStopSeconds: svc.drain?.preStopSeconds ?? DEFAULT_DRAIN.preStopSeconds,
+                terminationGracePeriodSeconds: svc.drain?.terminationGracePeriodSeconds ?? DEFAULT_DRAIN.terminationGracePeriodSeconds,
+                minReadySeconds: svc.drain?.minReadySeconds ?? DEFAULT_DRAIN.minReadySeconds,
+            };
+            if (drain.terminationGracePeriodSeconds <= drain.preStopSeconds) {
+                src.problem(
+                    `services.${name}.drain.terminationGracePeriodSeconds`,
+                    `must be longer than drain.preStopSeconds (${drain.preStopSeconds}) plus the longest request; got ${drain.terminationGracePeriodSeconds}`,
+                );
+            }
             out.push(
                 Object.freeze({
                     name,
                     activeColor: live ?? "blue",
+                    allowLiveChange: svc.allowLiveChange ?? false,
+                    allowFewerReplicas: svc.allowFewerReplicas ?? false,
+                    drain: Object.freeze(drain),
                     port: svc.port ?? cat.port,
                     healthPath: svc.healthPath ?? "/api/health",
                     containerName: svc.containerName ?? cat.containerName ?? name,
@@ -177,6 +234,18 @@ export function readCore(src: ConfigSource): CoreConfig {
         }
     }
 
+    const p = src.read("promotion", s.optional(promotionShape, {} as s.Infer<typeof promotionShape>));
+    const promotion = s.isInvalid(p)
+        ? DEFAULT_PROMOTION
+        : {
+              settleSeconds: p.settleSeconds ?? DEFAULT_PROMOTION.settleSeconds,
+              timeoutSeconds: p.timeoutSeconds ?? DEFAULT_PROMOTION.timeoutSeconds,
+              pollSeconds: p.pollSeconds ?? DEFAULT_PROMOTION.pollSeconds,
+          };
+    if (promotion.timeoutSeconds <= promotion.settleSeconds) {
+        src.problem("promotion.timeoutSeconds", `must be longer than promotion.settleSeconds (${promotion.settleSeconds}); got ${promotion.timeoutSeconds}`);
+    }
+
     // An invalid value is already recorded and will stop the program in
     // `finish()`; until then other sections get a well-typed stand-in, so
     // every problem is reported in one run instead of a crash on the first.
@@ -185,5 +254,6 @@ export function readCore(src: ConfigSource): CoreConfig {
         namespace: s.isInvalid(namespace) ? "invalid-namespace" : namespace,
         activeColor: s.isInvalid(activeColor) ? "blue" : activeColor,
         services: Object.freeze(out),
+        promotion: Object.freeze(promotion),
     };
 }
