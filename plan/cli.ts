@@ -138,16 +138,25 @@ function stackConfig(args: PlanArgs, sets: readonly string[]) {
             cfg = readStack(args.stack, path.dirname(file), file);
         } else cfg = readStack(args.stack);
         for (const s of sets) applySet(cfg, s);
+        standIns = applyStandIns(args.stack, cfg);
     } catch (e) {
         if (e instanceof StackFileError) throw new UsageError(e.message);
         throw e;
     }
-    return toRuntimeConfig(cfg);
+    return { ...toRuntimeConfig(cfg), standIns };
 }
 
-async function renderWith(args: PlanArgs, sets: readonly string[]): Promise<Rendered> {
+/** Says, once, which required values the plan stood in for and how an operator sets them. */
+function standInNote(standIns: readonly StandIn[], stack: string): string {
+    if (standIns.length === 0) return "";
+    const list = standIns.map((s) => `${s.key}=${s.secret ? SECRET_PLACEHOLDER : s.value}`).join(", ");
+    const cmds = standIns.map((s) => `pulumi config set${s.secret ? " --secret" : ""} --path ${s.key} ...`).join("; ");
+    return `note: stack ${stack} leaves required values unset; the offline plan stands in for them (${list}). A real pulumi preview/up stops until they are set: ${cmds}\n`;
+}
+
+async function renderWith(args: PlanArgs, sets: readonly string[], previousOutputs?: Record<string, unknown>): Promise<Rendered> {
     const { config, secretKeys } = stackConfig(args, sets);
-    return render({ stack: args.stack, config, secretKeys });
+    return render({ stack: args.stack, config, secretKeys, previousOutputs });
 }
 
 function checkOutDirOrUsage(dir: string): void {
@@ -201,7 +210,12 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
         if (args.diff) {
             const before = await renderWith(baseArgs, []);
             // The program is deterministic under the mocks: without edits, "after" is "before".
-            const after = args.sets.length || args.diffBase !== undefined ? await renderWith(args, args.sets) : before;
+            // The edit is judged as `pulumi up` would judge it after the base was deployed:
+            // the program's transition rules see the base's promotionState output.
+            const after =
+                args.sets.length || args.diffBase !== undefined
+                    ? await renderWith(args, args.sets, { promotionState: before.outputs.promotionState })
+                    : before;
             const d = diffRenders(before, after);
             if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
             // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys).

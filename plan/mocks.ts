@@ -132,8 +132,21 @@ const CALLS: Record<string, (inputs: State) => State> = {
     "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({ json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }) }),
 };
 
+/**
+ * The outputs of the stack's last deployment, as a StackReference to the stack
+ * itself reads them (config/previous.ts). None by default: a first deploy.
+ * `plan --diff` sets the base render's outputs here before rendering the edit.
+ */
+let previousOutputs: Record<string, unknown> = {};
+export function setPreviousOutputs(outputs: Record<string, unknown> | undefined): void {
+    previousOutputs = outputs ?? {};
+}
+
 export const mocks: pulumi.runtime.Mocks = {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: State } {
+        if (args.type === "pulumi:pulumi:StackReference") {
+            return { id: args.id || args.name, state: { name: args.inputs.name, outputs: previousOutputs, secretOutputNames: [] } };
+        }
         const extra = OUTPUTS[args.type]?.(args.name, args.inputs) ?? {};
         const id = args.id || `${args.name}-id`;
         return { id, state: { arn: arn("mock", `${args.type}/${args.name}`), ...args.inputs, ...extra } };

@@ -6,12 +6,12 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as publicSettings from "@pulumi/pulumi/runtime/settings";
-import { mocks } from "./mocks";
+import { mocks, setPreviousOutputs } from "./mocks";
 
 // Runtime internals the mock harness needs (not in the public typings).
 /* eslint-disable @typescript-eslint/no-require-imports */
 const settings = require("@pulumi/pulumi/runtime/settings") as typeof publicSettings & {
-    setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean): void;
+    setMockOptions(monitor: unknown, project: string, stack: string, preview: boolean, organization?: string): void;
     waitForRPCs(): Promise<void>;
 };
 const state = require("@pulumi/pulumi/runtime/state") as { getStore(): Record<string, unknown> };
@@ -84,6 +84,8 @@ export interface RenderOptions {
     readonly secretKeys?: readonly string[];
     /** The module to run; the program's index by default. */
     readonly program?: string;
+    /** The outputs of the stack's last deployment (what a StackReference to itself reads); none by default. */
+    readonly previousOutputs?: Record<string, unknown>;
     readonly project?: string;
 }
 
@@ -142,7 +144,7 @@ class RecordingMonitor extends MockMonitor {
             urn,
             custom: read ? true : req.getCustom(),
             read,
-            inputs: decode(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+            inputs: decode((read ? req.getProperties() : req.getObject())?.toJavaScript() ?? {}) as Record<string, unknown>,
             options: {
                 protect: read ? false : Boolean(req.getProtect()),
                 retainOnDelete: read ? false : Boolean(req.getRetainondelete()),
@@ -181,7 +183,8 @@ export function render(opts: RenderOptions): Promise<Rendered> {
 
 async function renderNow(opts: RenderOptions): Promise<Rendered> {
     const monitor = new RecordingMonitor(mocks);
-    settings.setMockOptions(monitor, opts.project ?? "candlefish-maturity-map", opts.stack, false);
+    // "organization" is what a self-managed (file) backend reports as the organization.
+    settings.setMockOptions(monitor, opts.project ?? "candlefish-maturity-map", opts.stack, false, "organization");
     Object.assign(state.getStore(), {
         supportsSecrets: true,
         supportsResourceReferences: true,
@@ -190,6 +193,7 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
         supportsAliasSpecs: true,
     });
     pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
+    setPreviousOutputs(opts.previousOutputs);
 
     const program = opts.program ?? DEFAULT_PROGRAM;
     const resolved = require.resolve(program);
@@ -204,7 +208,9 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
     try {
         let exports: Record<string, unknown>;
         try {
-            exports = require(resolved);
+            // The program may export its outputs directly, or (as Pulumi allows) a promise of them.
+            const exported = require(resolved);
+            exports = exported instanceof Promise ? await exported : exported;
         } finally {
             // Let whatever was registered before a failure settle, so the next render starts clean.
             await settings.waitForRPCs().catch(() => undefined);
