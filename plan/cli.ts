@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Rendered, SECRET_PLACEHOLDER, render } from "./render";
 import { diffRenders } from "./diff";
-import { SECURE_PLACEHOLDER, StackFileError, applySet, readStack, toRuntimeConfig } from "./stackfile";
+import { SECURE_PLACEHOLDER, StackFileError, StandIn, applySet, applyStandIns, readStack, toRuntimeConfig } from "./stackfile";
 import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges } from "./summary";
 // Types only: plan/policy.ts itself is loaded lazily (loadEvaluator).
 import type { PolicyReport } from "./policy";
@@ -128,9 +128,13 @@ function editDistance(a: string, b: string): number {
     return prev[b.length];
 }
 
-/** Reads the stack file and applies --set edits, as the Pulumi runtime would see them. */
+/**
+ * Reads the stack file and applies --set edits, as the Pulumi runtime would
+ * see them, plus the plan's stand-ins for required values left unset.
+ */
 function stackConfig(args: PlanArgs, sets: readonly string[]) {
     let cfg;
+    let standIns: StandIn[];
     try {
         if (args.configFile !== undefined) {
             const file = path.resolve(args.configFile);
@@ -202,7 +206,7 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
         }
         const evaluate = args.policy ? loadEvaluator() : undefined;
         // Validate the edits and the --out target before the (slower) render, so a typo fails fast.
-        stackConfig(args, args.sets);
+        io.stderr(standInNote(stackConfig(args, args.sets).standIns, args.stack));
         const baseArgs: PlanArgs = args.diffBase !== undefined ? { ...args, configFile: args.diffBase } : args;
         if (args.diffBase !== undefined) stackConfig(baseArgs, []);
         if (args.out) checkOutDirOrUsage(args.out);

@@ -3,10 +3,14 @@
 // Pulumi runtime hands the program (full keys to strings; structured values as
 // JSON). Values stored as `secure:` cannot be decrypted offline: they become a
 // clearly marked placeholder and are flagged secret, so they are never printed.
+// Required values a stack file leaves to the operator (no example or fake
+// ciphertext is committed for them) get the plan's own stand-ins (STAND_INS).
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "../config/source";
+import { ConfigError, ConfigSource, parseConfig } from "../config";
+import { MOCK_ACCOUNT } from "./mocks";
 
 /** The project directory (holding Pulumi.yaml), from the sources or from dist/. */
 export const ROOT = findRoot(__dirname);
@@ -166,9 +170,73 @@ export function toRuntimeConfig(cfg: StackConfigMap): { config: Record<string, s
     return { config, secretKeys: [...cfg.secretKeys] };
 }
 
-/** Reads a stack and applies edits, ready for `render`. */
+/**
+ * A value the program requires but a stack file leaves to the operator
+ * (`pulumi config set ...` once per stack), and what the offline plan uses in
+ * its place so that the stack still renders. Never written to a stack file.
+ */
+export interface StandIn {
+    /** The `--path` key, project namespace. */
+    readonly key: string;
+    readonly value: string;
+    /** Stands in for a `pulumi config set --secret` value: flagged secret, printed as [secret]. */
+    readonly secret: boolean;
+}
+
+export const STAND_INS: readonly StandIn[] = [
+    // An IAM role in the mock account; EKS would refuse it ("invalid principal"), the mocks do not.
+    { key: "cluster.adminRoleArn", value: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`, secret: false },
+    // What a real `secure:` value becomes offline (readStack), so it is masked everywhere.
+    { key: "alerts.slackWebhookUrl", value: SECURE_PLACEHOLDER, secret: true },
+];
+
+/**
+ * Applies a stand-in for each value the program's own validation reports as
+ * required and unset (an issue on that key whose message starts "required"),
+ * and returns the stand-ins applied. Values the stack sets, and values the
+ * program does not require for this stack, are left alone.
+ */
+export function applyStandIns(stack: string, cfg: StackConfigMap): StandIn[] {
+    const { config, secretKeys } = toRuntimeConfig(cfg);
+    const prefix = `${PROJECT}:`;
+    const raw: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+    const secret = new Set(secretKeys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
+    let issues: ConfigError["issues"];
+    try {
+        parseConfig(new ConfigSource(stack, raw, secret));
+        return [];
+    } catch (e) {
+        if (!(e instanceof ConfigError)) throw e;
+        issues = e.issues;
+    }
+    const obj = (o: unknown): o is Record<string, unknown> => typeof o === "object" && o !== null && !Array.isArray(o);
+    const unset = (segments: string[]) => {
+        let v: unknown = cfg.values[`${PROJECT}:${segments[0]}`];
+        for (const seg of segments.slice(1)) v = obj(v) ? v[seg] : undefined;
+        return v === undefined || v === null || v === "";
+    };
+    // Only values that are absent: a value the stack sets, even a wrong one, is the stack's to fix.
+    const needed = STAND_INS.filter((s) => unset(parsePath(s.key).map(String)) && issues.some((i) => i.key === s.key && /^required\b/.test(i.message)));
+    for (const s of needed) {
+        const [first, ...rest] = parsePath(s.key).map(String);
+        const key = `${PROJECT}:${first}`;
+        if (!obj(cfg.values[key])) cfg.values[key] = {}; // unset, or Pulumi.yaml's empty default
+        let node = cfg.values[key] as Record<string, unknown>;
+        for (const seg of rest.slice(0, -1)) {
+            if (!obj(node[seg])) node[seg] = {};
+            node = node[seg] as Record<string, unknown>;
+        }
+        node[rest[rest.length - 1]] = s.value;
+        if (s.secret) cfg.secretKeys.add(key);
+    }
+    return needed;
+}
+
+/** Reads a stack, applies edits and the plan's stand-ins for unset required values, ready for `render`. */
 export function loadStack(stack: string, sets: readonly string[] = [], root = ROOT): { config: Record<string, string>; secretKeys: string[] } {
     const cfg = readStack(stack, root);
     for (const s of sets) applySet(cfg, s);
+    applyStandIns(stack, cfg);
     return toRuntimeConfig(cfg);
 }

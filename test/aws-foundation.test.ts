@@ -10,6 +10,7 @@ import { lifecyclePolicy } from "../components/registry";
 import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
 import { MOCK_ACCOUNT } from "../plan/mocks";
 import { RecordedResource, Rendered, Secret } from "../plan/render";
+import { STAND_INS } from "../plan/stackfile";
 import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderWith } from "./harness";
 
 const VPC = "aws:ec2/vpc:Vpc";
@@ -221,9 +222,11 @@ describe("cluster: EKS as the runbook addresses it", () => {
     });
 
     it("grants cluster-admin to the configured admin role through an access entry", async () => {
+        // Production's stack file leaves the role to the operator; the offline render stands in for it.
+        assert.equal(STAND_INS.find((s) => s.key === "cluster.adminRoleArn")!.value, `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`);
         assert.deepEqual(inputs(one(prod, EKS)).accessEntries, {
             admin: {
-                principalArn: "arn:aws:iam::123456789012:role/candlefish-platform-admin",
+                principalArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`,
                 type: "STANDARD",
                 accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } } },
             },

@@ -22,7 +22,8 @@ describe("monitoring: kube-prometheus-stack", () => {
     let staging: Rendered;
     before(async function () {
         this.timeout(60000);
-        prod = await renderStack("production", [`alerts.slackWebhookUrl=${WEBHOOK}`]);
+        // As `pulumi config set --secret --path alerts.slackWebhookUrl ...` leaves it: the alerts key secret.
+        prod = await renderWith("production", [`alerts.slackWebhookUrl=${WEBHOOK}`], {}, { secret: ["alerts"] });
         staging = await renderStack("staging");
     });
 

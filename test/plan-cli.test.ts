@@ -87,6 +87,36 @@ describe("plan CLI: flags", function () {
     });
 });
 
+describe("plan CLI: stand-ins for required values the stack file leaves unset", function () {
+    this.timeout(60000);
+    it("production renders, and stderr says which values were stood in for and how to set them", async () => {
+        const r = await plan("--json");
+        assert.equal(r.code, 0, r.stderr);
+        JSON.parse(r.stdout);
+        assert.match(r.stderr, /^note: stack production leaves required values unset; the offline plan stands in for them \(cluster\.adminRoleArn=arn:aws:iam::123456789012:role\/offline-plan-stand-in, alerts\.slackWebhookUrl=\[secret\]\)\. A real pulumi preview\/up stops until they are set: pulumi config set --path cluster\.adminRoleArn \.\.\.; pulumi config set --secret --path alerts\.slackWebhookUrl \.\.\.$/m);
+        assert.ok(!r.stderr.includes(SECURE_PLACEHOLDER));
+    });
+
+    it("no note where nothing is stood in for (staging; production with both values set)", async () => {
+        const staging = await plan("--stack", "staging", "--json");
+        assert.equal(staging.code, 0, staging.stderr);
+        assert.doesNotMatch(staging.stderr, /stands in/);
+        const dir = tmpdir();
+        const file = path.join(dir, "Pulumi.production.yaml");
+        const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
+        doc.config[`${PROJECT}:cluster`] = { adminRoleArn: "arn:aws:iam::210987654321:role/ops/admins" };
+        doc.config[`${PROJECT}:alerts`].slackWebhookUrl = { secure: "v1:AAAAplanTestCiphertext0123" };
+        fs.writeFileSync(file, YAML.stringify(doc));
+        try {
+            const r = await plan("--config-file", file, "--json");
+            assert.equal(r.code, 0, r.stderr);
+            assert.doesNotMatch(r.stderr, /stands in/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
 describe("plan CLI: --json", function () {
     this.timeout(60000);
     let doc: any;

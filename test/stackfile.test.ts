@@ -5,7 +5,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT } from "../config/source";
-import { SECURE_PLACEHOLDER, StackFileError, applySet, listStacks, loadStack, parsePath, readStack } from "../plan/stackfile";
+import { ConfigError, ConfigSource, parseConfig } from "../config";
+import { ROOT, SECURE_PLACEHOLDER, STAND_INS, StackFileError, applySet, applyStandIns, listStacks, loadStack, parsePath, readStack } from "../plan/stackfile";
+import { MOCK_ACCOUNT } from "../plan/mocks";
 import { Secret, redact, refOf, reveal } from "../plan/render";
 import { changedPaths } from "../plan/diff";
 
@@ -54,6 +56,54 @@ describe("stack files and --set edits", () => {
         assert.deepEqual(JSON.parse(config[`${PROJECT}:alerts`]), { slackWebhook: SECURE_PLACEHOLDER });
         assert.deepEqual(secretKeys, [`${PROJECT}:alerts`]);
         assert.ok(!JSON.stringify(config).includes("AAABADEADBEEF"));
+    });
+});
+
+describe("required values a stack file leaves to the operator", () => {
+    it("no committed stack file holds a `secure:` value or an example ARN in the mock account", () => {
+        for (const stack of listStacks()) {
+            const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+            const { secretKeys } = readStack(stack);
+            assert.deepEqual([...secretKeys], [], `${stack}: a real CLI decrypts every secure: value before the program runs`);
+            assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), new RegExp(`arn:aws:[a-z]+::${MOCK_ACCOUNT}:`), `${stack}: no ARN in the mock account`);
+        }
+    });
+
+    it("the offline plan stands in for exactly the values the program requires and the stack leaves unset", () => {
+        const prod = readStack("production");
+        assert.deepEqual(applyStandIns("production", prod).map((s) => s.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl"]);
+        assert.deepEqual(prod.values[`${PROJECT}:cluster`], { adminRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in` });
+        assert.deepEqual(prod.values[`${PROJECT}:alerts`], { slackChannel: "#candlefish-ops", email: "infrastructure@candlefish.ai", slackWebhookUrl: SECURE_PLACEHOLDER });
+        assert.deepEqual([...prod.secretKeys], [`${PROJECT}:alerts`], "the webhook's stand-in is a secret, as the real value must be");
+        // Staging requires neither.
+        assert.deepEqual(applyStandIns("staging", readStack("staging")), []);
+        // A value the stack sets is never replaced.
+        const set = readStack("production");
+        applySet(set, "cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/admins");
+        assert.deepEqual(applyStandIns("production", set).map((s) => s.key), ["alerts.slackWebhookUrl"]);
+        assert.equal((set.values[`${PROJECT}:cluster`] as any).adminRoleArn, "arn:aws:iam::210987654321:role/ops/admins");
+        // Staging turned into a production environment needs them too, by the program's own rules.
+        const staging = readStack("staging");
+        applySet(staging, "environment=production");
+        assert.deepEqual(applyStandIns("staging", staging).map((s) => s.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl"]);
+        assert.deepEqual(STAND_INS.map((s) => [s.key, s.secret]), [["cluster.adminRoleArn", false], ["alerts.slackWebhookUrl", true]]);
+    });
+
+    it("loadStack (tests, plan) applies them; the program's own loader does not", () => {
+        const { config, secretKeys } = loadStack("production");
+        assert.equal(JSON.parse(config[`${PROJECT}:cluster`]).adminRoleArn, `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`);
+        assert.ok(secretKeys.includes(`${PROJECT}:alerts`));
+        // The program, given the stack file as it is, names both (what `pulumi preview` shows: test/real-cli.test.ts).
+        const raw: Record<string, string> = {};
+        for (const [k, v] of Object.entries(readStack("production").values)) if (k.startsWith(`${PROJECT}:`)) raw[k.slice(PROJECT.length + 1)] = typeof v === "object" ? JSON.stringify(v) : String(v);
+        assert.throws(
+            () => parseConfig(new ConfigSource("production", raw)),
+            (e: ConfigError) => {
+                assert.deepEqual(e.issues.map((i) => i.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl"]);
+                assert.match(e.message, /alerts\.slackWebhookUrl: required in production: .*`pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\//);
+                return true;
+            },
+        );
     });
 });
 
