@@ -34,10 +34,14 @@ export function changedPaths(a: unknown, b: unknown, prefix = ""): string[] {
 }
 
 function managed(r: Rendered): Map<string, RecordedResource> {
-    return new Map(r.resources.filter((x) => x.custom && !x.read).map((x) => [x.urn, x]));
+    return new Map(r.resources.filter((x) => (x.custom || x.remote === true) && !x.read).map((x) => [x.urn, x]));
 }
 
-/** Compares the custom resources two renders declare (components carry no inputs of their own). */
+/**
+ * Compares the custom resources two renders declare, and the remote components
+ * (eks:index:Cluster: its children are the eks provider's, so its inputs are
+ * what changes). Local components carry no inputs of their own.
+ */
 export function diffRenders(before: Rendered, after: Rendered): PlanDiff {
     const a = managed(before);
     const b = managed(after);
@@ -50,7 +54,9 @@ export function diffRenders(before: Rendered, after: Rendered): PlanDiff {
             added.push({ type: r.type, name: r.name });
             continue;
         }
-        const paths = changedPaths(reveal(old.inputs), reveal(r.inputs));
+        // Pulumi never acts on an input under the resource's ignoreChanges, so neither does the diff.
+        const ignored = r.options.ignoreChanges;
+        const paths = changedPaths(reveal(old.inputs), reveal(r.inputs)).filter((p) => !ignored.some((i) => p === i || p.startsWith(`${i}.`)));
         if (paths.length) changed.push({ type: r.type, name: r.name, paths });
     }
     for (const [urn, r] of a) if (!b.has(urn)) removed.push({ type: r.type, name: r.name });

@@ -64,6 +64,12 @@ export interface RecordedResource {
     readonly urn: string;
     /** A custom resource (false: a component). */
     readonly custom: boolean;
+    /**
+     * A component that a provider plugin constructs (a multi-language component
+     * such as eks:index:Cluster): its inputs are what that provider receives, so
+     * a change to them is a change the engine would act on. Absent: false.
+     */
+    readonly remote?: boolean;
     /** Looked up with `.get` rather than managed. */
     readonly read: boolean;
     /** Inputs as the provider receives them. Secret values are `Secret` instances. */
@@ -143,6 +149,7 @@ class RecordingMonitor extends MockMonitor {
             name,
             urn,
             custom: read ? true : req.getCustom(),
+            remote: read ? false : Boolean(req.getRemote()),
             read,
             inputs: decode((read ? req.getProperties() : req.getObject())?.toJavaScript() ?? {}) as Record<string, unknown>,
             options: {

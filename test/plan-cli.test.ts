@@ -204,6 +204,20 @@ describe("plan CLI: summary", function () {
 describe("plan CLI: --diff", function () {
     this.timeout(60000);
 
+    it("shows a change to a remote component's inputs (eks:index:Cluster, built by the eks provider)", async () => {
+        const r = await plan("--diff", "--json", "--set", "cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/admins");
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), {
+            changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["accessEntries.admin.principalArn"] }],
+            added: [],
+            removed: [],
+        });
+        const rendered = await production();
+        const eks = rendered.resources.find((x) => x.type === "eks:index:Cluster")!;
+        assert.deepEqual([eks.custom, eks.remote], [false, true]);
+        assert.ok(rendered.resources.filter((x) => !x.custom && x.type.startsWith("candlefish:")).every((x) => !x.remote), "the program's own components are local");
+    });
+
     it("a color flip changes only the Service selectors: each service's live and preview Service", async () => {
         const live = prodActive();
         const r = await plan("--diff", "--json", "--set", `activeColor=${other(live)}`);
