@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { previousPromotionState } from "./config/previous";
-import { checkTransitions, enforceTransitions, promotionState } from "./config/transitions";
+import { checkTransitions, deployedTags, enforceTransitions, promotionState } from "./config/transitions";
 import { REGION } from "./config/aws";
 import { Network } from "./components/network";
 import { Cluster } from "./components/cluster";
@@ -24,11 +24,14 @@ import { Certificates } from "./components/certificates";
 import { Ingress, INGRESS_CLASS } from "./components/ingress";
 import { Monitoring } from "./components/monitoring";
 
+const jobsOf = <T>(job: T | undefined): T[] => (job ? [job] : []);
+
 async function main() {
     // Parsed and validated before anything is registered: bad config stops here.
     const config = loadConfig();
     // Judged against the last deployment (config/transitions.ts): a refused edit stops here too.
-    enforceTransitions(checkTransitions(await previousPromotionState(), config.services), (m) => pulumi.log.warn(m));
+    const previous = await previousPromotionState();
+    enforceTransitions(checkTransitions(previous, config.services), (m) => pulumi.log.warn(m));
 
     // AWS foundation: network -> EKS cluster -> ECR repositories (issue "AWS platform").
     const network = new Network(`candlefish-${config.stack}`, { ...config.network, clusterName: config.cluster.name, tags: config.tags });
@@ -101,7 +104,7 @@ async function main() {
         const migration = config.migrations.find((m) => m.service === svc.name);
         const secretEnv = delivery.secretEnvFor(svc.name);
         const migrations = migration
-            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv }, { ...inCluster, dependsOn: [ns] })
+            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: deployedTags(previous, svc.name) }, { ...inCluster, dependsOn: [ns] })
             : undefined;
         return new BlueGreenService(
             svc.name,
@@ -114,7 +117,7 @@ async function main() {
                 // A rotated or restored secret rolls both colors (no `kubectl rollout restart`).
                 podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
                 // Each color waits for its own image's migration Job.
-                colorDependsOn: migrations && { blue: [migrations.jobs.blue], green: [migrations.jobs.green] },
+                colorDependsOn: migrations && { blue: jobsOf(migrations.jobs.blue), green: jobsOf(migrations.jobs.green) },
                 promotion,
             },
             { ...inCluster, dependsOn: [ns] },

@@ -9,10 +9,23 @@
 // migration fails `pulumi up` before the new color rolls out, and therefore
 // before anyone can switch traffic to it.
 //
-// The Job belongs to the image, never to the switch: nothing here reads
-// `activeColor`, so flipping it still changes only the Service selectors.
-// An unchanged tag keeps the same Job (nothing re-runs); a new tag is a new Job
-// and the old tag's Job is deleted once no color runs it any more.
+// The Job belongs to the image, never to the switch: flipping `activeColor`
+// changes no Job input, so it still changes only the Service selectors.
+// An unchanged tag keeps the same Job and nothing re-runs: the Job's spec is
+// under `ignoreChanges` (a Job's pod template is immutable, so any other edit,
+// of env, resources or labels, would replace the Job and run its migration
+// again). A new tag is a new Job; the old tag's Job is deleted once no color
+// runs it any more.
+//
+// Never twice at once: the inactive color's Job waits for the live color's,
+// so on a first deploy the live tag migrates first. A failed Job is not
+// re-run by the next `up` (no `replaceUnready`, which would also delete a
+// running Job): Pulumi re-awaits it, and it keeps the color blocked until a
+// new tag, or an explicit `pulumi up --replace <the Job's URN>`.
+//
+// A tag older (by semver) than a tag the stack deployed before does not run
+// its migrations unless `migrations.<service>.runOlderTags` is set: its
+// `migrate` would run against a newer schema.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -41,6 +54,30 @@ export interface MigrationsArgs {
     readonly secretEnv?: SecretEnv;
     /** Labels added to the Jobs and their pods. */
     readonly labels?: Record<string, string>;
+    /** Image tags this service ran in the stack's last deployment (from its promotionState); none on a first deploy. */
+    readonly deployedTags?: readonly string[];
+}
+
+/** `v1.2.3` (optionally with a pre-release/build suffix) as comparable numbers; undefined for SHAs and digests. */
+export function semverOf(tag: string): [number, number, number] | undefined {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(tag);
+    return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+const older = (a: [number, number, number], b: [number, number, number]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+
+/**
+ * Tags whose migrations must not run: new to the stack and older than the
+ * newest tag it deployed before. SHAs and digests have no order and always run.
+ */
+export function olderTags(tags: readonly string[], deployed: readonly string[]): string[] {
+    const versions = deployed.map(semverOf).filter((v): v is [number, number, number] => !!v);
+    if (!versions.length) return [];
+    const newest = versions.reduce((a, b) => (older(a, b) >= 0 ? a : b));
+    return [...new Set(tags)].filter((t) => {
+        const v = semverOf(t);
+        return !deployed.includes(t) && v !== undefined && older(v, newest) < 0;
+    });
 }
 
 /** Kubernetes names and the `job-name` label stop at 63 characters. */
@@ -79,8 +116,10 @@ export function migrationJobNames(service: string, tags: readonly string[]): Map
 }
 
 export class Migrations extends pulumi.ComponentResource {
-    /** The Job each color's Deployment must wait for (both colors share one Job when their tags match). */
-    public readonly jobs: Readonly<Record<Color, k8s.batch.v1.Job>>;
+    /** The Job each color's Deployment must wait for (both colors share one Job when their tags match); none for a skipped older tag. */
+    public readonly jobs: Readonly<Record<Color, k8s.batch.v1.Job | undefined>>;
+    /** Tags whose migrations were not run (older than a tag deployed before; see runOlderTags). */
+    public readonly skippedTags: readonly string[];
     /** Job metadata.name per color, for `kubectl logs job/<name>`. */
     public readonly jobNames: Readonly<Record<Color, string>>;
 
@@ -89,7 +128,18 @@ export class Migrations extends pulumi.ComponentResource {
         const svc = args.service;
         const m = args.migration;
         const tags = COLORS.map((c) => svc.colors[c].imageTag);
-        const names = migrationJobNames(svc.name, tags);
+        const skipped = m.runOlderTags ? [] : olderTags(tags, args.deployedTags ?? []);
+        for (const t of skipped) {
+            pulumi.log.warn(
+                `${svc.name}: image ${t} is older than a tag this stack deployed before, so its migrations do not run ` +
+                    `(its migrate would meet a newer schema). Set migrations.${svc.name}.runOlderTags=true to run them.`,
+                this,
+            );
+        }
+        // The live color's tag first, so the inactive color's Job can wait for it.
+        const live = svc.colors[svc.activeColor].imageTag;
+        const ordered = [live, ...tags.filter((t) => t !== live)].filter((t) => !skipped.includes(t));
+        const names = migrationJobNames(svc.name, ordered);
         const env: Record<string, pulumi.Input<string>> = { ...svc.env, ...args.env };
 
         const byTag = new Map<string, k8s.batch.v1.Job>();
@@ -114,10 +164,6 @@ export class Migrations extends pulumi.ComponentResource {
                             namespace: args.namespace,
                             labels,
                             annotations: {
-                                // A Job that failed stays failed; without this the next
-                                // `pulumi up` (after the fix) would wait on it forever
-                                // instead of running the migration again.
-                                "pulumi.com/replaceUnready": "true",
                                 "candlefish.ai/image-tag": tag,
                             },
                         },
@@ -158,6 +204,10 @@ export class Migrations extends pulumi.ComponentResource {
                         parent: this,
                         // Fixed name: the old Job must go before a replacement is created.
                         deleteBeforeReplace: true,
+                        // The tag is in the name: only a new tag makes a new Job (and a new run).
+                        ignoreChanges: ["spec", "metadata.labels"],
+                        // One migration at a time: the other tag's Job waits for the live tag's.
+                        dependsOn: byTag.size ? [...byTag.values()] : undefined,
                         // Pulumi's default Job wait is 10 minutes; wait as long as the
                         // migration may legitimately run, plus time to pull the image.
                         customTimeouts: { create: `${m.activeDeadlineSeconds + 300}s`, update: `${m.activeDeadlineSeconds + 300}s` },
@@ -166,8 +216,9 @@ export class Migrations extends pulumi.ComponentResource {
             );
         }
 
-        this.jobs = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, byTag.get(svc.colors[c].imageTag)!])) as Record<Color, k8s.batch.v1.Job>);
-        this.jobNames = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, names.get(svc.colors[c].imageTag)!])) as Record<Color, string>);
+        this.jobs = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, byTag.get(svc.colors[c].imageTag)])) as Record<Color, k8s.batch.v1.Job | undefined>);
+        this.jobNames = Object.freeze(Object.fromEntries(COLORS.map((c) => [c, names.get(svc.colors[c].imageTag) ?? ""])) as Record<Color, string>);
+        this.skippedTags = skipped;
         this.registerOutputs({ jobNames: this.jobNames });
     }
 }

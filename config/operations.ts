@@ -19,6 +19,12 @@ export interface MigrationSpec {
     readonly backoffLimit: number;
     /** Hard stop for one migration run, in seconds. */
     readonly activeDeadlineSeconds: number;
+    /**
+     * Run the migrations of a tag older than one already deployed (a rollback
+     * by image tag). Off by default: an older image's `migrate` against a newer
+     * schema can undo or break it.
+     */
+    readonly runOlderTags: boolean;
 }
 
 /** The page `maintenanceMode` routes the domain to. */
@@ -72,6 +78,7 @@ const migrationShape = s.object({
     command: s.list(s.string({ minLength: 1, maxLength: 1024 }), { min: 1, max: 32 }),
     backoffLimit: s.optional(s.int({ min: 0, max: 10 })),
     activeDeadlineSeconds: s.optional(s.int({ min: 60, max: 21600 })),
+    runOlderTags: s.optional(s.bool()),
 });
 
 const maintenanceShape = s.object({
@@ -133,6 +140,7 @@ export function readOperations(src: ConfigSource, core: CoreConfig): OperationsC
                     command: Object.freeze([...m.command]),
                     backoffLimit: m.backoffLimit ?? 1,
                     activeDeadlineSeconds: m.activeDeadlineSeconds ?? 900,
+                    runOlderTags: m.runOlderTags ?? false,
                 }),
             );
         }

@@ -180,3 +180,9 @@ export function enforceTransitions(findings: readonly TransitionFinding[], warn:
         throw new ConfigError(errors.map((f) => ({ key: f.key, message: `${f.message} (judged against the stack's last deployment)` })));
     }
 }
+
+/** The image tags a service ran (either color) in the stack's last deployment. */
+export function deployedTags(before: PromotionState | undefined, service: string): string[] {
+    const s = before?.[service];
+    return s ? COLORS.map((c) => s.colors[c].imageTag) : [];
+}

@@ -155,10 +155,11 @@ describe("Switch semantics", () => {
         prod = await renderStack("production");
     });
 
-    it("flipping activeColor changes only the selectors of the live and preview Services", async () => {
+    it("flipping activeColor changes only the selectors of the live and preview Services, plus one promotion gate per service", async () => {
         const d = diffRenders(prod, await renderStack("production", ["activeColor=green"]));
-        assert.deepEqual(d.added, []);
-        assert.deepEqual(d.removed, []);
+        const GATE = "pulumi-nodejs:dynamic/candlefish:Resource";
+        assert.deepEqual(d.added.map((a) => `${a.type}::${a.name}`).sort(), SERVICES.map((s) => `${GATE}::${s}-gate-green`).sort());
+        assert.deepEqual(d.removed.map((a) => `${a.type}::${a.name}`).sort(), SERVICES.map((s) => `${GATE}::${s}-gate-blue`).sort());
         assert.deepEqual(
             d.changed.map((c) => `${c.type}::${c.name}`).sort(),
             SERVICES.flatMap((s) => [`${SERVICE}::${s}-preview`, `${SERVICE}::${s}-service`]).sort(),

@@ -3,7 +3,9 @@
 // removes a resource. fast-check generates the configs.
 import { strict as assert } from "assert";
 import fc from "fast-check";
-import { SERVICE, diffRenders, renderWith } from "./harness";
+import { SERVICE, diffRenders, find, renderWith } from "./harness";
+
+const GATE = "pulumi-nodejs:dynamic/candlefish:Resource";
 
 const COLORS = ["blue", "green"] as const;
 type Color = (typeof COLORS)[number];
@@ -59,9 +61,16 @@ describe("Property: a color flip changes only Service selectors", () => {
                 const b = await renderWith("staging", [], { activeColor: afterColor, services: afterServices });
                 const d = diffRenders(a, b);
 
-                assert.deepEqual(d.added, []);
-                assert.deepEqual(d.removed, []);
                 const moved = Object.keys(services).filter((n) => live(services[n], activeColor) !== live(afterServices[n], afterColor));
+                // Gates: exactly the flipping services get a new gate (named for the color they move to)...
+                const sortRefs = (r: { type: string; name: string }[]) => [...r].sort((x, y) => x.name.localeCompare(y.name));
+                assert.deepEqual(sortRefs(d.added), sortRefs(moved.map((n) => ({ type: GATE, name: `${n}-gate-${live(afterServices[n], afterColor)}` }))));
+                assert.deepEqual(sortRefs(d.removed), sortRefs(moved.map((n) => ({ type: GATE, name: `${n}-gate-${live(services[n], activeColor)}` }))));
+                // ...and every live Service that changes waits for the gates of all services flipping in this edit.
+                for (const n of moved) {
+                    const deps = find(b, SERVICE, `${n}-service`).options.dependsOn;
+                    for (const m of moved) assert.ok(deps.includes(`${GATE}::${m}-gate-${live(afterServices[m], afterColor)}`), `${n}-service must wait for ${m}'s gate`);
+                }
                 // A service pinned by its own override does not move with a global flip: then nothing changes for it.
                 assert.deepEqual(
                     d.changed.map((c) => `${c.type}::${c.name}`).sort(),
@@ -70,6 +79,25 @@ describe("Property: a color flip changes only Service selectors", () => {
                 for (const c of d.changed) assert.deepEqual(c.paths, ["spec.selector.version"]);
             }),
             { numRuns: 12, seed: 20261127, endOnFailure: true },
+        );
+    });
+});
+
+describe("Property: an edit that does not flip changes no gate", () => {
+    it("holds for generated inactive-color edits (image tag, replicas, feature flags)", async function () {
+        this.timeout(300_000);
+        const edit = fc.record({ service: fc.constantFrom("candlefish-website", "rtpm-api", "nanda-api", "otter-gateway"), tag: tag, replicas: fc.integer({ min: 0, max: 5 }), flag: fc.boolean() });
+        await fc.assert(
+            fc.asyncProperty(edit, async ({ service, tag: t, replicas, flag }) => {
+                // Production's live color is blue: every edit here is to green, the inactive one.
+                const a = await renderWith("production");
+                const b = await renderWith("production", [`services.${service}.green.imageTag=${t}`, `services.${service}.green.replicas=${replicas}`, `services.${service}.green.featureFlags.BETA_API=${flag}`]);
+                const d = diffRenders(a, b);
+                assert.deepEqual([...d.added, ...d.removed].filter((r) => r.type === GATE), []);
+                assert.deepEqual(d.changed.filter((c) => c.type === GATE), []);
+                assert.deepEqual(d.changed.filter((c) => c.type === SERVICE), []);
+            }),
+            { numRuns: 6, seed: 20261130, endOnFailure: true },
         );
     });
 });

@@ -1,9 +1,9 @@
 // Migrations gate the rollout (runbook "Database Migrations"): one Job per
 // rtpm-api image tag, and each color's Deployment waits for its own Job.
 import { strict as assert } from "assert";
-import { DEPLOYMENT, SERVICE, at, diffRenders, find, inputs, ofType, renderStack, renderWith } from "./harness";
-import { Rendered } from "../plan/render";
-import { migrationJobNames, tagSlug } from "../components/migrations";
+import { DEPLOYMENT, SERVICE, at, diffRenders, find, inputs, ofType, renderStack, renderWith, stackConfig } from "./harness";
+import { Rendered, render } from "../plan/render";
+import { migrationJobNames, olderTags, tagSlug } from "../components/migrations";
 import { RUN_AS_USER } from "../components/blue-green-service";
 
 const JOB = "kubernetes:batch/v1:Job";
@@ -60,7 +60,9 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] });
         const deployC = inputs(find(prod, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0];
         assert.deepEqual(c.resources, deployC.resources);
-        assert.equal(job.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        // No replaceUnready: it would also replace (delete) a Job that is still running.
+        assert.equal(job.metadata.annotations["pulumi.com/replaceUnready"], undefined);
+        assert.deepEqual(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.ignoreChanges, ["spec", "metadata.labels"]);
         assert.ok(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.deleteBeforeReplace);
     });
 
@@ -114,8 +116,8 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
     it("flipping activeColor with migrations present changes only the Service selectors", async () => {
         const flipped = await renderStack("production", ["activeColor=green"]);
         const d = diffRenders(prod, flipped);
-        assert.deepEqual(d.added, []);
-        assert.deepEqual(d.removed, []);
+        // Besides the selectors, only the promotion gates move (one per service, named for its color).
+        assert.deepEqual([...d.added, ...d.removed].filter((x) => !x.name.includes("-gate-")), []);
         assert.ok(d.changed.length > 0);
         for (const c of d.changed) {
             assert.equal(c.type, SERVICE, `${c.type} ${c.name} changed on a flip: ${c.paths.join(", ")}`);
@@ -166,3 +168,39 @@ describe("Migrations: Job names", () => {
         assert.match(n, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     });
 });
+
+describe("Migrations: never re-run, never concurrent, never an older tag's by accident", () => {
+    let prod: Rendered;
+    before(async () => {
+        prod = await renderStack("production");
+    });
+
+    it("an edit that does not change a tag never re-runs a migration (env, resources and labels edits included)", async () => {
+        const after = await renderStack("production", ["services.rtpm-api.env.LOG_LEVEL=debug", "services.rtpm-api.requests.cpu=500m", "services.rtpm-api.allowLiveChange=true"]);
+        const d = diffRenders(prod, after);
+        assert.deepEqual([...d.changed, ...d.added, ...d.removed].filter((x) => x.type === JOB), []);
+        // The Job's inputs do change; Pulumi ignores them (ignoreChanges), so nothing is replaced.
+        assert.notDeepEqual(inputs(find(after, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.spec.containers[0].resources, inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.spec.containers[0].resources);
+    });
+
+    it("never two migrations at once: the inactive tag's Job waits for the live tag's (on a first deploy the live tag migrates first)", async () => {
+        assert.deepEqual(find(prod, JOB, "rtpm-api-migrate-v2-4-0").options.dependsOn, [`${JOB}::rtpm-api-migrate-v2-4-1`]);
+        assert.deepEqual(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.dependsOn, []);
+    });
+
+    it("a tag older than one deployed before runs no migration unless runOlderTags is set", async () => {
+        assert.deepEqual(olderTags(["v2.4.0", "v2.6.0"], ["v2.5.0", "v2.5.1"]), ["v2.4.0"]);
+        assert.deepEqual(olderTags(["v2.5.0", "abc1234"], ["v2.5.1", "v2.5.0"]), [], "a tag deployed before keeps its Job; a SHA has no order");
+        assert.deepEqual(olderTags(["v1.0.0"], []), [], "a first deploy judges nothing");
+        // The last deployment ran green on v2.5.0 (a render of that config gives its promotionState).
+        const last = { promotionState: (await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"])).outputs.promotionState as Record<string, unknown> };
+        // Green rolls back by tag, from v2.5.0 to v2.3.9.
+        const cfg = stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"]);
+        const r = await render({ stack: "production", ...cfg, previousOutputs: last });
+        assert.deepEqual(ofType(r, JOB).map((j) => j.name), ["rtpm-api-migrate-v2-4-1"]);
+        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
+        const asked = await render({ stack: "production", ...stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } }), previousOutputs: last });
+        assert.deepEqual(ofType(asked, JOB).map((j) => j.name).sort(), ["rtpm-api-migrate-v2-3-9", "rtpm-api-migrate-v2-4-1"]);
+    });
+});
+

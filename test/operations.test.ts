@@ -19,7 +19,7 @@ describe("operations config: defaults", () => {
             retryAfterSeconds: 1800,
             message: DEFAULT_MAINTENANCE_MESSAGE,
         });
-        assert.deepEqual(cfg.migrations, [{ service: "rtpm-api", command: ["python", "manage.py", "migrate"], backoffLimit: 1, activeDeadlineSeconds: 900 }]);
+        assert.deepEqual(cfg.migrations, [{ service: "rtpm-api", command: ["python", "manage.py", "migrate"], backoffLimit: 1, activeDeadlineSeconds: 900, runOlderTags: false }]);
     });
 
     it("staging runs one page replica; a stack without maintenance.image has no page", () => {

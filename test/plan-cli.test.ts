@@ -224,8 +224,9 @@ describe("plan CLI: --diff", function () {
         assert.equal(r.code, 0, r.stderr);
         const d = JSON.parse(r.stdout);
         assert.deepEqual(Object.keys(d), ["changed", "added", "removed"]);
-        assert.deepEqual(d.added, []);
-        assert.deepEqual(d.removed, []);
+        // Plus the promotion gates: one added for the new color, one removed for the old, per service.
+        assert.deepEqual(d.added.map((a: any) => a.name).sort(), SERVICES.map((s) => `${s}-gate-${other(live)}`).sort());
+        assert.deepEqual(d.removed.map((a: any) => a.name).sort(), SERVICES.map((s) => `${s}-gate-${live}`).sort());
         const expected = SERVICES.flatMap((s) => [`${s}-service`, `${s}-preview`]).sort();
         assert.deepEqual(d.changed.map((c: any) => c.name).sort(), expected);
         for (const c of d.changed) {
@@ -247,7 +248,8 @@ describe("plan CLI: --diff", function () {
         const r = await plan("--diff", "--set", `activeColor=${other(prodActive())}`);
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^ {2}~ kubernetes:core\/v1:Service rtpm-api-service \[spec\.selector\.version\]$/m);
-        assert.match(r.stdout, /^Changes: 8 to update, 0 to create, 0 to delete$/m);
+        assert.match(r.stdout, /^ {2}\+ pulumi-nodejs:dynamic\/candlefish:Resource rtpm-api-gate-/m);
+        assert.match(r.stdout, /^Changes: 8 to update, 4 to create, 4 to delete$/m);
         assert.doesNotMatch(r.stdout, /STATEFUL/);
     });
 
@@ -546,7 +548,7 @@ describe("plan CLI: policy report", () => {
 
         const ok = await plan("--diff", "--policy", "--set", `activeColor=${other(live)}`);
         assert.equal(ok.code, 0, ok.stderr);
-        assert.match(ok.stdout, /^Changes: 8 to update, 0 to create, 0 to delete$/m);
+        assert.match(ok.stdout, /^Changes: 8 to update, 4 to create, 4 to delete$/m);
         assert.match(ok.stdout, /^Policies: \d+ evaluated; 0 mandatory and 0 advisory violation\(s\)$/m);
     });
 });
