@@ -159,8 +159,23 @@ describe("CI/CD workflows: what each one does", () => {
         assert.match(runs, /pulumi config set activeColor "\$COLOR"/);
         assert.match(runs, /git add "Pulumi\.\$STACK\.yaml"/);
         assert.match(runs, /git push origin HEAD:main/);
-        const order = job.steps.map((s) => (s.run?.includes("pulumi config set") ? "set" : s.run?.includes("git push") ? "commit" : s.with?.command === "up" ? "up" : s.run?.includes("--diff") ? "diff" : "")).filter(Boolean);
-        assert.deepEqual(order, ["diff", "set", "commit", "up"]);
+        const order = job.steps
+            .map((s) =>
+                s.run?.includes("pulumi config set") ? "set" : s.run?.includes("git push") ? "commit" : s.with?.command === "up" ? "up" : s.run?.includes("--diff") ? "diff" : s.run?.includes("/api/health") ? "health" : "",
+            )
+            .filter(Boolean);
+        // Main learns the new color only after the gated up and the health checks passed.
+        assert.deepEqual(order, ["diff", "set", "up", "health", "commit"]);
         assert.equal((job as any).concurrency.group, "pulumi-${{ inputs.stack }}");
+        // A rollback queued behind a failing switch waits at most for that run's gated up.
+        const up = job.steps.find((s) => s.with?.command === "up") as any;
+        assert.ok(up["timeout-minutes"] <= 12, "the up step is bounded");
+    });
+
+    it("switch: the health check covers every host of the stack (its `urls` output), not only the website", () => {
+        const runs = load("switch.yml").jobs.switch.steps.map((s) => s.run ?? "").join("\n");
+        assert.match(runs, /pulumi stack output urls --json/);
+        assert.match(runs, /for u in \$urls; do/);
+        assert.match(runs, /"\$u\/api\/health"/);
     });
 });
