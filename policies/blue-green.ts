@@ -199,10 +199,11 @@ export const previewSelectsOther = stackPolicy(
 export const liveDependsOnDeployment = stackPolicy(
     {
         name: "bluegreen-live-service-depends-on-deployment",
-        description: "Each live <name>-service depends on the Deployment it selects, so `pulumi up` switches traffic only after that color's rollout is ready.",
+        description:
+            "Each live <name>-service depends on the Deployment it selects and on that color's promotion gate <name>-gate-<color>, so its selector moves only after any rollout of that color and after the gate found the color ready (a dependency alone waits for nothing when the Deployment is unchanged).",
         enforcementLevel: "mandatory",
         control: "runbook Blue-Green Deployment Steps 2-4",
-        remediation: "register the live Service with dependsOn: [the selected color's Deployment] (BlueGreenService does this).",
+        remediation: "register the live Service with dependsOn: [the selected color's Deployment, every <svc>-gate-<color> of the stack] (BlueGreenService does this).",
     },
     (args, report) =>
         forSets(args, (s) => {
@@ -213,6 +214,9 @@ export const liveDependsOnDeployment = stackPolicy(
             if (!dep) return;
             if (!s.live.dependencies.some((d) => d.urn === dep.urn))
                 report(`${s.namespace}/${s.name}-service does not depend on ${s.name}-${color}: the switch could happen before its pods are ready.`, s.live.urn);
+            const gate = `${s.name}-gate-${color}`;
+            if (!s.live.dependencies.some((d) => d.urn.endsWith(`::${gate}`)))
+                report(`${s.namespace}/${s.name}-service does not depend on its promotion gate ${gate}: nothing checks ${color} before the selector moves.`, s.live.urn);
         }),
 );
 

@@ -458,6 +458,11 @@ const CASES: Record<string, PolicyCases> = {
                 resources: replace(f.blueGreen(), K8S.Service, "rtpm-api-service", (r) => withOptions(r, { dependsOn: [`${K8S.Deployment}::rtpm-api-green`] })),
                 expect: "does not depend on rtpm-api-blue",
             },
+            {
+                label: "no promotion gate",
+                resources: replace(f.blueGreen(), K8S.Service, "rtpm-api-service", (r) => withOptions(r, { dependsOn: [`${K8S.Deployment}::rtpm-api-blue`] })),
+                expect: "does not depend on its promotion gate rtpm-api-gate-blue",
+            },
         ],
     },
     "stateful-resources-protected": {

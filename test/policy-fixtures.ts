@@ -232,7 +232,10 @@ export interface BlueGreenOptions {
     dependsOn?: boolean;
 }
 
-/** One BlueGreenService as it renders: two Deployments, two PDBs, the live and preview Services. */
+/** The promotion gate's resource type (components/promotion-gate.ts). */
+export const GATE_TYPE = "pulumi-nodejs:dynamic/candlefish:Resource";
+
+/** One BlueGreenService as it renders: two Deployments, two PDBs, the promotion gate, the live and preview Services. */
 export function blueGreen(o: BlueGreenOptions = {}): RecordedResource[] {
     const name = o.name ?? "rtpm-api";
     const ns = o.ns ?? "production";
@@ -252,7 +255,8 @@ export function blueGreen(o: BlueGreenOptions = {}): RecordedResource[] {
             deployment(`${name}-${c}`, { ns, replicas: replicas[c], image: `123456789012.dkr.ecr.us-east-1.amazonaws.com/${name}:${tags[c]}` }),
             pdb(`${name}-${c}`, { app: name, version: c }, ns),
         ]),
-        service(`${name}-service`, live, o.dependsOn === false ? [] : [`${K8S.Deployment}::${name}-${live}`]),
+        res(GATE_TYPE, `${name}-gate-${live}`, { service: name, color: live, deployment: `${name}-${live}` }, { dependsOn: [`${K8S.Deployment}::${name}-${live}`] }),
+        service(`${name}-service`, live, o.dependsOn === false ? [] : [`${K8S.Deployment}::${name}-${live}`, `${GATE_TYPE}::${name}-gate-${live}`]),
         service(`${name}-preview`, prev, []),
     ];
 }
