@@ -5,7 +5,9 @@
 //                          its threshold and stays silent just below
 //   amtool check-config    the AlertManager config in the chart values
 //   lezer-promql           every expression in the rules and the dashboards parses
-// promtool and amtool come from Debian's `prometheus` and `prometheus-alertmanager`.
+// promtool and amtool are the testbed's (testbed/tools.js, built by the test
+// set-up from Go modules) at the versions the pinned kube-prometheus-stack chart
+// deploys, not whatever else is on PATH.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -17,18 +19,17 @@ import { Rendered } from "../plan/render";
 import { ROOT } from "../plan/stackfile";
 import { ALERT_NAMES, RULE_NAME } from "../components/alert-rules";
 import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
+import { testbedTool, testbedVersion } from "./testbed";
 
 const RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const TEST_DIR = path.join(ROOT, "test", "promtool");
 const RULE_FILE = `${RULE_NAME}.rules.yml`;
 
-/** Runs a tool; a missing tool fails the test with how to install it. */
+/** Runs one of the testbed's tools; a missing tool fails the test with how to build it. */
 function run(tool: string, args: string[], cwd: string): { status: number; out: string } {
-    const r = spawnSync(tool, args, { cwd, encoding: "utf8" });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") {
-        assert.fail(`${tool} is not installed: run \`apt-get install prometheus prometheus-alertmanager\` (CI's .ci/run installs them)`);
-    }
+    const r = spawnSync(testbedTool(tool), args, { cwd, encoding: "utf8", timeout: 60000 });
+    if (r.error) assert.fail(`${tool}: ${r.error.message}`);
     return { status: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
@@ -57,8 +58,15 @@ describe("alerts: the rendered rules and AlertManager config pass Prometheus's o
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-    it("a missing tool fails the run with the install command (never a silent skip)", () => {
-        assert.throws(() => run("promtool-not-installed-here", ["--version"], dir), /apt-get install prometheus prometheus-alertmanager/);
+    it("a missing tool fails the run with how to build it (never a silent skip)", () => {
+        assert.throws(() => run("promtool-not-built-here", ["--version"], dir), /not in the testbed's tools .*node testbed\/tools\.js/);
+    });
+
+    it("runs the testbed's promtool 2.54.1 and amtool 0.27.0 (what kube-prometheus-stack 65.1.1 deploys)", () => {
+        assert.equal(testbedVersion("promtool"), "2.54.1");
+        assert.equal(testbedVersion("amtool"), "0.27.0");
+        assert.match(run("promtool", ["--version"], dir).out, /^promtool, version 2\.54\.1 /m);
+        assert.match(run("amtool", ["--version"], dir).out, /^amtool, version 0\.27\.0 /m);
     });
 
     it("promtool check rules: the rendered rule file is valid and holds the eight rules", () => {

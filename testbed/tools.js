@@ -149,12 +149,15 @@ function toolSpecs() {
             },
         },
         goTool({
-            name: "promtool", version: goModRequire("prometheus", "github.com/prometheus/prometheus").replace(/^v0\./, "2."), module: "prometheus",
+            // recipe 2: `promtool --version` names the version (the upstream release stamps it the same way).
+            name: "promtool", version: goModRequire("prometheus", "github.com/prometheus/prometheus").replace(/^v0\./, "2."), module: "prometheus", recipe: 2,
             binaries: { promtool: "github.com/prometheus/prometheus/cmd/promtool" },
+            ldflags: [`-X github.com/prometheus/common/version.Version=${goModRequire("prometheus", "github.com/prometheus/prometheus").replace(/^v0\./, "2.")}`],
         }),
         goTool({
-            name: "amtool", version: goModRequire("alertmanager", "github.com/prometheus/alertmanager").replace(/^v/, ""), module: "alertmanager",
+            name: "amtool", version: goModRequire("alertmanager", "github.com/prometheus/alertmanager").replace(/^v/, ""), module: "alertmanager", recipe: 2,
             binaries: { amtool: "github.com/prometheus/alertmanager/cmd/amtool" },
+            ldflags: [`-X github.com/prometheus/common/version.Version=${goModRequire("alertmanager", "github.com/prometheus/alertmanager").replace(/^v/, "")}`],
         }),
     ];
     let controlPlane = [];
@@ -167,9 +170,12 @@ function toolDir(tool) {
     return path.join(cacheRoot(), `${tool.name}-${tool.version}`);
 }
 
+/** Built, with every binary, by the tool's current recipe (a spec's `recipe` bumps when its build changes, not its version). */
 function isBuilt(tool) {
     const dir = toolDir(tool);
-    return fs.existsSync(path.join(dir, "build.json")) && Object.keys(tool.binaries).every((b) => fs.existsSync(path.join(dir, b)));
+    const record = path.join(dir, "build.json");
+    if (!fs.existsSync(record) || !Object.keys(tool.binaries).every((b) => fs.existsSync(path.join(dir, b)))) return false;
+    return (JSON.parse(fs.readFileSync(record, "utf8")).recipe || 1) === (tool.recipe || 1);
 }
 
 function dirBytes(dir) {
@@ -185,7 +191,7 @@ async function ensure(tool) {
     const t0 = Date.now();
     log(`building ${tool.name} ${tool.version} (first time on this machine: minutes, then cached in ${cacheRoot()})`);
     await tool.build(tmp);
-    const record = { name: tool.name, version: tool.version, seconds: Math.round((Date.now() - t0) / 1000), bytes: dirBytes(tmp), builtAt: new Date().toISOString(), go: goVersion() };
+    const record = { name: tool.name, version: tool.version, recipe: tool.recipe || 1, seconds: Math.round((Date.now() - t0) / 1000), bytes: dirBytes(tmp), builtAt: new Date().toISOString(), go: goVersion() };
     fs.writeFileSync(path.join(tmp, "build.json"), JSON.stringify(record, null, 2) + "\n");
     fs.rmSync(dir, { recursive: true, force: true });
     fs.renameSync(tmp, dir);
