@@ -82,7 +82,7 @@ function floorScript(): string {
         if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
         else if (p.endsWith(".ts")) sources.push(fs.readFileSync(p, "utf8"));
     };
-    for (const p of ["index.ts", "config", "components"]) walk(path.join(ROOT, p));
+    for (const p of ["index.ts", "config", "platforms", "components"]) walk(path.join(ROOT, p));
     const aliases = new Map<string, string>();
     const chains = new Set<string>();
     for (const src of sources) {

@@ -126,7 +126,7 @@ export const SECRET_CONSUMERS: Readonly<Record<string, readonly SecretKind[]>> =
 };
 
 /** Env var and Secret key each platform secret is delivered as. */
-const ENV_OF: Record<SecretKind, { env: string; secret: string }> = {
+export const ENV_OF: Readonly<Record<SecretKind, { env: string; secret: string }>> = {
     database: { env: "DATABASE_URL", secret: K8S_SECRETS.database },
     redis: { env: "REDIS_URL", secret: K8S_SECRETS.redis },
     jwt: { env: "JWT_SECRET", secret: K8S_SECRETS.jwt },
@@ -407,11 +407,25 @@ export class SecretDelivery extends pulumi.ComponentResource {
      * ExternalSecrets' outputs, so a Deployment waits for them.
      */
     secretEnvFor(service: string): Record<string, SecretEnvRef> {
-        const out: Record<string, SecretEnvRef> = {};
-        for (const k of this.configKeys) out[k] = { secretName: this.secretNames.config, key: k };
-        for (const kind of SECRET_CONSUMERS[service] ?? []) {
-            out[ENV_OF[kind].env] = { secretName: this.secretNames[kind], key: ENV_OF[kind].env };
-        }
-        return out;
+        return secretEnvOf(service, this.configKeys, this.secretNames);
     }
+}
+
+/**
+ * One service's env from the platform's Kubernetes Secrets, however they were
+ * delivered: its platform secrets (SECRET_CONSUMERS), each under the env name
+ * it is read as, plus every key of the config Secret. `names` are the Secrets'
+ * names (pass resource outputs, so a Deployment waits for its Secrets).
+ */
+export function secretEnvOf(
+    service: string,
+    configKeys: readonly string[],
+    names: Readonly<Record<keyof typeof K8S_SECRETS, pulumi.Input<string>>>,
+): Record<string, SecretEnvRef> {
+    const out: Record<string, SecretEnvRef> = {};
+    for (const k of configKeys) out[k] = { secretName: names.config, key: k };
+    for (const kind of SECRET_CONSUMERS[service] ?? []) {
+        out[ENV_OF[kind].env] = { secretName: names[kind], key: ENV_OF[kind].env };
+    }
+    return out;
 }

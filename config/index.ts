@@ -8,31 +8,63 @@ import { AwsConfig, readAws } from "./aws";
 import { DataConfig, readData } from "./data";
 import { PlatformConfig, readPlatform } from "./platform";
 import { OperationsConfig, readOperations } from "./operations";
+import { LocalConfig, readLocal, readPlatformChoice, refuseLocalSettings } from "./foundation";
 
 export type { Color, ColorSpec, Environment, ServiceConfig } from "./services";
+export type { LocalConfig, Platform } from "./foundation";
 export { COLORS, otherColor } from "./services";
 export { ConfigError } from "./schema";
 export { ConfigSource, PROJECT } from "./source";
 
-export interface StackConfig extends CoreConfig, AwsConfig, DataConfig, PlatformConfig, OperationsConfig {
+/** What every stack configures, whatever it runs on: the app tier. */
+interface AppTierStackConfig extends CoreConfig, OperationsConfig {
     readonly stack: string;
     readonly isProduction: boolean;
 }
 
+/** A stack on the AWS foundation (`platform: aws`, the default). */
+export interface AwsStackConfig extends AppTierStackConfig, AwsConfig, DataConfig, PlatformConfig {
+    readonly platform: "aws";
+}
+
+/** A stack on an existing cluster with no AWS (`platform: local`). */
+export interface LocalStackConfig extends AppTierStackConfig {
+    readonly platform: "local";
+    readonly local: LocalConfig;
+}
+
+/** Narrow on `platform`: only an AWS stack has network, cluster, data-store and in-cluster platform settings. */
+export type StackConfig = AwsStackConfig | LocalStackConfig;
+
 export function parseConfig(src: ConfigSource): StackConfig {
     const core = readCore(src);
+    const platform = readPlatformChoice(src);
+    const base = { stack: src.stack, isProduction: core.environment === "production", ...core };
+    if (platform === undefined) {
+        readOperations(src, core);
+        src.finish(); // throws: the platform is invalid
+        throw new Error("internal: an invalid platform passed validation");
+    }
+    if (platform === "local") {
+        const local = readLocal(src, core);
+        const operations = readOperations(src, core);
+        if (operations.maintenanceMode)
+            src.problem("maintenanceMode", 'routes the domain through the Ingress, which platform "local" does not install; the maintenance page itself still runs when maintenance.image is set');
+        src.finish();
+        return Object.freeze({ platform, ...base, ...operations, local });
+    }
+    refuseLocalSettings(src);
     const aws = readAws(src, core);
     const data = readData(src, core);
-    const platform = readPlatform(src, core);
+    const platformCfg = readPlatform(src, core);
     const operations = readOperations(src, core);
     src.finish();
     return Object.freeze({
-        stack: src.stack,
-        isProduction: core.environment === "production",
-        ...core,
+        platform,
+        ...base,
         ...aws,
         ...data,
-        ...platform,
+        ...platformCfg,
         ...operations,
     });
 }

@@ -133,7 +133,8 @@ export function oneOf<const T extends string>(values: readonly T[]): Spec<T> {
         expected,
         parse(value, ctx) {
             if (typeof value === "string" && (values as readonly string[]).includes(value)) return value as T;
-            return fail(ctx, `expected ${expected}, got ${describe(value)}`);
+            const hint = typeof value === "string" ? suggest(value, values) : undefined;
+            return fail(ctx, `expected ${expected}, got ${describe(value)}${hint ? `; did you mean "${hint}"?` : ""}`);
         },
     };
 }

@@ -61,6 +61,17 @@ export class ConfigSource {
         return spec.parse(value, ctx);
     }
 
+    /**
+     * Whether the stack sets a top-level key. Pulumi.yaml's empty defaults
+     * count as unset. The key becomes known, so a section that refuses it
+     * reports its own reason rather than "unknown key".
+     */
+    isSet(key: string): boolean {
+        this.known.add(key);
+        const text = this.raw[key];
+        return text !== undefined && text !== "";
+    }
+
     /** The top-level keys sections have read so far (Pulumi.yaml must declare each). */
     get knownKeys(): ReadonlySet<string> {
         return this.known;

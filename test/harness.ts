@@ -2,7 +2,7 @@
 // module (plan/mocks.ts): render or parse a stack file with edits, expect bad
 // config to be refused before anything is registered, find what was declared.
 import { strict as assert } from "assert";
-import { ConfigError, ConfigSource, parseConfig } from "../config";
+import { AwsStackConfig, ConfigError, ConfigSource, StackConfig, parseConfig } from "../config";
 import { RecordedResource, Rendered, render, reveal } from "../plan/render";
 import { loadStack } from "../plan/stackfile";
 import { mocks } from "../plan/mocks";
@@ -68,7 +68,7 @@ export function renderWith(stack: string, edits: readonly string[] = [], replace
  * project-namespace keys, with their secret marking, as the program's
  * ConfigSource sees them. `opts.as` parses it under another stack name.
  */
-export function parseWith(stack: string, edits: readonly string[] = [], replace: Replace = {}, opts: SecretOptions & { as?: string } = {}) {
+export function parseStack(stack: string, edits: readonly string[] = [], replace: Replace = {}, opts: SecretOptions & { as?: string } = {}): StackConfig {
     const { config, secretKeys } = stackConfig(stack, edits, replace, opts);
     const prefix = `${PROJECT}:`;
     const strip = (k: string) => k.slice(prefix.length);
@@ -76,6 +76,13 @@ export function parseWith(stack: string, edits: readonly string[] = [], replace:
     for (const [k, v] of Object.entries(config)) if (k.startsWith(prefix)) raw[strip(k)] = v;
     const secret = new Set(secretKeys.filter((k) => k.startsWith(prefix)).map(strip));
     return parseConfig(new ConfigSource(opts.as ?? stack, raw, secret));
+}
+
+/** parseStack for a stack on the AWS foundation (production, staging); fails for any other. */
+export function parseWith(stack: string, edits: readonly string[] = [], replace: Replace = {}, opts: SecretOptions & { as?: string } = {}): AwsStackConfig {
+    const c = parseStack(stack, edits, replace, opts);
+    if (c.platform !== "aws") return assert.fail(`${stack} parses as platform "${c.platform}", not "aws"`);
+    return c;
 }
 
 /**

@@ -1,0 +1,72 @@
+// What the app tier needs from whatever it runs on. index.ts chooses the
+// foundation once (config `platform`): platforms/aws.ts builds it on AWS,
+// platforms/local.ts on an existing cluster. The app tier (namespace,
+// blue/green services, migrations, maintenance page) is composed once, over
+// this interface, and never asks which platform it is on.
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { Platform } from "../config";
+import type { AppNamespace } from "../components/namespace";
+import type { MaintenancePage } from "../components/maintenance";
+import type { SecretEnv } from "../components/blue-green-service";
+
+/** How code run by `pulumi up` on the operator's machine reaches the cluster: the kubeconfig the provider uses. */
+export interface ClusterAccess {
+    readonly kubeconfig: pulumi.Input<string>;
+    /** The kubeconfig context; undefined: its current context. */
+    readonly context?: string;
+}
+
+/** The app secrets, delivered into the app namespace as Kubernetes Secrets. */
+export interface DeliveredSecrets {
+    /** One service's env from those Secrets (DATABASE_URL, REDIS_URL, JWT_SECRET, the config keys): variable -> Secret name and key. */
+    secretEnvFor(service: string): SecretEnv;
+    /** Changes exactly when a delivered value changes; as the pod annotation `checksum/secrets` it rolls both colors. */
+    readonly rotationChecksum: pulumi.Input<string>;
+}
+
+/** What the app tier declared, for the in-cluster platform the foundation installs around it. */
+export interface AppTier {
+    readonly namespace: AppNamespace;
+    /** The maintenance page, when the stack configures one. */
+    readonly maintenance: MaintenancePage | undefined;
+}
+
+/**
+ * The foundation's own stack outputs. The AWS foundation fills every one;
+ * a local foundation has none of these things, so it leaves them out.
+ */
+export interface FoundationOutputs {
+    readonly clusterName?: pulumi.Input<string>;
+    readonly kubeconfig?: pulumi.Input<string>;
+    readonly vpcId?: pulumi.Input<string>;
+    readonly databaseAddress?: pulumi.Input<string>;
+    readonly databaseSecretArn?: pulumi.Input<string>;
+    readonly redisEndpoint?: pulumi.Input<string>;
+    readonly backupBucket?: pulumi.Input<string>;
+    readonly backupVault?: pulumi.Input<string>;
+    readonly secretNames?: Readonly<Record<string, string>>;
+    readonly urls?: readonly string[];
+    readonly loadBalancerHostname?: pulumi.Input<string>;
+    readonly grafanaAdminPassword?: pulumi.Input<string>;
+}
+
+export interface Foundation {
+    readonly platform: Platform;
+    /** The provider of every in-cluster resource: the app tier never uses an ambient default provider. */
+    readonly provider: k8s.Provider;
+    /** The same cluster, for checks that read it while `pulumi up` runs. */
+    readonly cluster: ClusterAccess;
+    /** Per service, the image repository its colors run `<repository>:<tag>` from. */
+    readonly repositories: Readonly<Record<string, pulumi.Input<string>>>;
+    /**
+     * The namespaces of the in-cluster platform this foundation installs that
+     * reach the app pods (the ingress controller, Prometheus); the app
+     * namespace admits these and nothing else. Empty: none is installed.
+     */
+    readonly platformNamespaces: readonly string[];
+    /** Delivers the app secrets into the app namespace, once it exists (called once). */
+    deliverSecrets(namespace: AppNamespace): DeliveredSecrets;
+    /** Installs the in-cluster platform around the app tier (called once, last) and returns the foundation's outputs. */
+    installPlatform(app: AppTier): FoundationOutputs;
+}
