@@ -6,7 +6,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigSource, PROJECT, parseConfig } from "../config";
 import { ROOT, loadStack } from "../plan/stackfile";
-import { parseWith } from "./harness";
+import { parseStack } from "./harness";
 
 const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
 const declared: Record<string, { type?: string; default?: unknown; description?: string }> = project.config;
@@ -30,7 +30,7 @@ describe("Pulumi.yaml", () => {
         assert.equal(project.main, "index.ts");
     });
 
-    for (const stack of ["production", "staging"]) {
+    for (const stack of ["production", "staging", "local", "development"]) {
         it(`declares exactly the top-level keys the program reads (${stack})`, () => {
             const src = asPulumiPasses(stack);
             parseConfig(src);
@@ -39,7 +39,7 @@ describe("Pulumi.yaml", () => {
 
         it(`${stack}: Pulumi's injected defaults parse to the same config as leaving the keys out`, () => {
             const withDefaults = parseConfig(asPulumiPasses(stack));
-            const without = parseWith(stack);
+            const without = parseStack(stack);
             assert.deepEqual(JSON.parse(JSON.stringify(withDefaults)), JSON.parse(JSON.stringify(without)));
         });
     }

@@ -135,7 +135,7 @@ async function validateDir(dir: string): Promise<{ findings: Finding[]; validate
 describe("schema validation of every rendered Kubernetes object", function () {
     this.timeout(120000);
 
-    for (const stack of ["production", "staging"]) {
+    for (const stack of ["production", "staging", "local"]) {
         it(`${stack}: every object validates against its Kubernetes or CRD schema`, async () => {
             const dir = await planOut(stack);
             const { findings, validated } = await validateDir(dir);

@@ -10,6 +10,9 @@ import { ROOT, SECURE_PLACEHOLDER, STAND_INS, StackFileError, applySet, applySta
 import { MOCK_ACCOUNT } from "../plan/mocks";
 import { Secret, redact, refOf, reveal } from "../plan/render";
 import { changedPaths } from "../plan/diff";
+import * as YAML from "yaml";
+import { parseStack } from "./harness";
+import { LOCAL_STACK_PASSPHRASE, passphraseDecrypter, secureValues } from "./passphrase";
 
 describe("stack files and --set edits", () => {
     it("parses pulumi config paths: dots, indices and quoted segments", () => {
@@ -60,11 +63,22 @@ describe("stack files and --set edits", () => {
 });
 
 describe("required values a stack file leaves to the operator", () => {
-    it("no committed stack file holds a `secure:` value or an example ARN in the mock account", () => {
+    it("no committed stack file holds a fake `secure:` value or an example ARN in the mock account", () => {
         for (const stack of listStacks()) {
             const text = fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8");
+            const doc = YAML.parse(text);
             const { secretKeys } = readStack(stack);
-            assert.deepEqual([...secretKeys], [], `${stack}: a real CLI decrypts every secure: value before the program runs`);
+            // A real CLI decrypts every secure: value before the program runs. Only the local
+            // stacks carry any, under their published local-only passphrase; the AWS stacks none.
+            if (doc.encryptionsalt === undefined) {
+                assert.deepEqual([...secretKeys], [], `${stack}: a secure: value without the stack's encryptionsalt cannot be decrypted`);
+            } else {
+                assert.equal(parseStack(stack).platform, "local", `${stack}: only a local stack may use the published passphrase`);
+                const decrypt = passphraseDecrypter(doc.encryptionsalt, LOCAL_STACK_PASSPHRASE);
+                const values = secureValues(doc.config);
+                assert.ok(values.length > 0, stack);
+                for (const v of values) assert.ok(decrypt(v.ciphertext).length > 0, `${stack}: ${v.path}`);
+            }
             assert.doesNotMatch(text.replace(/^\s*#.*$/gm, ""), new RegExp(`arn:aws:[a-z]+::${MOCK_ACCOUNT}:`), `${stack}: no ARN in the mock account`);
         }
     });
