@@ -321,13 +321,13 @@ async function lock(p) {
  */
 async function up({ clusterOnly = false } = {}) {
     const p = paths();
+    // Tools first, outside the lock: a cold build takes many minutes, and tools.js is safe to run twice.
+    log(`ensuring tools${clusterOnly ? " (control plane only)" : ""}…`);
+    const built = await tools.ensureTools(clusterOnly ? { only: CONTROL_PLANE_TOOLS } : { all: true });
+    const bin = (name) => path.join(built.results.find((r) => r.tool.name === name).dir, name);
+    const env = exportsFor(built.env, p);
     const release = await lock(p);
     try {
-        log(`ensuring tools${clusterOnly ? " (control plane only)" : ""}…`);
-        const built = await tools.ensureTools(clusterOnly ? { only: CONTROL_PLANE_TOOLS } : { all: true });
-        const bin = (name) => path.join(built.results.find((r) => r.tool.name === name).dir, name);
-        const env = exportsFor(built.env, p);
-
         const old = readState(p);
         if (await isHealthy(p, old)) {
             log(`already running in ${p.dir} (api server on 127.0.0.1:${old.ports.apiserver})`);
