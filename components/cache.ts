@@ -112,7 +112,8 @@ export class Cache extends pulumi.ComponentResource {
                 description: "candlefish Redis (sessions, cache)",
                 engine: "redis",
                 engineVersion: cfg.engineVersion,
-                parameterGroupName: `default.redis${cfg.engineVersion.split(".")[0]}`,
+                // ElastiCache's default groups: default.redis6.x for 6.x, default.redis7 for 7.x.
+                parameterGroupName: redisParameterGroup(cfg.engineVersion),
                 nodeType: cfg.nodeType,
                 port: REDIS_PORT,
                 numCacheClusters: cfg.numCacheClusters,
@@ -142,4 +143,10 @@ export class Cache extends pulumi.ComponentResource {
         this.port = REDIS_PORT;
         this.registerOutputs({ primaryEndpoint: this.primaryEndpoint, authSecretArn: this.authSecret.arn });
     }
+}
+
+/** The default parameter group of a Redis engine version: `default.redis6.x` for 6.x, `default.redis<major>` from 7 on. */
+export function redisParameterGroup(engineVersion: string): string {
+    const major = Number(engineVersion.split(".")[0]);
+    return major === 6 ? "default.redis6.x" : `default.redis${major}`;
 }

@@ -190,10 +190,11 @@ export class Cluster extends pulumi.ComponentResource {
             return { role, attachment };
         };
 
-        // The CNI's ENI permissions belong to aws-node alone, not to the node role that
-        // every pod can reach through instance metadata (hop limit 2).
+        // The CNI's ENI permissions belong to aws-node alone (IRSA), not to the node role.
+        // enableNetworkPolicy turns on the VPC CNI's network policy agent: without it
+        // EKS accepts NetworkPolicy objects and enforces none of them.
         const cni = irsa("vpc-cni", VPC_CNI_SERVICE_ACCOUNT, "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy");
-        const vpcCni = addon("vpc-cni", { serviceAccountRoleArn: cni.role.arn }, [cni.attachment]);
+        const vpcCni = addon("vpc-cni", { serviceAccountRoleArn: cni.role.arn, configurationValues: JSON.stringify({ enableNetworkPolicy: "true" }) }, [cni.attachment]);
         const kubeProxy = addon("kube-proxy", {});
 
         // --- Managed node groups, in the private subnets only.
@@ -219,12 +220,14 @@ export class Cluster extends pulumi.ComponentResource {
                 `${name}-${g.name}`,
                 {
                     description: `Nodes of ${args.clusterName}/${g.name}`,
-                    // FSBP EC2.8: IMDSv2 only. Hop limit 2 lets pods that still need
-                    // instance metadata reach it through the extra network hop.
+                    // FSBP EC2.8: IMDSv2 only. Hop limit 1: a pod's request crosses one
+                    // more hop and never arrives, so no pod can take the node role's
+                    // credentials; everything that calls AWS uses IRSA (hostNetwork pods
+                    // such as aws-node are on the node's own network and unaffected).
                     metadataOptions: {
                         httpEndpoint: "enabled",
                         httpTokens: "required",
-                        httpPutResponseHopLimit: 2,
+                        httpPutResponseHopLimit: 1,
                         instanceMetadataTags: "disabled",
                     },
                     // Encrypted gp3 root volumes (FSBP EC2.7 for the nodes' disks).

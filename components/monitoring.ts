@@ -182,7 +182,17 @@ export class Monitoring extends pulumi.ComponentResource {
                 values: {
                     fullnameOverride: FULLNAME,
                     crds: { enabled: true },
-                    defaultRules: { create: true },
+                    // EKS runs the control plane itself: controller-manager, scheduler and
+                    // etcd are not scrape targets, so their ServiceMonitors and default
+                    // rules would only fire KubeControllerManagerDown/KubeSchedulerDown
+                    // (critical) forever.
+                    defaultRules: {
+                        create: true,
+                        rules: { etcd: false, kubeControllerManager: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false },
+                    },
+                    kubeControllerManager: { enabled: false },
+                    kubeScheduler: { enabled: false },
+                    kubeEtcd: { enabled: false },
                     prometheus: {
                         prometheusSpec: {
                             replicas: m.prometheusReplicas,

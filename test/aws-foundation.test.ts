@@ -269,7 +269,7 @@ describe("cluster: EKS as the runbook addresses it", () => {
     it("requires IMDSv2 on every node (FSBP EC2.8), encrypts root volumes, and puts nodes in the node security group", () => {
         for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
             const lt = inputs(one(r, LAUNCH_TEMPLATE));
-            assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 2, instanceMetadataTags: "disabled" });
+            assert.deepEqual(lt.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" });
             assert.deepEqual(lt.blockDeviceMappings[0].ebs, { volumeSize: stack === "production" ? 50 : 30, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" });
             assert.deepEqual(lt.vpcSecurityGroupIds, [`sg-nodes-${CLUSTER[stack]}`]);
         }
@@ -301,6 +301,8 @@ describe("cluster: EKS as the runbook addresses it", () => {
             // ...and coredns and the EBS CSI controller are Deployments that need nodes.
             assert.ok(byName("coredns").options.dependsOn.includes(ref(ng)));
             assert.ok(byName("aws-ebs-csi-driver").options.dependsOn.includes(ref(ng)));
+            // Without the network policy agent EKS accepts NetworkPolicies and enforces none.
+            assert.deepEqual(JSON.parse(inputs(byName("vpc-cni")).configurationValues), { enableNetworkPolicy: "true" });
         }
     });
 

@@ -2,6 +2,7 @@
 // token generated and kept in Secrets Manager, and the production/staging
 // differences (failover and multi-AZ in production only).
 import { strict as assert } from "assert";
+import { redisParameterGroup } from "../components/cache";
 import { Rendered, Secret } from "../plan/render";
 import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
@@ -96,5 +97,12 @@ describe("cache (ElastiCache Redis)", function () {
         assert.equal(i.multiAzEnabled, true);
         assert.equal(i.automaticFailoverEnabled, true);
         assert.equal(i.numCacheClusters, 2);
+    });
+});
+
+describe("cache: parameter group names ElastiCache has", () => {
+    it("default.redis6.x for Redis 6, default.redis7 for 7 (there is no default.redis6)", () => {
+        assert.equal(redisParameterGroup("6.2"), "default.redis6.x");
+        assert.equal(redisParameterGroup("7.1"), "default.redis7");
     });
 });

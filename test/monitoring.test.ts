@@ -240,3 +240,12 @@ describe("monitoring: kube-prometheus-stack", () => {
         }
     });
 });
+
+describe("monitoring: no alerts for the control plane EKS runs itself", () => {
+    it("controller-manager, scheduler and etcd are neither scraped nor alerted on (KubeControllerManagerDown would page forever)", async () => {
+        const v = values(await renderStack("production"));
+        assert.deepEqual([v.kubeControllerManager, v.kubeScheduler, v.kubeEtcd], [{ enabled: false }, { enabled: false }, { enabled: false }]);
+        assert.deepEqual(v.defaultRules, { create: true, rules: { etcd: false, kubeControllerManager: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false } });
+    });
+});
+

@@ -69,7 +69,7 @@ export const awsEksCluster = () =>
         encryptionConfig: { resources: ["secrets"], provider: { keyArn: KMS_ARN } },
     });
 
-export const launchTemplate = () => res("aws:ec2/launchTemplate:LaunchTemplate", "nodes", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 2 } });
+export const launchTemplate = () => res("aws:ec2/launchTemplate:LaunchTemplate", "nodes", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } });
 export const ec2Instance = () => res("aws:ec2/instance:Instance", "bastion", { ami: "ami-1", metadataOptions: { httpTokens: "required" } });
 export const managedNodeGroup = () => res("eks:index:ManagedNodeGroup", "general", { enableIMDSv2: true, instanceTypes: ["m6i.xlarge"] }, { custom: false });
 
