@@ -42,6 +42,9 @@ export class Backups extends pulumi.ComponentResource {
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: true };
 
         // One key for the bucket and the vault (FSBP S3.17, Backup.1); KMS.4 rotation.
+        // The vault key does not re-encrypt RDS recovery points: RDS is not a service
+        // whose backups AWS Backup fully manages, so its snapshots keep the database's
+        // own KMS key (per AWS Backup's documentation; not verified from here).
         this.kmsKey = new aws.kms.Key(
             `${name}-kms`,
             { description: `Backups of candlefish ${args.stack}`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
