@@ -12,12 +12,35 @@ import { CoreConfig } from "./services";
 export const REGION = "us-east-1";
 
 /** Kubernetes versions EKS supports that this program accepts. Older ones are refused. */
-export const EKS_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34"] as const;
+export const EKS_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"] as const;
 export type EksVersion = (typeof EKS_VERSIONS)[number];
 /** The oldest version accepted (issue: "a current supported Kubernetes version (>= 1.28)"). */
 export const MIN_EKS_VERSION = "1.28";
-/** New clusters start here; AL2023 node images exist for it (AL2 stops at 1.32). */
-export const DEFAULT_EKS_VERSION: EksVersion = "1.33";
+/** New clusters start here: in EKS standard support, with AL2023 node images. */
+export const DEFAULT_EKS_VERSION: EksVersion = "1.35";
+
+/**
+ * The last day of EKS standard support per version, from the EKS Kubernetes
+ * release calendar (1.33: 2026-07-29, as issue 12 records it; the dates after
+ * 1.33 are the calendar's as last read and unverified here). After it a
+ * cluster runs in extended support, billed extra, until that ends too.
+ */
+export const EKS_STANDARD_SUPPORT_ENDS: Readonly<Record<EksVersion, string>> = {
+    "1.28": "2024-11-26",
+    "1.29": "2025-03-23",
+    "1.30": "2025-07-23",
+    "1.31": "2025-11-26",
+    "1.32": "2026-03-23",
+    "1.33": "2026-07-29",
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+    "1.36": "2027-07-28",
+};
+
+/** True when `version` is past its standard support on `day` (YYYY-MM-DD). */
+export function inExtendedSupport(version: EksVersion, day: string = new Date().toISOString().slice(0, 10)): boolean {
+    return day > EKS_STANDARD_SUPPORT_ENDS[version];
+}
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
@@ -211,6 +234,8 @@ const networkShape = s.object({
 
 const clusterShape = s.object({
     version: s.optional(eksVersion),
+    /** Accept a version past its standard support (billed as extended support) in production. */
+    acceptExtendedSupport: s.optional(s.bool()),
     publicAccessCidrs: s.optional(s.list(allowlistCidr, { max: 40 })),
     adminRoleArn: s.optional(iamRoleArn),
     logRetentionDays: s.optional(retentionDays()),
@@ -300,6 +325,14 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
     const n = ok(net);
     const c = ok(cl);
     const r = ok(reg);
+    const version = c.version ?? DEFAULT_EKS_VERSION;
+    if (prod && inExtendedSupport(version) && !c.acceptExtendedSupport) {
+        src.problem(
+            "cluster.version",
+            `Kubernetes ${version} is past EKS standard support (ended ${EKS_STANDARD_SUPPORT_ENDS[version]}): production would run in extended support, billed extra. ` +
+                `Upgrade to ${EKS_VERSIONS.filter((v) => !inExtendedSupport(v)).join(" or ")}, or accept it with cluster.acceptExtendedSupport=true`,
+        );
+    }
     return {
         tags: Object.freeze({
             project: "candlefish-maturity-map",
@@ -315,7 +348,7 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
         }),
         cluster: Object.freeze({
             name: clusterName,
-            version: c.version ?? DEFAULT_EKS_VERSION,
+            version,
             publicAccessCidrs: Object.freeze([...(c.publicAccessCidrs ?? [])]),
             adminRoleArn: c.adminRoleArn,
             logRetentionDays: c.logRetentionDays ?? (prod ? 365 : 30),

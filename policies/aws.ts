@@ -58,7 +58,7 @@ const EKS_VERSION_SCHEMA = {
         allowedVersions: {
             type: "array" as const,
             items: { type: "string" as const, pattern: "^1\\.\\d+$" },
-            default: ["1.30", "1.31", "1.32", "1.33", "1.34"],
+            default: ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"],
             description: "Kubernetes minor versions EKS supports (standard support) that this platform accepts.",
         },
     },

@@ -4,14 +4,14 @@
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
 import { ConfigError, ConfigSource, parseConfig } from "../config";
-import { EKS_VERSIONS } from "../config/aws";
+import { EKS_VERSIONS, inExtendedSupport } from "../config/aws";
 import { planSubnets } from "../components/network";
 import { lifecyclePolicy } from "../components/registry";
 import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
 import { MOCK_ACCOUNT } from "../plan/mocks";
 import { RecordedResource, Rendered, Secret } from "../plan/render";
 import { STAND_INS } from "../plan/stackfile";
-import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderWith } from "./harness";
+import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderStack, renderWith } from "./harness";
 
 const VPC = "aws:ec2/vpc:Vpc";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -183,7 +183,7 @@ describe("cluster: EKS as the runbook addresses it", () => {
         for (const r of [prod, staging]) {
             const eks = one(r, EKS);
             const i = inputs(eks);
-            assert.equal(i.version, "1.33");
+            assert.equal(i.version, "1.35");
             assert.ok((EKS_VERSIONS as readonly string[]).includes(i.version));
             // FSBP EKS.1
             assert.equal(i.endpointPrivateAccess, true);
@@ -538,5 +538,26 @@ describe("AWS foundation: bad input is refused before anything is registered", (
         assert.deepEqual(ng.scalingConfig, { minSize: 2, desiredSize: 3, maxSize: 5 });
         assert.equal(ng.amiType, "AL2023_ARM_64_STANDARD");
         assert.equal(at(ng, "instanceTypes.0"), "m7g.large");
+    });
+});
+
+describe("EKS version: standard support by default, extended support only when accepted (production)", () => {
+    it("defaults to 1.35 and accepts the newer 1.36", async () => {
+        const r = await renderStack("production", ["cluster.version=\"1.36\""]);
+        assert.equal(inputs(one(r, "eks:index:Cluster")).version, "1.36");
+    });
+
+    it("refuses in production a version past standard support (1.33), naming the key and the way out", async () => {
+        assert.ok(inExtendedSupport("1.33", "2026-11-30") && !inExtendedSupport("1.35", "2026-11-30"));
+        const r = await expectRejected("production", ["cluster.version=\"1.33\""]);
+        assert.equal(r.registered, 0);
+        assert.match(r.message, /cluster\.version: Kubernetes 1\.33 is past EKS standard support \(ended 2026-07-29\).*cluster\.acceptExtendedSupport=true/);
+        const ok = await renderStack("production", ["cluster.version=\"1.33\"", "cluster.acceptExtendedSupport=true"]);
+        assert.equal(inputs(one(ok, "eks:index:Cluster")).version, "1.33");
+    });
+
+    it("staging may run an older version (a rehearsal of the upgrade)", async () => {
+        const r = await renderStack("staging", ["cluster.version=\"1.33\""]);
+        assert.equal(inputs(one(r, "eks:index:Cluster")).version, "1.33");
     });
 });

@@ -648,7 +648,7 @@ describe("offline evaluator: mirrors the analyzer runtime", () => {
     it("pack config is checked against each policy's configSchema, and defaults apply", () => {
         const cfg = resolveConfig(POLICIES, { "rds-backup-retention": { minimumRetentionDays: 14 } });
         assert.deepEqual(cfg.get("rds-backup-retention")!.props, { minimumRetentionDays: 14 });
-        assert.deepEqual(cfg.get("eks-supported-version")!.props.allowedVersions, ["1.30", "1.31", "1.32", "1.33", "1.34"]);
+        assert.deepEqual(cfg.get("eks-supported-version")!.props.allowedVersions, ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"]);
         const bad: [Record<string, unknown>, RegExp][] = [
             [{ "rds-backup-retentoin": "mandatory" }, /unknown policy "rds-backup-retentoin"/],
             [{ "rds-backup-retention": { minimumRetentionDays: "7" } }, /rds-backup-retention\.minimumRetentionDays: expected integer, got "7"/],
