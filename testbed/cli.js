@@ -11,8 +11,23 @@
 "use strict";
 const tools = require("./tools.js");
 
+/**
+ * PATH as a shell should take it: without the entries `npm run` put in front for this script
+ * (node_modules/.bin, npm's node-gyp-bin) and without repeats, so that eval'ing the output
+ * again and again leaves PATH as it was after the first time.
+ */
+function tidyPath(value) {
+    const npmAdded = (dir) => /[\\/]node_modules[\\/]\.bin$/.test(dir) || /[\\/]@npmcli[\\/]run-script[\\/]lib[\\/]node-gyp-bin$/.test(dir);
+    const seen = new Set();
+    return value.split(":").filter((dir, i) => {
+        if (!dir || seen.has(dir) || (i > 0 && process.env.npm_lifecycle_event && npmAdded(dir))) return false;
+        seen.add(dir);
+        return true;
+    }).join(":");
+}
+
 const print = (env) => {
-    for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}=${tools.shellQuote(v)}\n`);
+    for (const [k, v] of Object.entries(env)) process.stdout.write(`export ${k}=${tools.shellQuote(k === "PATH" ? tidyPath(v) : v)}\n`);
 };
 
 async function main(argv) {
