@@ -9,13 +9,10 @@ import type { Platform } from "../config";
 import type { AppNamespace } from "../components/namespace";
 import type { MaintenancePage } from "../components/maintenance";
 import type { SecretEnv } from "../components/blue-green-service";
+import type { ClusterAccess } from "../components/promotion-gate";
 
-/** How code run by `pulumi up` on the operator's machine reaches the cluster: the kubeconfig the provider uses. */
-export interface ClusterAccess {
-    readonly kubeconfig: pulumi.Input<string>;
-    /** The kubeconfig context; undefined: its current context. */
-    readonly context?: string;
-}
+/** How the promotion gates, run by `pulumi up` on the operator's machine, reach the cluster: the provider's kubeconfig. */
+export type { ClusterAccess };
 
 /** The app secrets, delivered into the app namespace as Kubernetes Secrets. */
 export interface DeliveredSecrets {
