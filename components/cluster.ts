@@ -154,12 +154,6 @@ export class Cluster extends pulumi.ComponentResource {
         this.oidcProviderUrl = this.eksCluster.oidcIssuer;
         this.kubeconfig = pulumi.secret(this.eksCluster.kubeconfigJson);
 
-        this.provider = new k8s.Provider(
-            `${name}-k8s`,
-            { kubeconfig: this.kubeconfig, enableServerSideApply: true },
-            { parent: this },
-        );
-
         // --- Add-ons that must exist before nodes can become Ready (DaemonSets).
         const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs>, dependsOn: pulumi.Resource[] = []) =>
             new aws.eks.Addon(
@@ -271,10 +265,20 @@ export class Cluster extends pulumi.ComponentResource {
         });
 
         // --- Add-ons that run as Deployments: they need nodes.
-        addon("coredns", {}, this.nodeGroups);
+        const coredns = addon("coredns", {}, this.nodeGroups);
 
         const ebsCsi = irsa("ebs-csi", EBS_CSI_SERVICE_ACCOUNT, "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
         const ebsCsiAddon = addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsCsi.role.arn }, [...this.nodeGroups, ebsCsi.attachment]);
+
+        // The provider of every in-cluster resource waits for the nodes and the core
+        // add-ons: a Helm release (atomic, with a timeout) or a Deployment started
+        // before any node is Ready, or before CoreDNS answers, would only time out.
+        // Every resource using the provider waits for the provider.
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+            { parent: this, dependsOn: [...this.nodeGroups, coredns, ebsCsiAddon] },
+        );
 
         // gp3 is the default StorageClass: cheaper and faster than gp2, always encrypted.
         new k8s.storage.v1.StorageClass(

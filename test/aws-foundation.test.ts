@@ -370,6 +370,16 @@ describe("cluster: EKS as the runbook addresses it", () => {
         }
     });
 
+    it("every in-cluster resource waits for the nodes and the core add-ons: its provider depends on them", () => {
+        for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
+            const deps = find(r, "pulumi:providers:kubernetes", `${CLUSTER[stack]}-k8s`).options.dependsOn;
+            const groups = ofType(r, NODE_GROUP).map((g) => `${NODE_GROUP}::${g.name}`);
+            assert.ok(groups.length > 0);
+            for (const g of groups) assert.ok(deps.includes(g), `provider must wait for ${g}`);
+            for (const a of ["coredns", "aws-ebs-csi-driver"]) assert.ok(deps.includes(`${ADDON}::${CLUSTER[stack]}-${a}`), `provider must wait for ${a}: ${deps.join(", ")}`);
+        }
+    });
+
     it("points every in-cluster resource at the cluster's provider", () => {
         for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
             const inCluster = r.resources.filter((x) => x.custom && x.type.startsWith("kubernetes:"));
