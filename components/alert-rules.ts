@@ -74,15 +74,67 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
 /** A PromQL regex alternative of names, quoted for a label matcher. */
 const alt = (names: readonly string[]) => names.map(escapeRegex).join("|");
 
+// ---------------------------------------------------------------------------
+// The service-level expressions, one definition for every user: the
+// PrometheusRule below and the bake of `npm run switch` (switch/bake.ts), which
+// evaluates the same expressions for one service and one color. A selector goes
+// in, PromQL comes out; the threshold is read from THRESHOLDS when called, so
+// the rule and the bake always compare against the same number.
+
+/** The label selector of the application rules: `namespace`, `app` (and, for one color, `version`). */
+export function serviceSelector(o: { readonly namespace: string; readonly services: readonly string[]; readonly version?: string }): string {
+    return `namespace="${o.namespace}", app=~"${alt(o.services)}"${o.version ? `, version="${o.version}"` : ""}`;
+}
+
+/** Requests per second by (namespace, app): the error ratio's denominator, and "is there any traffic at all". */
+export function requestRateExpr(selector: string): string {
+    return `sum by (namespace, app) (rate(http_requests_total{${selector}}[5m]))`;
+}
+
+/** The share of requests answered with a 5xx, by (namespace, app). */
+export function errorRatioExpr(selector: string): string {
+    return `sum by (namespace, app) (rate(http_requests_total{${selector}, code=~"5.."}[5m]))\n/\n${requestRateExpr(selector)}`;
+}
+
+/** P95 request latency in seconds, by (namespace, app). */
+export function latencyP95Expr(selector: string): string {
+    return `histogram_quantile(0.95, sum by (namespace, app, le) (rate(http_request_duration_seconds_bucket{${selector}}[5m])))`;
+}
+
+/** A value expression and its threshold: the alert fires (and a bake breaches) when value > threshold. */
+export interface ServiceObjective {
+    readonly alert: "HighErrorRate" | "HighLatencyP95";
+    /** What the number is, for messages. */
+    readonly what: string;
+    readonly value: (selector: string) => string;
+    readonly threshold: () => number;
+    /** The comparison the rule renders: a breach is exactly `value > threshold`. */
+    readonly breaches: (value: number) => boolean;
+    /** The alert expression: value, then `> threshold`. */
+    readonly expr: (selector: string) => string;
+}
+
+function objective(alert: ServiceObjective["alert"], what: string, value: (sel: string) => string, threshold: () => number): ServiceObjective {
+    return { alert, what, value, threshold, breaches: (v) => v > threshold(), expr: (sel) => `${value(sel)}\n> ${threshold()}` };
+}
+
+/** The runbook's critical service objectives, shared by the PrometheusRule and the switch's bake. */
+export const SERVICE_OBJECTIVES: readonly ServiceObjective[] = [
+    objective("HighErrorRate", "error ratio", errorRatioExpr, () => THRESHOLDS.errorRatio),
+    objective("HighLatencyP95", "P95 latency", latencyP95Expr, () => THRESHOLDS.latencyP95Seconds),
+];
+/** 0.05 -> "5%" (for messages; never rounded into a different number). */
+export const percent = (ratio: number) => `${Number((ratio * 100).toPrecision(6))}%`;
+const objectiveOf = (alert: ServiceObjective["alert"]) => SERVICE_OBJECTIVES.find((o) => o.alert === alert)!;
+
 /** Inline PromQL for a warning's `app` label: pods' `app` label from kube-state-metrics. */
 const podApp = (ns: string) =>
     `max by (namespace, pod, app) (label_replace(kube_pod_labels{namespace="${ns}"}, "app", "$1", "label_app", "(.+)"))`;
 
 export function runbookAlertGroups(o: RuleOptions): RuleGroup[] {
     const ns = o.namespace;
-    const apps = alt(o.services);
     const liveServices = alt(o.services.map((s) => `${s}-service`));
-    const sel = `namespace="${ns}", app=~"${apps}"`;
+    const sel = serviceSelector({ namespace: ns, services: o.services });
     const pg = `namespace="${ns}", job="${POSTGRES_EXPORTER}"`;
     const rule = (alert: AlertName, expr: string, severity: "critical" | "warning", annotations: Record<string, string>, labels: Record<string, string> = {}): AlertRule => ({
         alert,
@@ -116,23 +168,19 @@ export function runbookAlertGroups(o: RuleOptions): RuleGroup[] {
                 ),
                 rule(
                     "HighErrorRate",
-                    `sum by (namespace, app) (rate(http_requests_total{${sel}, code=~"5.."}[5m]))\n` +
-                        `/\n` +
-                        `sum by (namespace, app) (rate(http_requests_total{${sel}}[5m]))\n` +
-                        `> ${THRESHOLDS.errorRatio}`,
+                    objectiveOf("HighErrorRate").expr(sel),
                     "critical",
                     {
-                        summary: "{{ $labels.app }}: {{ $value | humanizePercentage }} of requests fail with 5xx (threshold 5%)",
+                        summary: `{{ $labels.app }}: {{ $value | humanizePercentage }} of requests fail with 5xx (threshold ${percent(THRESHOLDS.errorRatio)})`,
                         description: "Runbook: Troubleshooting > High Error Rate. Roll back if a deployment is recent (Rollback Procedures > Emergency Rollback).",
                     },
                 ),
                 rule(
                     "HighLatencyP95",
-                    `histogram_quantile(0.95, sum by (namespace, app, le) (rate(http_request_duration_seconds_bucket{${sel}}[5m])))\n` +
-                        `> ${THRESHOLDS.latencyP95Seconds}`,
+                    objectiveOf("HighLatencyP95").expr(sel),
                     "critical",
                     {
-                        summary: "{{ $labels.app }}: P95 latency {{ $value | humanizeDuration }} (threshold 2s)",
+                        summary: `{{ $labels.app }}: P95 latency {{ $value | humanizeDuration }} (threshold ${THRESHOLDS.latencyP95Seconds}s)`,
                         description: "Runbook: Blue-Green Deployment Verification > Performance Verification; compare colors on the Services dashboard.",
                     },
                 ),
