@@ -139,15 +139,37 @@ export interface PromotionConfig {
     readonly settleSeconds: number;
     readonly timeoutSeconds: number;
     readonly pollSeconds: number;
+    /** How long `npm run switch` watches the new color after the gated up (switch/); 0: not at all. */
+    readonly bakeSeconds: number;
 }
 
-export const DEFAULT_PROMOTION: PromotionConfig = Object.freeze({ settleSeconds: 30, timeoutSeconds: 180, pollSeconds: 3 });
+export const DEFAULT_PROMOTION: PromotionConfig = Object.freeze({ settleSeconds: 30, timeoutSeconds: 180, pollSeconds: 3, bakeSeconds: 300 });
+/** `promotion.bakeSeconds` (and `npm run switch -- --bake`) range. */
+export const BAKE_SECONDS_MAX = 3600;
 
 const promotionShape = s.object({
     settleSeconds: s.optional(s.int({ min: 0, max: 600 })),
     timeoutSeconds: s.optional(s.int({ min: 10, max: 1800 })),
     pollSeconds: s.optional(s.int({ min: 1, max: 30 })),
+    bakeSeconds: s.optional(s.int({ min: 0, max: BAKE_SECONDS_MAX })),
 });
+
+/** The `promotion` key: the gate's settings and the switch's bake window. */
+export function readPromotion(src: ConfigSource): PromotionConfig {
+    const p = src.read("promotion", s.optional(promotionShape, {} as s.Infer<typeof promotionShape>));
+    const promotion = s.isInvalid(p)
+        ? DEFAULT_PROMOTION
+        : {
+              settleSeconds: p.settleSeconds ?? DEFAULT_PROMOTION.settleSeconds,
+              timeoutSeconds: p.timeoutSeconds ?? DEFAULT_PROMOTION.timeoutSeconds,
+              pollSeconds: p.pollSeconds ?? DEFAULT_PROMOTION.pollSeconds,
+              bakeSeconds: p.bakeSeconds ?? DEFAULT_PROMOTION.bakeSeconds,
+          };
+    if (promotion.timeoutSeconds <= promotion.settleSeconds) {
+        src.problem("promotion.timeoutSeconds", `must be longer than promotion.settleSeconds (${promotion.settleSeconds}); got ${promotion.timeoutSeconds}`);
+    }
+    return Object.freeze(promotion);
+}
 
 export interface CoreConfig {
     readonly environment: Environment;
@@ -234,17 +256,7 @@ export function readCore(src: ConfigSource): CoreConfig {
         }
     }
 
-    const p = src.read("promotion", s.optional(promotionShape, {} as s.Infer<typeof promotionShape>));
-    const promotion = s.isInvalid(p)
-        ? DEFAULT_PROMOTION
-        : {
-              settleSeconds: p.settleSeconds ?? DEFAULT_PROMOTION.settleSeconds,
-              timeoutSeconds: p.timeoutSeconds ?? DEFAULT_PROMOTION.timeoutSeconds,
-              pollSeconds: p.pollSeconds ?? DEFAULT_PROMOTION.pollSeconds,
-          };
-    if (promotion.timeoutSeconds <= promotion.settleSeconds) {
-        src.problem("promotion.timeoutSeconds", `must be longer than promotion.settleSeconds (${promotion.settleSeconds}); got ${promotion.timeoutSeconds}`);
-    }
+    const promotion = readPromotion(src);
 
     // An invalid value is already recorded and will stop the program in
     // `finish()`; until then other sections get a well-typed stand-in, so
@@ -254,6 +266,6 @@ export function readCore(src: ConfigSource): CoreConfig {
         namespace: s.isInvalid(namespace) ? "invalid-namespace" : namespace,
         activeColor: s.isInvalid(activeColor) ? "blue" : activeColor,
         services: Object.freeze(out),
-        promotion: Object.freeze(promotion),
+        promotion,
     };
 }
