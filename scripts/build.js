@@ -10,7 +10,7 @@ const path = require("path");
 const ROOT = path.resolve(__dirname, "..");
 const OUT = path.join(ROOT, "dist");
 const STAMP = path.join(OUT, ".build-stamp");
-const SOURCES = ["index.ts", "config", "platforms", "components", "policies", "plan", "test", "bench"];
+const SOURCES = ["index.ts", "config", "platforms", "components", "policies", "plan", "switch", "test", "bench"];
 
 function walk(rel, files) {
     const abs = path.join(ROOT, rel);
