@@ -14,6 +14,13 @@ export interface ConfigIssue {
 
 /** Thrown by `loadConfig` before any resource is registered. */
 export class ConfigError extends Error {
+    /**
+     * Marks it as a `pulumi.RunError` (the SDK tests this property): `pulumi
+     * preview`/`up` then print just the message, naming each key, with no
+     * stack trace or object dump (test/real-cli.test.ts).
+     */
+    readonly __pulumiRunError = true;
+
     constructor(readonly issues: readonly ConfigIssue[]) {
         super(
             "invalid stack config:\n" +
