@@ -22,6 +22,7 @@ import { KubeCluster, MONITORING, Prometheus, countReady, grafanaAnnotator, graf
 import { StackFile, applyColorEdit, parseStackFile, writeFileAtomic } from "../switch/stackfile";
 import { find, inputs, renderStack } from "./harness";
 import { failingFs, projectCopy } from "./switch-fakes";
+import { AutomationWorkspace, LOG_DIR } from "../switch/workspace";
 
 const PROJECT = "candlefish-maturity-map";
 const usageError = (argv: string[]) => {
@@ -385,5 +386,80 @@ describe("switch: the cluster's Prometheus, EndpointSlices, Services and Grafana
         assert.equal(typeof grafanaAnnotations[0].time, "number");
         assert.equal(seen.filter((s) => s.path.endsWith("/login")).length, 1, "one login, the cookie reused");
         await assert.rejects(grafanaAnnotator(grafanaSender({ target }), "wrong")("x", []), /Grafana login: HTTP 401/);
+    });
+});
+
+describe("switch: the Automation API workspace runs a fake pulumi the way it runs the real one", function () {
+    this.timeout(60000);
+    let dir: string;
+    let bin: string;
+    let record: string;
+    const savedPath = process.env.PATH;
+    before(() => {
+        dir = projectCopy("production").dir;
+        fs.mkdirSync(path.join(dir, "policies"));
+        fs.writeFileSync(path.join(dir, "policies", "PulumiPolicy.yaml"), "runtime: nodejs\n");
+        bin = fs.mkdtempSync(path.join(os.tmpdir(), "candlefish-fake-pulumi-"));
+        record = path.join(bin, "record.jsonl");
+        // Answers what the Automation API asks (version, stack select, outputs, history); `up`
+        // records its argv and process group, prints two lines, and on SIGINT says so and fails.
+        fs.writeFileSync(
+            path.join(bin, "pulumi"),
+            `#!/bin/sh
+case "$1" in
+  version) echo v3.248.0 ;;
+  stack)
+    case "$2" in
+      output) echo '{}' ;;
+      history) echo '[]' ;;
+      *) : ;;
+    esac ;;
+  up)
+    pgid=$(cut -d' ' -f5 /proc/$$/stat)
+    node -e 'process.stdout.write(JSON.stringify({argv: process.argv.slice(1), pgid: Number(process.argv[1])}) + "\\n")' "$pgid" "$@" >> "${record}"
+    trap 'echo "^C received; cancelling"; exit 255' INT
+    echo "Updating (production):"
+    echo "warning: on stderr" >&2
+    if [ -n "$FAKE_UP_WAIT" ]; then i=0; while [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; fi
+    echo "Resources: 4 updated" ;;
+esac
+`,
+            { mode: 0o755 },
+        );
+        process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
+    });
+    after(() => {
+        process.env.PATH = savedPath;
+        delete process.env.FAKE_UP_WAIT;
+        fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(bin, { recursive: true, force: true });
+        // The failed up's output, which the switch keeps for people to read.
+        for (const f of fs.existsSync(LOG_DIR) ? fs.readdirSync(LOG_DIR) : []) if (f.startsWith(`${process.pid}-`)) fs.rmSync(path.join(LOG_DIR, f));
+    });
+
+    it("pulumi up with the message and the policy pack, in its own process group, its output as lines", async () => {
+        const ws = await AutomationWorkspace.open(dir, "production", new StackFile(dir, "production"), () => undefined);
+        const lines: string[] = [];
+        await ws.up({ message: "switch rtpm-api to green: because", onOutput: (l) => lines.push(l), signal: new AbortController().signal });
+        const rec = JSON.parse(fs.readFileSync(record, "utf8").trim().split("\n").pop()!);
+        const argv: string[] = rec.argv.slice(1);
+        assert.equal(argv[0], "up");
+        assert.deepEqual(argv.slice(argv.indexOf("--message"), argv.indexOf("--message") + 2), ["--message", "switch rtpm-api to green: because"]);
+        assert.deepEqual(argv.slice(argv.indexOf("--policy-pack"), argv.indexOf("--policy-pack") + 2), ["--policy-pack", path.join(dir, "policies")]);
+        for (const f of ["--yes", "--skip-preview", "--non-interactive"]) assert.ok(argv.includes(f), f);
+        assert.deepEqual(argv.slice(argv.indexOf("--stack"), argv.indexOf("--stack") + 2), ["--stack", "production"]);
+        const ownGroup = Number(fs.readFileSync("/proc/self/stat", "utf8").split(") ")[1].split(" ")[2]);
+        assert.notEqual(rec.pgid, ownGroup, "a terminal's Ctrl-C (sent to the switch's process group) does not reach pulumi");
+        assert.deepEqual(lines.sort(), ["Resources: 4 updated", "Updating (production):", "warning: on stderr"]);
+    });
+
+    it("an aborted up (the second Ctrl-C) sends pulumi SIGINT; its failure is an error with its output", async () => {
+        process.env.FAKE_UP_WAIT = "1";
+        const ws = await AutomationWorkspace.open(dir, "production", new StackFile(dir, "production"), () => undefined);
+        const abort = new AbortController();
+        const lines: string[] = [];
+        const up = ws.up({ message: "m", onOutput: (l) => { lines.push(l); if (/Updating/.test(l)) abort.abort(); }, signal: abort.signal });
+        await assert.rejects(up, /\^C received; cancelling/);
+        assert.ok(lines.includes("^C received; cancelling"));
     });
 });
