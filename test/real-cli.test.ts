@@ -456,7 +456,12 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
     /** Each stack file right after `pulumi stack init` (its encryption salt added), to restore between commands. */
     const pristine: Record<string, string> = {};
 
+    /** The repo's own project files as they were before any CLI ran. */
+    const repoFiles = () => Object.fromEntries(["Pulumi.yaml", ...STACKS.map((s) => `Pulumi.${s}.yaml`)].map((f) => [f, fs.readFileSync(path.join(ROOT, f), "utf8")]));
+    let repoBefore: Record<string, string>;
+
     before(async function () {
+        repoBefore = repoFiles();
         ws = new Workspace();
         for (const stack of STACKS) {
             ok(await ws.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]), `pulumi stack init ${stack}`);
@@ -464,6 +469,10 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
         }
     });
     after(() => ws?.remove());
+
+    after("the repo's Pulumi.yaml and stack files are byte for byte as before", () => {
+        assert.deepEqual(repoFiles(), repoBefore);
+    });
 
     const restore = (stack: string) => fs.writeFileSync(ws.stackFile(stack), pristine[stack]);
 
