@@ -1,13 +1,14 @@
 // The CI/CD workflows in .github/workflows/ parse as YAML and carry the fields
 // GitHub Actions requires; the plan commands they run are ones the plan CLI
 // accepts; production is behind an environment; the switch workflow takes a
-// service and a color as choices and edits config with `pulumi config set --path`.
+// service and a color as choices and runs `npm run switch` with them.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "../plan/stackfile";
 import { parseArgs } from "../plan/cli";
+import { parseArgs as parseSwitchArgs } from "../switch/args";
 import { SERVICES } from "./harness";
 
 const DIR = path.join(ROOT, ".github", "workflows");
@@ -148,28 +149,47 @@ describe("CI/CD workflows: what each one does", () => {
         for (const i of Object.values(inputs)) if (i.type === "choice") assert.ok(i.options && i.options.length > 0);
     });
 
-    it("switch: edits config with `pulumi config set --path services.<svc>.activeColor`, commits the stack file, runs pulumi up in the stack's environment", () => {
+    it("switch: runs npm run switch (set, gated up, bake, rollback) for the service or all, then commits the stack file whatever the outcome, in the stack's environment", () => {
         const wf = load("switch.yml");
         const job = wf.jobs.switch;
         assert.deepEqual(job.environment, { name: "${{ inputs.stack }}" });
         assert.equal((job.permissions as Record<string, string>).contents, "write");
+        const sw = job.steps.find((s) => /npm run --silent switch -- /.test(s.run ?? "")) as any;
+        assert.ok(sw, "a step runs npm run switch");
+        assert.equal(sw.id, "switch");
+        assert.equal(sw.shell, "bash"); // arrays and PIPESTATUS: the switch's own exit code, not tee's
+        assert.match(sw.run, /npm run --silent switch -- --stack "\$PULUMI_ORG\/\$STACK" --to "\$COLOR" "\$\{only\[@\]\}" --message "\$REASON"/);
+        assert.match(sw.run, /if \[ "\$SERVICE" = all \]; then only=\(\); else only=\(--service "\$SERVICE"\); fi/);
+        assert.match(sw.run, /code=\$\{PIPESTATUS\[0\]\}/);
+        // The flags it passes are ones the switch accepts.
+        const argv = ["--stack", "org/production", "--to", "green", "--service", "rtpm-api", "--message", "why"];
+        assert.doesNotThrow(() => parseSwitchArgs(argv));
+        // No config edit or up of its own any more: the switch does both, and its rollback.
         const runs = job.steps.map((s) => s.run ?? "").join("\n");
-        assert.match(runs, /key="services\.\$SERVICE\.activeColor"/);
-        assert.match(runs, /pulumi config set --path "\$KEY" "\$COLOR"/);
-        assert.match(runs, /pulumi config set activeColor "\$COLOR"/);
+        assert.doesNotMatch(runs, /pulumi config set/);
+        assert.ok(!job.steps.some((s) => s.with?.command === "up"));
         assert.match(runs, /git add "Pulumi\.\$STACK\.yaml"/);
         assert.match(runs, /git push origin HEAD:main/);
         const order = job.steps
             .map((s) =>
-                s.run?.includes("pulumi config set") ? "set" : s.run?.includes("git push") ? "commit" : s.with?.command === "up" ? "up" : s.run?.includes("--diff") ? "diff" : s.run?.includes("/api/health") ? "health" : "",
+                s.run?.includes("npm run --silent switch") ? "switch" : s.run?.includes("git push") ? "commit" : s.run?.includes("--diff") ? "diff" : s.run?.includes("/api/health") ? "health" : /exit "\$CODE"/.test(s.run ?? "") ? "verdict" : "",
             )
             .filter(Boolean);
-        // Main learns the new color only after the gated up and the health checks passed.
-        assert.deepEqual(order, ["diff", "set", "up", "health", "commit"]);
+        // The stack file ends holding what is live (switched, rolled back, or read back after a failed rollback):
+        // it is committed whatever the switch's exit code, before anything else can fail the job.
+        assert.deepEqual(order, ["diff", "switch", "commit", "health", "verdict"]);
+        const commit = job.steps.find((s) => s.run?.includes("git push")) as any;
+        assert.equal(commit.if, "always() && steps.switch.outputs.code != ''");
+        assert.equal(commit.env.CODE, "${{ steps.switch.outputs.code }}");
+        const health = job.steps.find((s) => s.run?.includes("/api/health")) as any;
+        assert.equal(health.if, "steps.switch.outputs.code == '0'");
+        const verdict = job.steps.find((s) => /exit "\$CODE"/.test(s.run ?? "")) as any;
+        assert.equal(verdict.if, "always() && steps.switch.outputs.code != ''");
         assert.equal((job as any).concurrency.group, "pulumi-${{ inputs.stack }}");
-        // A rollback queued behind a failing switch waits at most for that run's gated up.
-        const up = job.steps.find((s) => s.with?.command === "up") as any;
-        assert.ok(up["timeout-minutes"] <= 12, "the up step is bounded");
+        assert.equal((job as any).concurrency["cancel-in-progress"], false);
+        // A rollback queued behind a switch waits at most for that run's switch step, bounded.
+        assert.ok(sw["timeout-minutes"] <= 30, "the switch step is bounded");
+        assert.ok((job as any)["timeout-minutes"] > sw["timeout-minutes"], "the job outlives its switch step, so the commit still runs");
     });
 
     it("switch: the health check covers every host of the stack (its `urls` output), not only the website", () => {
