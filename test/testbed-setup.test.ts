@@ -35,9 +35,25 @@ describe("test set-up: the testbed's tools", () => {
             assert.ok(!fs.existsSync(path.join(path.dirname(process.execPath), "go")), "this check needs node and go in different directories");
             assert.equal(r.status, 7, r.stderr);
             assert.match(r.stderr, /\[test set-up\] the real-CLI, promtool and amtool tests use the testbed's pinned tools: building what is missing into .*candlefish-testbed/);
-            assert.match(r.stderr, /\[test set-up\] cannot provide the testbed's tools, so no test runs: Go is not installed: the testbed's tools are built from Go modules/);
+            assert.match(r.stderr, /\[test set-up\] cannot provide the testbed's tools, so no test runs: Go is not installed: the testbed's tools are built from Go modules \(Go >= 1\.25\.11.*\), and pulumi 3\.248\.0, .*promtool 2\.54\.1, amtool 0\.27\.0 are not built yet\. Install Go, then run `npm run testbed -- tools`\./);
         } finally {
             fs.rmSync(cache, { recursive: true, force: true });
         }
+    });
+
+    it("with the tools cached, it needs no Go", function () {
+        this.timeout(60000);
+        const setup = path.join(__dirname, "setup.js");
+        // The user's cache (the one this run's set-up filled); only node's own directory on PATH.
+        const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, PATH: path.dirname(process.execPath) };
+        if (process.env.XDG_CACHE_HOME) env.XDG_CACHE_HOME = process.env.XDG_CACHE_HOME;
+        const r = spawnSync(
+            process.execPath,
+            ["-e", `require(${JSON.stringify(setup)}).mochaGlobalSetup().then(() => console.log(process.env.PATH.split(":")[0]), (e) => { console.error(e.message); process.exit(7); })`],
+            { env, encoding: "utf8", timeout: 60000 },
+        );
+        assert.equal(r.status, 0, r.stderr);
+        assert.equal(r.stdout.trim(), process.env[TESTBED_BIN_ENV]);
+        assert.match(r.stderr, /\[test set-up\] tools ready in [0-9.]+ s: pulumi 3\.248\.0, /);
     });
 });
