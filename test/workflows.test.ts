@@ -158,12 +158,16 @@ describe("CI/CD workflows: what each one does", () => {
         assert.ok(sw, "a step runs npm run switch");
         assert.equal(sw.id, "switch");
         assert.equal(sw.shell, "bash"); // arrays and PIPESTATUS: the switch's own exit code, not tee's
-        assert.match(sw.run, /npm run --silent switch -- --stack "\$PULUMI_ORG\/\$STACK" --to "\$COLOR" "\$\{only\[@\]\}" --message "\$REASON"/);
+        assert.match(sw.run, /npm run --silent switch -- --stack "\$PULUMI_ORG\/\$STACK" --to "\$COLOR" "\$\{only\[@\]\}" "\$\{bake\[@\]\}" --message "\$REASON"/);
+        assert.match(sw.run, /if \[ -n "\$BAKE" \]; then bake=\(--bake "\$BAKE"\); else bake=\(\); fi/);
         assert.match(sw.run, /if \[ "\$SERVICE" = all \]; then only=\(\); else only=\(--service "\$SERVICE"\); fi/);
         assert.match(sw.run, /code=\$\{PIPESTATUS\[0\]\}/);
         // The flags it passes are ones the switch accepts.
-        const argv = ["--stack", "org/production", "--to", "green", "--service", "rtpm-api", "--message", "why"];
+        const argv = ["--stack", "org/production", "--to", "green", "--service", "rtpm-api", "--bake", "0", "--message", "why"];
         assert.doesNotThrow(() => parseSwitchArgs(argv));
+        // The bake input: empty means the stack's promotion.bakeSeconds; 0 (an emergency rollback) is accepted.
+        const bake = (wf.on.workflow_dispatch.inputs as any).bake;
+        assert.deepEqual([bake.type, bake.required, bake.default], ["string", false, ""]);
         // No config edit or up of its own any more: the switch does both, and its rollback.
         const runs = job.steps.map((s) => s.run ?? "").join("\n");
         assert.doesNotMatch(runs, /pulumi config set/);
