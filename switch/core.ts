@@ -94,7 +94,7 @@ export interface Deps {
     readonly exitNow: (code: number) => void;
 }
 
-export type Outcome = "switched" | "nothing-to-do" | "dry-run" | "refused" | "rolled-back" | "kept" | "rollback-failed" | "interrupted";
+export type Outcome = "switched" | "nothing-to-do" | "dry-run" | "refused" | "rolled-back" | "kept" | "rollback-failed" | "inconsistent" | "interrupted";
 
 export interface JournalEntry {
     readonly step: "plan" | "preflight" | "set" | "up" | "bake" | "breach" | "interrupt" | "set-back" | "reconcile" | "annotate" | "result";
@@ -352,7 +352,7 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
             if (mismatched === undefined) {
                 return finish(EXIT.rolledBack, "rolled-back", `switch ${opts.stack}: ${movedText} ROLLED BACK (${reason}); ${phaseText()}; ${fromColors.join("/")} is live and the stack file says so`, from);
             }
-            return finish(EXIT.rollbackFailed, "rollback-failed", `switch ${opts.stack}: ${movedText} rolled back (${reason}) but ${mismatched}; ${phaseText()}`, currentFile());
+            return finish(EXIT.rollbackFailed, "inconsistent", `switch ${opts.stack}: ${movedText} rolled back (${reason}) but ${mismatched}; ${phaseText()}`, currentFile());
         }
         say(`the rollback's pulumi up failed: ${failed}`);
         const mismatched = await reconcile(from);
@@ -405,7 +405,7 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
     if (interrupted) {
         if (opts.keepOnInterrupt) {
             const m = await reconcile(after);
-            return finish(m ? EXIT.rollbackFailed : EXIT.interrupted, m ? "rollback-failed" : "kept", `switch ${opts.stack}: ${movedText}; interrupted before the bake, kept (--keep-on-interrupt), NOT baked; ${phaseText()}${m ? `; ${m}` : `; ${opts.to} is live and the stack file says so`}`, currentFile());
+            return finish(m ? EXIT.rollbackFailed : EXIT.interrupted, m ? "inconsistent" : "kept", `switch ${opts.stack}: ${movedText}; interrupted before the bake, kept (--keep-on-interrupt), NOT baked; ${phaseText()}${m ? `; ${m}` : `; ${opts.to} is live and the stack file says so`}`, currentFile());
         }
         const r = await rollback("interrupted (Ctrl-C) during the switch");
         return r.code === EXIT.rolledBack ? { ...r, code: EXIT.interrupted } : r;
@@ -484,7 +484,7 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
         note("bake", verdict.kind);
         if (verdict.kind === "interrupt" && opts.keepOnInterrupt) {
             const m = await reconcile(after);
-            return finish(m ? EXIT.rollbackFailed : EXIT.interrupted, m ? "rollback-failed" : "kept", `switch ${opts.stack}: ${movedText}; bake interrupted, kept (--keep-on-interrupt); ${phaseText()}${m ? `; ${m}` : `; ${opts.to} is live and the stack file says so`}`, currentFile());
+            return finish(m ? EXIT.rollbackFailed : EXIT.interrupted, m ? "inconsistent" : "kept", `switch ${opts.stack}: ${movedText}; bake interrupted, kept (--keep-on-interrupt); ${phaseText()}${m ? `; ${m}` : `; ${opts.to} is live and the stack file says so`}`, currentFile());
         }
         if (verdict.kind !== "healthy") {
             if (verdict.kind === "blind") say(`fail closed: ${verdict.reason}`);
@@ -494,7 +494,7 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
         say(`bake passed: ${formatDuration(opts.bakeSeconds)} with every objective within its threshold and every endpoint ready`);
     }
     const mismatch = await reconcile(after);
-    if (mismatch) return finish(EXIT.rollbackFailed, "rollback-failed", `switch ${opts.stack}: ${movedText}, but ${mismatch}; ${phaseText()}`, currentFile());
+    if (mismatch) return finish(EXIT.rollbackFailed, "inconsistent", `switch ${opts.stack}: ${movedText}, but ${mismatch}; ${phaseText()}`, currentFile());
     await annotate(`switch ${opts.stack} done: ${movedText}`, ["switch", opts.stack, opts.to]);
     return finish(EXIT.ok, "switched", `switch ${opts.stack}: ${movedText}; ${phaseText()}; ${opts.to} is live and the stack file says so`, after);
 }

@@ -74,10 +74,10 @@ export class FakePrometheus {
     }
 }
 
-/** Virtual time: sleep advances it at once; callbacks fire when it passes their time. */
+/** Virtual time: sleep advances it at once; timers fire, in order, as it passes their time. */
 export class FakeClock implements Clock {
     private t = 0;
-    private readonly timers: { at: number; fn: () => void }[] = [];
+    private readonly timers: { at: number; fn: () => void; every?: number }[] = [];
     now(): number {
         return this.t;
     }
@@ -86,16 +86,24 @@ export class FakeClock implements Clock {
         this.advance(ms);
     }
     advance(ms: number): void {
-        this.t += ms;
-        for (const timer of [...this.timers].sort((a, b) => a.at - b.at)) {
-            if (timer.at <= this.t) {
-                this.timers.splice(this.timers.indexOf(timer), 1);
-                timer.fn();
-            }
+        const target = this.t + ms;
+        for (;;) {
+            const due = this.timers.filter((x) => x.at <= target).sort((a, b) => a.at - b.at)[0];
+            if (!due) break;
+            this.t = Math.max(this.t, due.at);
+            if (due.every) due.at += due.every;
+            else this.timers.splice(this.timers.indexOf(due), 1);
+            due.fn();
         }
+        this.t = target;
     }
-    every(): () => void {
-        return () => undefined;
+    every(ms: number, fn: () => void): () => void {
+        const timer = { at: this.t + ms, fn, every: ms };
+        this.timers.push(timer);
+        return () => {
+            const i = this.timers.indexOf(timer);
+            if (i >= 0) this.timers.splice(i, 1);
+        };
     }
     /** Calls fn once virtual time reaches at (ms). */
     at(at: number, fn: () => void): void {
@@ -193,6 +201,8 @@ export interface UpScript {
     seconds?: (n: number) => number;
     /** Resolves when the n-th up may finish (for an interrupt while it runs). */
     hold?: (n: number) => Promise<void> | undefined;
+    /** Runs after the n-th up succeeded (something else moving a selector). */
+    after?: (n: number, live: Record<string, Color>) => void;
 }
 
 /** The workspace: a real stack file (real atomic writer) and an `up` that moves the fake cluster to what the file says. */
@@ -236,6 +246,7 @@ export class FakeWorkspace implements Workspace {
             throw new Error(`code: 255\n stderr: error: update failed: ${failure}`);
         }
         Object.assign(this.cluster.live, wanted);
+        this.script.after?.(n, this.cluster.live);
         o.onOutput("Resources: 4 updated");
     }
 }

@@ -18,7 +18,8 @@ import { ConfigSource } from "../config/source";
 import { readPromotion } from "../config/services";
 import { UsageError, formatDuration, parseArgs, parseDuration } from "../switch/args";
 import { bakeQueries, breaches, reading } from "../switch/bake";
-import { KubeCluster, MONITORING, Prometheus, countReady, grafanaAnnotator, grafanaSender, serviceProxyPath } from "../switch/remote";
+import { KubeCluster, MONITORING, Prometheus, countReady, grafanaAnnotator, grafanaSender, refreshingTarget, serviceProxyPath } from "../switch/remote";
+import { processInterrupts } from "../switch/cli";
 import { StackFile, applyColorEdit, parseStackFile, writeFileAtomic } from "../switch/stackfile";
 import { find, inputs, renderStack } from "./harness";
 import { failingFs, projectCopy } from "./switch-fakes";
@@ -461,5 +462,50 @@ esac
         const up = ws.up({ message: "m", onOutput: (l) => { lines.push(l); if (/Updating/.test(l)) abort.abort(); }, signal: abort.signal });
         await assert.rejects(up, /\^C received; cancelling/);
         assert.ok(lines.includes("^C received; cancelling"));
+        // The failed up's output is kept for people to read.
+        const kept = fs.readdirSync(LOG_DIR).filter((f) => f.startsWith(`${process.pid}-`) && /-up\.out\.log$/.test(f));
+        assert.ok(kept.some((f) => /\^C received; cancelling/.test(fs.readFileSync(path.join(LOG_DIR, f), "utf8"))), `kept: ${kept.join(", ")}`);
+    });
+});
+
+describe("switch: credentials and signals", () => {
+    it("the kubeconfig's exec plugin runs once, and again once the target is older than its maximum age (token expiry)", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "candlefish-exec-"));
+        try {
+            const count = path.join(dir, "runs");
+            const plugin = path.join(dir, "get-token");
+            fs.writeFileSync(plugin, `#!/bin/sh\necho run >> "${count}"\necho '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"tok-'$(wc -l < "${count}")'"}}'\n`, { mode: 0o755 });
+            const kubeconfig = JSON.stringify({
+                "current-context": "c",
+                contexts: [{ name: "c", context: { cluster: "k", user: "u" } }],
+                clusters: [{ name: "k", cluster: { server: "https://127.0.0.1:1" } }],
+                users: [{ name: "u", user: { exec: { command: plugin, args: [] } } }],
+            });
+            const target = refreshingTarget(kubeconfig, undefined, 300);
+            assert.equal(target().token, "tok-1");
+            assert.equal(target().token, "tok-1");
+            await new Promise((r) => setTimeout(r, 400));
+            assert.equal(target().token, "tok-2");
+            assert.equal(fs.readFileSync(count, "utf8").trim().split("\n").length, 2);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("SIGINT and SIGTERM both reach the switch's interrupt handler until it unsubscribes", () => {
+        // Other listeners (a reporter's) are set aside so the emitted signals reach only the switch's.
+        const others = { SIGINT: process.listeners("SIGINT"), SIGTERM: process.listeners("SIGTERM") };
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.removeAllListeners(sig);
+        try {
+            let n = 0;
+            const off = processInterrupts.subscribe(() => n++);
+            process.emit("SIGINT");
+            process.emit("SIGTERM");
+            assert.equal(n, 2);
+            off();
+            assert.equal(process.listenerCount("SIGINT") + process.listenerCount("SIGTERM"), 0);
+        } finally {
+            for (const sig of ["SIGINT", "SIGTERM"] as const) for (const l of others[sig]) process.on(sig, l as () => void);
+        }
     });
 });

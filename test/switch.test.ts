@@ -63,6 +63,9 @@ describe("switch: sequencing against a fake workspace and a fake Prometheus on l
         assert.equal(bakeQueries.length, 13 * 4 * 3);
         for (const q of bakeQueries) assert.match(q.query, /version="green"/);
         assert.equal(r.workspace.ups, 1);
+        // Pulumi's output, indented; while it is quiet, a status line every 5 s.
+        assert.ok(r.out.lines.includes("    Updating (staging):"));
+        assert.deepEqual(r.out.statuses.filter((l) => / up \(switch\) /.test(l)), [5, 10, 15, 20, 25, 30].map((t) => `[switch ${t}s] up (switch) ${t}s; last: Updating (staging):`));
         assert.deepEqual(r.annotations, [
             "switch production: candlefish-website, rtpm-api, nanda-api, otter-gateway blue -> green",
             "switch production done: candlefish-website, rtpm-api, nanda-api, otter-gateway blue -> green",
@@ -288,6 +291,15 @@ describe("switch: sequencing against a fake workspace and a fake Prometheus on l
         const live = liveOf(r);
         assert.deepEqual(live, { "candlefish-website": "blue", "rtpm-api": "blue", "nanda-api": "green", "otter-gateway": "green" });
         assert.deepEqual(fileColors(r), live, "the stack file says what the Services select");
+    });
+
+    it("a Service that ends on another color than the stack file says is written into the file (exit 4)", async () => {
+        r = await rig({ stack: "production", up: { after: (n, live) => n === 1 && (live["nanda-api"] = "blue") } });
+        const res = await runSwitch(opts({ bakeSeconds: 0 }), { ...r.deps, metrics: undefined });
+        assert.deepEqual(steps(res.journal), ["set activeColor=green", "up switch", "reconcile services.nanda-api.activeColor=blue", "result inconsistent"]);
+        assert.equal(res.code, EXIT.rollbackFailed);
+        assert.deepEqual(fileColors(r), liveOf(r));
+        assert.match(res.summary, /but nanda-api-service selects blue \(now written to the stack file\)/);
     });
 
     it("--service: only services.<name>.activeColor changes; the rollback removes the key it added", async () => {
