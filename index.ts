@@ -65,6 +65,7 @@ async function main() {
                 // Each color waits for its own image's migration Job.
                 colorDependsOn: migrations && { blue: jobsOf(migrations.jobs.blue), green: jobsOf(migrations.jobs.green) },
                 promotion,
+                rolloutTimeoutSeconds: config.promotion.rolloutTimeoutSeconds,
             },
             { ...inCluster, dependsOn: [ns] },
         );

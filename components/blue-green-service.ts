@@ -36,6 +36,8 @@ export interface BlueGreenServiceArgs {
     readonly labels?: Record<string, string>;
     /** The stack's promotion gates: this service adds its own, and its live Service waits for all of them. */
     readonly promotion: PromotionGates;
+    /** How long a color's rollout may take (progressDeadlineSeconds and Pulumi's await). */
+    readonly rolloutTimeoutSeconds: number;
 }
 
 /** A bound on the live Service's own await, so a failed switch surfaces in minutes, not the provider's 10. */
@@ -125,7 +127,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
                         // A new pod counts as available only after it stayed Ready this long.
                         minReadySeconds: svc.drain.minReadySeconds,
                         revisionHistoryLimit: 5,
-                        progressDeadlineSeconds: 600,
+                        progressDeadlineSeconds: args.rolloutTimeoutSeconds,
                         selector: { matchLabels: selector },
                         // Zero-downtime rollouts within a color: a new pod is ready before an old one goes.
                         strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
@@ -172,7 +174,12 @@ export class BlueGreenService extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { ...fixed, dependsOn: args.colorDependsOn?.[color] },
+                {
+                    ...fixed,
+                    dependsOn: args.colorDependsOn?.[color],
+                    // A rollout that cannot finish fails `pulumi up` at the deadline, not after the provider's 10 minutes.
+                    customTimeouts: { create: `${args.rolloutTimeoutSeconds}s`, update: `${args.rolloutTimeoutSeconds}s` },
+                },
             );
 
             // Runbook "Drain Node for Maintenance": a drain evicts at most one pod of a color at a time.

@@ -141,9 +141,16 @@ export interface PromotionConfig {
     readonly pollSeconds: number;
     /** How long `npm run switch` watches the new color after the gated up (switch/); 0: not at all. */
     readonly bakeSeconds: number;
+    /**
+     * How long a color's rollout may take before `pulumi up` fails: the
+     * Deployments' progressDeadlineSeconds and Pulumi's await timeout (the
+     * provider's default is 10 minutes, and the next `up` awaits a failed
+     * rollout again).
+     */
+    readonly rolloutTimeoutSeconds: number;
 }
 
-export const DEFAULT_PROMOTION: PromotionConfig = Object.freeze({ settleSeconds: 30, timeoutSeconds: 180, pollSeconds: 3, bakeSeconds: 300 });
+export const DEFAULT_PROMOTION: PromotionConfig = Object.freeze({ settleSeconds: 30, timeoutSeconds: 180, pollSeconds: 3, bakeSeconds: 300, rolloutTimeoutSeconds: 600 });
 /** `promotion.bakeSeconds` (and `npm run switch -- --bake`) range. */
 export const BAKE_SECONDS_MAX = 3600;
 
@@ -152,6 +159,7 @@ const promotionShape = s.object({
     timeoutSeconds: s.optional(s.int({ min: 10, max: 1800 })),
     pollSeconds: s.optional(s.int({ min: 1, max: 30 })),
     bakeSeconds: s.optional(s.int({ min: 0, max: BAKE_SECONDS_MAX })),
+    rolloutTimeoutSeconds: s.optional(s.int({ min: 30, max: 3600 })),
 });
 
 /** The `promotion` key: the gate's settings and the switch's bake window. */
@@ -164,6 +172,7 @@ export function readPromotion(src: ConfigSource): PromotionConfig {
               timeoutSeconds: p.timeoutSeconds ?? DEFAULT_PROMOTION.timeoutSeconds,
               pollSeconds: p.pollSeconds ?? DEFAULT_PROMOTION.pollSeconds,
               bakeSeconds: p.bakeSeconds ?? DEFAULT_PROMOTION.bakeSeconds,
+              rolloutTimeoutSeconds: p.rolloutTimeoutSeconds ?? DEFAULT_PROMOTION.rolloutTimeoutSeconds,
           };
     if (promotion.timeoutSeconds <= promotion.settleSeconds) {
         src.problem("promotion.timeoutSeconds", `must be longer than promotion.settleSeconds (${promotion.settleSeconds}); got ${promotion.timeoutSeconds}`);

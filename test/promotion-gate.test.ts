@@ -389,3 +389,16 @@ describe("Draining: no in-flight request dropped on a selector change or a pod's
         assert.equal(inputs(find(none, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0].lifecycle, undefined);
     });
 });
+
+describe("Rollout deadline: a color that cannot roll out fails `pulumi up` at the deadline, not after the provider's 10 minutes", () => {
+    it("progressDeadlineSeconds and Pulumi's await timeout come from promotion.rolloutTimeoutSeconds (600 by default)", async () => {
+        const prod = await renderStack("production");
+        const d = find(prod, DEPLOYMENT, "rtpm-api-green");
+        assert.equal(inputs(d).spec.progressDeadlineSeconds, 600);
+        const fast = await renderStack("production", ["promotion.rolloutTimeoutSeconds=90"]);
+        for (const s of SERVICES) assert.equal(inputs(find(fast, DEPLOYMENT, `${s}-blue`)).spec.progressDeadlineSeconds, 90);
+        const bad = await expectRejected("production", ["promotion.rolloutTimeoutSeconds=5"]);
+        assert.match(bad.message, /promotion\.rolloutTimeoutSeconds: .*30/);
+    });
+});
+
