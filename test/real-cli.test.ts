@@ -28,7 +28,7 @@ import { ROOT, STAND_INS, applySet, applyStandIns, listStacks, readStack, toRunt
 import { main as planMain } from "../plan/cli";
 import { PlanDiff } from "../plan/diff";
 import { DocCommand, docCommands, placeholders, substitute } from "./doc-commands";
-import { testbedTool, testbedVersion } from "./testbed";
+import { testbedEnv, testbedTool, testbedVersion } from "./testbed";
 
 const PASSPHRASE = "candlefish real-cli test passphrase";
 const CONFIG_TIMEOUT_MS = 60_000;
@@ -331,6 +331,8 @@ class Workspace {
         const closed = "http://127.0.0.1:9"; // discard port, nothing listens: a stray request fails at once, locally
         this.env = {
             ...env,
+            // PATH (the tools first: the engine finds the language host there) and PULUMI_HOME as the set-up exported them.
+            ...testbedEnv(),
             PULUMI_BACKEND_URL: `file://${path.join(this.dir, "state")}`,
             PULUMI_SKIP_UPDATE_CHECK: "true",
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",

@@ -23,6 +23,8 @@ function projectRoot(dir: string): string {
 /** Where the tools are, once the set-up has run; the tests read these. */
 export const TESTBED_BIN_ENV = "CANDLEFISH_TESTBED_BIN";
 export const TESTBED_TOOLS_ENV = "CANDLEFISH_TESTBED_TOOLS";
+/** The variables the set-up exported (PATH, PULUMI_HOME, ...), as JSON: a test that changes PATH cannot lose them. */
+export const TESTBED_EXPORTS_ENV = "CANDLEFISH_TESTBED_EXPORTS";
 
 export async function mochaGlobalSetup(): Promise<void> {
     const root = projectRoot(__dirname);
@@ -42,6 +44,7 @@ export async function mochaGlobalSetup(): Promise<void> {
     }
     for (const [k, v] of Object.entries(res.env)) process.env[k] = v;
     process.env[TESTBED_BIN_ENV] = res.bin;
+    process.env[TESTBED_EXPORTS_ENV] = JSON.stringify(res.env);
     process.env[TESTBED_TOOLS_ENV] = JSON.stringify(Object.fromEntries(res.results.map((r) => [r.tool.name, { version: r.tool.version, dir: r.dir }])));
     const list = res.results.map((r) => `${r.tool.name} ${r.tool.version}${r.built ? " (built now)" : ""}`).join(", ");
     process.stderr.write(`[test set-up] tools ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${list}\n`);

@@ -7,17 +7,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TESTBED_BIN_ENV } from "./setup";
-import { testbedTool, testbedVersion } from "./testbed";
+import { testbedEnv, testbedTool, testbedVersion } from "./testbed";
 
 describe("test set-up: the testbed's tools", () => {
-    it("ran before the tests: its bin directory is first on PATH and holds every default tool", () => {
+    it("ran before the tests: its bin directory is first on the PATH it exported and holds every default tool", () => {
         const bin = process.env[TESTBED_BIN_ENV]!;
         assert.ok(bin, "the set-up exported the bin directory");
-        assert.equal(process.env.PATH!.split(path.delimiter)[0], bin);
+        assert.equal(testbedEnv().PATH.split(path.delimiter)[0], bin);
         for (const t of ["pulumi", "pulumi-language-nodejs", "pulumi-resource-kubernetes", "pulumi-resource-pulumi-nodejs", "promtool", "amtool"]) {
             assert.ok(fs.existsSync(testbedTool(t)), t);
         }
-        assert.ok(process.env.PULUMI_HOME && fs.existsSync(process.env.PULUMI_HOME), "PULUMI_HOME");
+        assert.ok(fs.existsSync(testbedEnv().PULUMI_HOME), "PULUMI_HOME");
         assert.equal(testbedVersion("pulumi"), JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "package.json"), "utf8")).dependencies["@pulumi/pulumi"]);
     });
 
