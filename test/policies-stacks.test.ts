@@ -107,7 +107,8 @@ describe("policy pack over the rendered stacks", function () {
         { type: "aws:kms/key:Key", policy: "stateful-resources-protected", mutate: (r) => withOptions(r, { protect: false }) },
         { type: K8S.Deployment, policy: "k8s-no-privilege-escalation", mutate: (r) => set(r, "spec.template.spec.containers.0.securityContext.privileged", true) },
         { type: K8S.Deployment, policy: "k8s-run-as-non-root", mutate: (r) => set(set(r, "spec.template.spec.securityContext.runAsNonRoot", false), "spec.template.spec.containers.0.securityContext.runAsNonRoot", undefined) },
-        { type: K8S.Deployment, policy: "k8s-image-tag-pinned", mutate: (r) => set(r, "spec.template.spec.containers.0.image", "nginx:latest") },
+        // The inactive color: a live one with a moving tag also (rightly) fails bluegreen-live-service-selects-ready-color.
+        { type: K8S.Deployment, name: (r) => r.name === "rtpm-api-green", policy: "k8s-image-tag-pinned", mutate: (r) => set(r, "spec.template.spec.containers.0.image", "nginx:latest") },
         { type: K8S.Job, policy: "k8s-seccomp-runtime-default", mutate: (r) => set(set(r, "spec.template.spec.securityContext.seccompProfile", undefined), "spec.template.spec.containers.0.securityContext.seccompProfile", undefined) },
         { type: K8S.Service, name: (r) => r.name === "rtpm-api-service", policy: "bluegreen-live-service-selects-ready-color", mutate: (r) => set(r, "spec.selector.version", "purple") },
         { type: K8S.Service, name: (r) => r.name === "rtpm-api-preview", policy: "bluegreen-preview-selects-other-color", mutate: (r) => set(r, "spec.selector.version", "blue") },
