@@ -395,7 +395,9 @@ describe("switch: the Automation API workspace runs a fake pulumi the way it run
     let dir: string;
     let bin: string;
     let record: string;
-    const savedPath = process.env.PATH;
+    // Captured when the hooks run, after mocha's global set-up has put the testbed's tools on PATH
+    // (a value captured at load time would take them off PATH again for the tests after these).
+    let savedPath: string | undefined;
     before(() => {
         dir = projectCopy("production").dir;
         fs.mkdirSync(path.join(dir, "policies"));
@@ -427,6 +429,7 @@ esac
 `,
             { mode: 0o755 },
         );
+        savedPath = process.env.PATH;
         process.env.PATH = `${bin}${path.delimiter}${savedPath}`;
     });
     after(() => {
