@@ -72,7 +72,10 @@ export class ClusterSecrets extends pulumi.ComponentResource {
                         labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" },
                     },
                     type: "Opaque",
-                    stringData: pulumi.secret(data[kind]),
+                    // An empty secret map is left out: the Kubernetes provider saw an empty
+                    // `stringData` as a change on every `up` and replaced the Secret each
+                    // time (seen on the testbed: `+- Secret app-secrets-candlefish-config`).
+                    stringData: Object.keys(data[kind]).length ? pulumi.secret(data[kind]) : undefined,
                 },
                 // Fixed names: a replacement deletes the old Secret first.
                 { parent: this, deleteBeforeReplace: true },
