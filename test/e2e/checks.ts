@@ -131,12 +131,16 @@ export function jobsCreated(timeline: readonly Snapshot[]): { name: string; t: n
     return [...out.values()];
 }
 
-/** The final state: `<svc>-service` holds only ready `color` pods, at least one. */
+/**
+ * The final state: `<svc>-service` (or `-preview`) holds only ready `color`
+ * pods, at least one. Terminating endpoints are left out: the old pods of a
+ * rollout that just finished are still draining (ready false, terminating).
+ */
 export function finalLive(timeline: readonly Snapshot[], services: readonly string[], color: Color, which: "live" | "preview" = "live"): string[] {
     const last = timeline[timeline.length - 1];
     const out: string[] = [];
     for (const svc of services) {
-        const eps = last[which][svc] ?? [];
+        const eps = (last[which][svc] ?? []).filter((e) => !e.terminating);
         const name = `${svc}-${which === "live" ? "service" : "preview"}`;
         if (!eps.length) out.push(`at the end ${name} had no endpoints`);
         else if (eps.some((e) => e.color !== color || !e.ready)) out.push(`at the end ${name} held ${describe(eps)}, not only ready ${color} pods`);
