@@ -70,6 +70,12 @@ async function main() {
             { ...inCluster, dependsOn: [ns] },
         );
     });
+    // The outputs that say which color is live resolve only once every live Service was
+    // updated: after a failed switch the engine would otherwise record the new colors as
+    // outputs while the Services still select the old ones (seen on the testbed); now
+    // they are absent, and the next update's transition rules say they have nothing to judge.
+    const afterLiveServices = <T>(value: T): pulumi.Output<T> =>
+        pulumi.all(services.map((s) => s.liveService.spec.selector)).apply(() => value);
     // Every live Service waits for all of these gates: they move together or not at all.
     promotion.seal();
 
@@ -100,7 +106,7 @@ async function main() {
         secretNames: platform.secretNames,
         namespace: ns.name,
         /** Per service: the color its live `<name>-service` selects (runbook Step 1). */
-        liveColors: Object.fromEntries(services.map((s) => [s.serviceName, s.liveColor])),
+        liveColors: afterLiveServices(Object.fromEntries(services.map((s) => [s.serviceName, s.liveColor]))),
         /** The maintenance page's Service, when the stack configures one. */
         maintenancePage: maintenance?.backend.serviceName,
         maintenanceMode: config.maintenanceMode,
@@ -110,7 +116,7 @@ async function main() {
         loadBalancerHostname: platform.loadBalancerHostname,
         grafanaAdminPassword: platform.grafanaAdminPassword,
         /** What the transition rules judge the next edit against (config/transitions.ts). */
-        promotionState: promotionState(config.services),
+        promotionState: afterLiveServices(promotionState(config.services)),
     };
 }
 

@@ -23,9 +23,9 @@
 // running Job): Pulumi re-awaits it, and it keeps the color blocked until a
 // new tag, or an explicit `pulumi up --replace <the Job's URN>`.
 //
-// A tag older (by semver) than a tag the stack deployed before does not run
-// its migrations unless `migrations.<service>.runOlderTags` is set: its
-// `migrate` would run against a newer schema.
+// A tag older (by semver) than the newest tag the stack runs or ran does not
+// run its migrations unless `migrations.<service>.runOlderTags` is set: its
+// `migrate` would run against a newer schema. So only the newest tag has a Job.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
@@ -67,16 +67,20 @@ export function semverOf(tag: string): [number, number, number] | undefined {
 const older = (a: [number, number, number], b: [number, number, number]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
 /**
- * Tags whose migrations must not run: new to the stack and older than the
- * newest tag it deployed before. SHAs and digests have no order and always run.
+ * Tags whose migrations must not run: older than the newest tag this stack
+ * runs or ran last time. Migrations only go forward: a color on an older tag
+ * runs against the newer schema (expand/contract), and its own `migrate` never
+ * runs again. Deciding by order alone, not by "new to the stack", keeps a
+ * skipped tag skipped on the next `up` too (the e2e found a skipped tag's Job
+ * created one update later). SHAs and digests have no order and always run.
  */
 export function olderTags(tags: readonly string[], deployed: readonly string[]): string[] {
-    const versions = deployed.map(semverOf).filter((v): v is [number, number, number] => !!v);
+    const versions = [...tags, ...deployed].map(semverOf).filter((v): v is [number, number, number] => !!v);
     if (!versions.length) return [];
     const newest = versions.reduce((a, b) => (older(a, b) >= 0 ? a : b));
     return [...new Set(tags)].filter((t) => {
         const v = semverOf(t);
-        return !deployed.includes(t) && v !== undefined && older(v, newest) < 0;
+        return v !== undefined && older(v, newest) < 0;
     });
 }
 

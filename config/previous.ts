@@ -13,5 +13,11 @@ export async function previousPromotionState(): Promise<PromotionState | undefin
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference(PREVIOUS_STATE_RESOURCE, { name: self });
     const details = await ref.getOutputDetails("promotionState");
-    return parsePromotionState(details.value ?? details.secretValue);
+    const state = parsePromotionState(details.value ?? details.secretValue);
+    if (!state && details.value === undefined && details.secretValue === undefined) {
+        // Either a first deploy, or the last update failed before every live Service was
+        // updated (index.ts then records no promotionState): nothing to judge against.
+        pulumi.log.info("no promotionState from a completed deployment of this stack: the transition rules have nothing to judge this update against");
+    }
+    return state;
 }

@@ -187,7 +187,8 @@ describe("Switch semantics", () => {
         const d = diffRenders(prod, await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]));
         assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: "rtpm-api-green", paths: ["spec.template.spec.containers.0.image"] }]);
         assert.deepEqual(d.added, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-5-0" }]);
-        assert.deepEqual(d.removed, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-4-0" }]);
+        // Blue's v2.4.1 is now the older tag: its completed Job goes (deleting it re-runs nothing).
+        assert.deepEqual(d.removed, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-4-1" }]);
     });
 
     it("scaling the old color down is its own edit and touches only that Deployment's replicas (runbook Step 6)", async () => {

@@ -14,9 +14,9 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         prod = await renderStack("production");
     });
 
-    it("declares one Job per distinct rtpm-api tag, named from the tag, and none for services without migrations", () => {
+    it("declares a Job for the newest rtpm-api tag only, named from the tag (green's v2.4.0 is older and runs on v2.4.1's schema), and none for services without migrations", () => {
         const jobs = ofType(prod, JOB).map((j) => inputs(j).metadata.name).sort();
-        assert.deepEqual(jobs, ["rtpm-api-migrate-v2-4-0", "rtpm-api-migrate-v2-4-1"]);
+        assert.deepEqual(jobs, ["rtpm-api-migrate-v2-4-1"]);
     });
 
     it("runs `python manage.py migrate` with the color's exact image", () => {
@@ -27,14 +27,18 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         const blueImage = inputs(find(prod, DEPLOYMENT, "rtpm-api-blue")).spec.template.spec.containers[0].image;
         assert.equal(c[0].image, blueImage);
         assert.match(c[0].image, /\/rtpm-api:v2\.4\.1$/);
-        const greenJob = inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-0"));
-        assert.equal(greenJob.spec.template.spec.containers[0].image, inputs(find(prod, DEPLOYMENT, "rtpm-api-green")).spec.template.spec.containers[0].image);
+    });
+
+    it("a newer tag on the other color runs with that color's exact image", async () => {
+        const r = await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]);
+        const greenJob = inputs(find(r, JOB, "rtpm-api-migrate-v2-5-0"));
+        assert.equal(greenJob.spec.template.spec.containers[0].image, inputs(find(r, DEPLOYMENT, "rtpm-api-green")).spec.template.spec.containers[0].image);
     });
 
     it("each color's Deployment depends on its own tag's Job (Job -> Deployment ordering)", () => {
         assert.ok(find(prod, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-1`));
-        assert.ok(!find(prod, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-0`));
-        assert.ok(find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-0`));
+        // Green runs an older tag: no Job of its own to wait for.
+        assert.deepEqual(find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((d) => d.startsWith(JOB)), []);
         // Services without migrations wait for nothing of the kind.
         assert.deepEqual(find(prod, DEPLOYMENT, "nanda-api-blue").options.dependsOn.filter((d) => d.startsWith(JOB)), []);
     });
@@ -92,7 +96,8 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         const after = await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]);
         const d = diffRenders(prod, after);
         assert.deepEqual(d.added.filter((x) => x.type === JOB).map((x) => x.name), ["rtpm-api-migrate-v2-5-0"]);
-        assert.deepEqual(d.removed.filter((x) => x.type === JOB).map((x) => x.name), ["rtpm-api-migrate-v2-4-0"]);
+        // Blue's v2.4.1 is now older than the newest tag: its completed Job is removed (deleting a Job re-runs nothing).
+        assert.deepEqual(d.removed.filter((x) => x.type === JOB).map((x) => x.name), ["rtpm-api-migrate-v2-4-1"]);
         assert.equal(d.changed.filter((x) => x.type === JOB).length, 0);
         assert.ok(find(after, DEPLOYMENT, "rtpm-api-green").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-5-0`));
         // Green's Deployment changes only its image.
@@ -132,7 +137,7 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
             migrations: { "nanda-api": { command: ["npm", "run", "migrate"], backoffLimit: 0, activeDeadlineSeconds: 300 } },
         });
         const jobs = ofType(r, JOB).map((j) => inputs(j));
-        assert.deepEqual(jobs.map((j) => j.metadata.name).sort(), ["nanda-api-migrate-v1-7-5", "nanda-api-migrate-v1-8-0"]);
+        assert.deepEqual(jobs.map((j) => j.metadata.name).sort(), ["nanda-api-migrate-v1-8-0"]);
         assert.deepEqual(jobs[0].spec.template.spec.containers[0].command, ["npm", "run", "migrate"]);
         assert.equal(jobs[0].spec.backoffLimit, 0);
         assert.equal(jobs[0].spec.activeDeadlineSeconds, 300);
@@ -183,21 +188,25 @@ describe("Migrations: never re-run, never concurrent, never an older tag's by ac
         assert.notDeepEqual(inputs(find(after, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.spec.containers[0].resources, inputs(find(prod, JOB, "rtpm-api-migrate-v2-4-1")).spec.template.spec.containers[0].resources);
     });
 
-    it("never two migrations at once: the inactive tag's Job waits for the live tag's (on a first deploy the live tag migrates first)", async () => {
-        assert.deepEqual(find(prod, JOB, "rtpm-api-migrate-v2-4-0").options.dependsOn, [`${JOB}::rtpm-api-migrate-v2-4-1`]);
-        assert.deepEqual(find(prod, JOB, "rtpm-api-migrate-v2-4-1").options.dependsOn, []);
+    it("never two migrations at once: when two Jobs exist (runOlderTags, or tags without order), the inactive tag's waits for the live tag's", async () => {
+        const both = await renderWith("production", [], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } });
+        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-0").options.dependsOn, [`${JOB}::rtpm-api-migrate-v2-4-1`]);
+        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-1").options.dependsOn, []);
+        const shas = await renderStack("production", ["services.rtpm-api.blue.imageTag=1a2b3c4", "services.rtpm-api.green.imageTag=5d6e7f8"]);
+        assert.deepEqual(find(shas, JOB, "rtpm-api-migrate-5d6e7f8").options.dependsOn, [`${JOB}::rtpm-api-migrate-1a2b3c4`]);
     });
 
     it("a tag older than one deployed before runs no migration unless runOlderTags is set", async () => {
         assert.deepEqual(olderTags(["v2.4.0", "v2.6.0"], ["v2.5.0", "v2.5.1"]), ["v2.4.0"]);
-        assert.deepEqual(olderTags(["v2.5.0", "abc1234"], ["v2.5.1", "v2.5.0"]), [], "a tag deployed before keeps its Job; a SHA has no order");
-        assert.deepEqual(olderTags(["v1.0.0"], []), [], "a first deploy judges nothing");
+        assert.deepEqual(olderTags(["v2.5.0", "abc1234"], ["v2.5.1", "v2.5.0"]), ["v2.5.0"], "older than what ran last time, even if it ran then; a SHA has no order");
+        assert.deepEqual(olderTags(["v1.0.0"], []), [], "one tag: the newest");
+        assert.deepEqual(olderTags(["v1.0.0", "v1.1.0"], []), ["v1.0.0"], "a first deploy migrates the newest tag only");
         // The last deployment ran green on v2.5.0 (a render of that config gives its promotionState).
         const last = { promotionState: (await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"])).outputs.promotionState as Record<string, unknown> };
         // Green rolls back by tag, from v2.5.0 to v2.3.9.
         const cfg = stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"]);
         const r = await render({ stack: "production", ...cfg, previousOutputs: last });
-        assert.deepEqual(ofType(r, JOB).map((j) => j.name), ["rtpm-api-migrate-v2-4-1"]);
+        assert.deepEqual(ofType(r, JOB).map((j) => j.name), [], "both v2.4.1 and v2.3.9 are older than the v2.5.0 that ran");
         assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
         const asked = await render({ stack: "production", ...stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } }), previousOutputs: last });
         assert.deepEqual(ofType(asked, JOB).map((j) => j.name).sort(), ["rtpm-api-migrate-v2-3-9", "rtpm-api-migrate-v2-4-1"]);
