@@ -196,7 +196,10 @@ async function main(): Promise<number> {
     // Nothing left behind: the CLI runs' process groups, the testbed's processes and ports.
     const leftovers: string[] = [];
     const survivors = project?.survivors() ?? [];
-    if (survivors.length) leftovers.push(`processes of pulumi runs still alive: ${survivors.join(", ")}`);
+    if (survivors.length) {
+        const still = project!.survivors(true);
+        leftovers.push(`processes of pulumi runs still alive: ${survivors.join(", ")} (killed now${still.length ? `; still alive: ${still.join(", ")}` : ""})`);
+    }
     const deadPids = testbedPids.filter(alive);
     if (deadPids.length) leftovers.push(`testbed processes still alive: ${deadPids.join(", ")}`);
     const portsAfter = listeningPorts();

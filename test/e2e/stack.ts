@@ -34,21 +34,63 @@ export interface RunOptions {
     readonly label?: string;
 }
 
-/** Process ids whose process group is pgid (read from /proc). */
-export function groupMembers(pgid: number): number[] {
-    const out: number[] = [];
+interface ProcInfo {
+    readonly pid: number;
+    readonly ppid: number;
+    readonly pgid: number;
+    /** Start time in clock ticks since boot: a pid with another start time is another process. */
+    readonly start: string;
+    readonly zombie: boolean;
+}
+
+function procs(): ProcInfo[] {
+    const out: ProcInfo[] = [];
     for (const d of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(d)) continue;
         try {
             const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
-            const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-            // fields[0] state, [1] ppid, [2] pgrp
-            if (Number(fields[2]) === pgid && fields[0] !== "Z") out.push(Number(d));
+            // After the command's closing parenthesis: state, ppid, pgrp, ... starttime is field 22.
+            const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            out.push({ pid: Number(d), ppid: Number(f[1]), pgid: Number(f[2]), start: f[19], zombie: f[0] === "Z" });
         } catch {
             // gone
         }
     }
     return out;
+}
+
+/** Process ids whose process group is pgid (read from /proc). */
+export function groupMembers(pgid: number): number[] {
+    return procs().filter((p) => p.pgid === pgid && !p.zombie).map((p) => p.pid);
+}
+
+/** Every live descendant of pid. The CLI starts its plugins (language host, providers) in process groups of their own. */
+function descendants(pid: number): ProcInfo[] {
+    const all = procs();
+    const out: ProcInfo[] = [];
+    const want = new Set([pid]);
+    let grew = true;
+    while (grew) {
+        grew = false;
+        for (const p of all) {
+            if (!want.has(p.pid) && want.has(p.ppid)) {
+                want.add(p.pid);
+                if (!p.zombie) out.push(p);
+                grew = true;
+            }
+        }
+    }
+    return out;
+}
+
+function isAlive(p: { pid: number; start: string }): boolean {
+    try {
+        const stat = fs.readFileSync(`/proc/${p.pid}/stat`, "utf8");
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return f[19] === p.start && f[0] !== "Z";
+    } catch {
+        return false;
+    }
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -60,10 +102,25 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
     }
 }
 
+/** Kills processes we started: each one and its process group (a plugin's group is its own). */
+function killAll(list: readonly ProcInfo[]): void {
+    for (const p of list) {
+        if (!isAlive(p)) continue;
+        try {
+            process.kill(p.pid, "SIGKILL");
+        } catch {
+            // gone
+        }
+        if (p.pgid === p.pid) killGroup(p.pgid, "SIGKILL");
+    }
+}
+
 export class LocalProject {
     /** Process groups of CLI runs, for the end-of-run check that nothing survived. */
     readonly groups: number[] = [];
-    private current?: { pgid: number };
+    /** Every process a CLI run started (seen while it ran), for the same check. */
+    private readonly spawned = new Map<string, ProcInfo>();
+    private current?: { pgid: number; pid: number };
     private runs = 0;
 
     private constructor(
@@ -131,7 +188,10 @@ export class LocalProject {
             const child = spawn("pulumi", [...args], { cwd: this.dir, env: this.env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
             const pgid = child.pid!;
             this.groups.push(pgid);
-            this.current = { pgid };
+            this.current = { pgid, pid: pgid };
+            const track = () => {
+                for (const p of descendants(pgid)) this.spawned.set(`${p.pid}/${p.start}`, p);
+            };
             const lines: { t: number; text: string }[] = [];
             let output = "";
             let stoppedBy: string | undefined;
@@ -139,8 +199,12 @@ export class LocalProject {
                 if (!what || stoppedBy) return;
                 stoppedBy = `${what}: ${why}`;
                 fs.writeSync(log, `[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s] ${stoppedBy}\n`);
-                if (what === "kill") killGroup(pgid, "SIGKILL");
-                else child.kill("SIGINT");
+                if (what === "kill") {
+                    // The whole tree, as when a CI runner dies: the CLI, and the plugins it started in groups of their own.
+                    track();
+                    killGroup(pgid, "SIGKILL");
+                    killAll([...this.spawned.values()]);
+                } else child.kill("SIGINT");
             };
             const partial: Record<string, string> = { out: "", err: "" };
             const onData = (which: string) => (d: Buffer) => {
@@ -159,6 +223,7 @@ export class LocalProject {
             child.stderr!.on("data", onData("err"));
             const tick = setInterval(() => {
                 const t = Date.now() - t0;
+                track();
                 act(opts.onTick?.(t), `at ${(t / 1000).toFixed(1)}s`);
                 if (opts.timeoutMs && t > opts.timeoutMs) {
                     if (!stoppedBy) act("interrupt", `timeout of ${opts.timeoutMs / 1000}s`);
@@ -173,15 +238,19 @@ export class LocalProject {
                 fs.closeSync(log);
                 // Whatever the CLI started and left behind (a killed run's plugins) goes with it.
                 killGroup(pgid, "SIGKILL");
+                if (stoppedBy) killAll([...this.spawned.values()]);
                 this.current = undefined;
                 resolve({ args, code, signal, seconds, output, stoppedBy, lines });
             });
         });
     }
 
-    /** Kills the CLI run in progress, if any, with its whole process group (for an interrupted e2e). */
+    /** Kills the CLI run in progress, if any, with everything it started (for an interrupted e2e). */
     abort(): void {
-        if (this.current) killGroup(this.current.pgid, "SIGKILL");
+        if (!this.current) return;
+        for (const p of descendants(this.current.pid)) this.spawned.set(`${p.pid}/${p.start}`, p);
+        killGroup(this.current.pgid, "SIGKILL");
+        killAll([...this.spawned.values()]);
     }
 
     up(opts: RunOptions = {}): Promise<CliResult> {
@@ -217,9 +286,33 @@ export class LocalProject {
         return out;
     }
 
-    /** Members of any process group a CLI run of this project started that are still alive. */
-    survivors(): number[] {
-        return this.groups.flatMap((g) => groupMembers(g));
+    /**
+     * Processes of this project's CLI runs still alive: members of a run's
+     * process group, processes a run started (seen while it ran), and any
+     * process whose working directory is the project copy (a plugin the CLI
+     * started just before it was killed). With kill, they are killed first
+     * and the survivors of that are returned.
+     */
+    survivors(kill = false): number[] {
+        const found = new Map<number, ProcInfo>();
+        const all = procs();
+        for (const p of all) {
+            if (p.zombie) continue;
+            let cwd = "";
+            try {
+                cwd = fs.readlinkSync(`/proc/${p.pid}/cwd`);
+            } catch {
+                // gone, or not ours to read
+            }
+            if (this.groups.includes(p.pgid) || cwd === this.dir || cwd.startsWith(this.dir + path.sep)) found.set(p.pid, p);
+        }
+        for (const p of this.spawned.values()) if (isAlive(p)) found.set(p.pid, p);
+        if (kill && found.size) {
+            killAll([...found.values()]);
+            const deadline = Date.now() + 2000;
+            while (Date.now() < deadline && [...found.values()].some(isAlive)) spawnSync("sleep", ["0.1"]);
+        }
+        return [...found.values()].filter(isAlive).map((p) => p.pid);
     }
 }
 
