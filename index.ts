@@ -8,14 +8,14 @@
 // returns what others need.
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
-import { previousPromotionState } from "./config/previous";
+import { previousDeployment } from "./config/previous";
 import { checkTransitions, deployedTags, enforceTransitions, promotionState } from "./config/transitions";
 import { awsFoundation } from "./platforms/aws";
 import { localFoundation } from "./platforms/local";
 import { AppNamespace } from "./components/namespace";
 import { BlueGreenService } from "./components/blue-green-service";
 import { PromotionGates } from "./components/promotion-gate";
-import { Migrations } from "./components/migrations";
+import { Migrations, newestTag } from "./components/migrations";
 import { MaintenancePage } from "./components/maintenance";
 
 const jobsOf = <T>(job: T | undefined): T[] => (job ? [job] : []);
@@ -24,8 +24,11 @@ async function main() {
     // Parsed and validated before anything is registered: bad config stops here.
     const config = loadConfig();
     // Judged against the last deployment (config/transitions.ts): a refused edit stops here too.
-    const previous = await previousPromotionState();
+    const last = await previousDeployment();
+    const previous = last.state;
     enforceTransitions(checkTransitions(previous, config.services), (m) => pulumi.log.warn(m));
+    // Tags whose migrations ran (or started) before: the last state's, and the high-water mark.
+    const migratedBefore = (svc: string) => [...deployedTags(previous, svc), ...(last.migrationHighWater[svc] ? [last.migrationHighWater[svc]] : [])];
 
     // The foundation, chosen here and nowhere else.
     const foundation = config.platform === "local" ? localFoundation(config) : awsFoundation(config);
@@ -50,7 +53,7 @@ async function main() {
         const migration = config.migrations.find((m) => m.service === svc.name);
         const secretEnv = delivery.secretEnvFor(svc.name);
         const migrations = migration
-            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: deployedTags(previous, svc.name) }, { ...inCluster, dependsOn: [ns] })
+            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name) }, { ...inCluster, dependsOn: [ns] })
             : undefined;
         return new BlueGreenService(
             svc.name,
@@ -117,6 +120,13 @@ async function main() {
         grafanaAdminPassword: platform.grafanaAdminPassword,
         /** What the transition rules judge the next edit against (config/transitions.ts). */
         promotionState: afterLiveServices(promotionState(config.services)),
+        /** Per service with migrations: the newest tag ever migrated; written even by a failed update (components/migrations.ts). */
+        migrationHighWater: Object.fromEntries(
+            config.migrations.map((m) => {
+                const svc = config.services.find((s) => s.name === m.service)!;
+                return [m.service, newestTag([...migratedBefore(m.service), svc.colors.blue.imageTag, svc.colors.green.imageTag])];
+            }).filter(([, t]) => t !== undefined),
+        ),
     };
 }
 

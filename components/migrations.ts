@@ -66,6 +66,16 @@ export function semverOf(tag: string): [number, number, number] | undefined {
 
 const older = (a: [number, number, number], b: [number, number, number]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 
+/** The newest semver tag of a list, or undefined if none has an order. */
+export function newestTag(tags: readonly string[]): string | undefined {
+    let best: string | undefined;
+    for (const t of tags) {
+        const v = semverOf(t);
+        if (v && (best === undefined || older(v, semverOf(best)!) > 0)) best = t;
+    }
+    return best;
+}
+
 /**
  * Tags whose migrations must not run: older than the newest tag this stack
  * runs or ran last time. Migrations only go forward: a color on an older tag

@@ -9,9 +9,27 @@ import { PromotionState, parsePromotionState } from "./transitions";
 /** The name of the StackReference resource that reads this stack's own outputs. */
 export const PREVIOUS_STATE_RESOURCE = "previous-promotion-state";
 
-export async function previousPromotionState(): Promise<PromotionState | undefined> {
+/** What the last update left: its promotion state (if it completed) and the newest migrated tag per service. */
+export interface PreviousDeployment {
+    readonly state: PromotionState | undefined;
+    /**
+     * Per service, the newest (semver) tag whose migration this stack ever ran or
+     * started: the stack output `migrationHighWater`. It is written even by a
+     * failed update, so a skipped older tag stays skipped after one.
+     */
+    readonly migrationHighWater: Readonly<Record<string, string>>;
+}
+
+export async function previousDeployment(): Promise<PreviousDeployment> {
     const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
     const ref = new pulumi.StackReference(PREVIOUS_STATE_RESOURCE, { name: self });
+    const hw = (await ref.getOutputDetails("migrationHighWater")).value;
+    const migrationHighWater: Record<string, string> = {};
+    if (hw && typeof hw === "object") for (const [k, v] of Object.entries(hw as Record<string, unknown>)) if (typeof v === "string") migrationHighWater[k] = v;
+    return { state: await stateOf(ref), migrationHighWater };
+}
+
+async function stateOf(ref: pulumi.StackReference): Promise<PromotionState | undefined> {
     const details = await ref.getOutputDetails("promotionState");
     const state = parsePromotionState(details.value ?? details.secretValue);
     if (!state && details.value === undefined && details.secretValue === undefined) {

@@ -211,5 +211,13 @@ describe("Migrations: never re-run, never concurrent, never an older tag's by ac
         const asked = await render({ stack: "production", ...stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } }), previousOutputs: last });
         assert.deepEqual(ofType(asked, JOB).map((j) => j.name).sort(), ["rtpm-api-migrate-v2-3-9", "rtpm-api-migrate-v2-4-1"]);
     });
+
+    it("the newest migrated tag is a stack output written even by a failed update, and keeps older tags skipped after one", async () => {
+        assert.deepEqual(prod.outputs.migrationHighWater, { "rtpm-api": "v2.4.1" });
+        // A failed update leaves no promotionState, only the high-water mark (here: v3.7.0 was tried).
+        const r = await render({ stack: "production", ...stackConfig("production"), previousOutputs: { migrationHighWater: { "rtpm-api": "v3.7.0-fails" } } });
+        assert.deepEqual(ofType(r, JOB).map((j) => j.name), [], "v2.4.1 and v2.4.0 are older than the v3.7.0 that was migrated (or tried)");
+        assert.deepEqual(r.outputs.migrationHighWater, { "rtpm-api": "v3.7.0-fails" });
+    });
 });
 

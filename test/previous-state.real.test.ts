@@ -27,14 +27,14 @@ describe("StackReference to the stack itself (real CLI): the last deployment's o
         fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: selfref\nruntime:\n  name: nodejs\n  options:\n    typescript: false\nmain: index.js\n");
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "selfref", main: "index.js" }));
-        // The same read config/previous.ts makes (compiled program: previousPromotionState).
+        // The same read config/previous.ts makes (compiled program: previousDeployment).
         const previous = path.join(ROOT, "dist", "config", "previous.js");
         fs.writeFileSync(
             path.join(dir, "index.js"),
             `const pulumi = require("@pulumi/pulumi");
-const { previousPromotionState } = require(${JSON.stringify(previous)});
+const { previousDeployment } = require(${JSON.stringify(previous)});
 module.exports = (async () => {
-    const before = await previousPromotionState();
+    const before = (await previousDeployment()).state;
     pulumi.log.info("previous=" + JSON.stringify(before ?? null));
     const live = new pulumi.Config().require("live");
     const color = { imageTag: "v1.0.0", replicas: 2, flags: "0" };
