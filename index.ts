@@ -69,6 +69,8 @@ async function main() {
                 colorDependsOn: migrations && { blue: jobsOf(migrations.jobs.blue), green: jobsOf(migrations.jobs.green) },
                 promotion,
                 rolloutTimeoutSeconds: config.promotion.rolloutTimeoutSeconds,
+                flipping: previous?.[svc.name]?.live !== svc.activeColor,
+                flipTimeoutSeconds: config.promotion.timeoutSeconds,
             },
             { ...inCluster, dependsOn: [ns] },
         );

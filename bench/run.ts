@@ -8,7 +8,10 @@
 //   Blast radius what a color flip and an inactive-color image bump change
 //                (goals: only Services, one or two per service; one Deployment)
 //
-// Usage: npm run bench [-- --reps N]
+//   Real engine  the local stack under the real CLI on a testbed of its own: first up, preview with
+//                no change, flip and rollback to the last endpoint change (bench/real-engine.ts)
+//
+// Usage: npm run bench [-- --reps N] [--rounds N] [--offline]   (--offline: skip the real-engine rows)
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -210,6 +213,17 @@ function main(): void {
     ];
     process.stdout.write(out.join("\n") + "\n");
     fs.rmSync(TMP, { recursive: true, force: true });
+
+    if (argv.includes("--offline")) return;
+    // The real-engine rows: a child process of their own, so the offline rows are printed whatever happens there.
+    const j = argv.indexOf("--rounds");
+    log("real engine: the local stack on a testbed of its own (builds what is missing first; minutes)");
+    const real = spawnSync(process.execPath, ["--enable-source-maps", path.join(__dirname, "real-engine.js"), ...(j >= 0 ? ["--rounds", argv[j + 1]] : [])], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+    process.stdout.write("\n" + (real.stdout ?? ""));
+    if (real.status !== 0) {
+        process.stderr.write(`bench: the real-engine measures failed (exit ${real.status ?? real.signal})\n`);
+        process.exitCode = 1;
+    }
 }
 
 main();

@@ -38,6 +38,22 @@ export interface BlueGreenServiceArgs {
     readonly promotion: PromotionGates;
     /** How long a color's rollout may take (progressDeadlineSeconds and Pulumi's await). */
     readonly rolloutTimeoutSeconds: number;
+    /**
+     * This update makes the live color live where the last deployment had the other
+     * one (or left no record): the flip's bound. The live color's Deployment then
+     * gets at most `flipTimeoutSeconds` for its update step, so a flip to a color
+     * whose earlier rollout failed (the engine steps that Deployment again and the
+     * provider re-awaits it) fails within the promotion timeout, not the rollout's.
+     */
+    readonly flipping?: boolean;
+    /** promotion.timeoutSeconds: the bound on the target color's update step in a flip. */
+    readonly flipTimeoutSeconds?: number;
+}
+
+/** The Deployment's custom timeouts: the rollout's, except the update of a flip's target, bounded by the flip's. */
+export function deploymentTimeouts(rolloutSeconds: number, flipSeconds: number | undefined): pulumi.CustomTimeouts {
+    const update = flipSeconds === undefined ? rolloutSeconds : Math.min(rolloutSeconds, flipSeconds);
+    return { create: `${rolloutSeconds}s`, update: `${update}s` };
 }
 
 /** A bound on the live Service's own await, so a failed switch surfaces in minutes, not the provider's 10. */
@@ -177,8 +193,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
                 {
                     ...fixed,
                     dependsOn: args.colorDependsOn?.[color],
-                    // A rollout that cannot finish fails `pulumi up` at the deadline, not after the provider's 10 minutes.
-                    customTimeouts: { create: `${args.rolloutTimeoutSeconds}s`, update: `${args.rolloutTimeoutSeconds}s` },
+                    // A rollout that cannot finish fails `pulumi up` at the deadline, not after the provider's 10 minutes;
+                    // in a flip, the target's update step (a re-await of a failed rollout, or a rollout
+                    // in the same edit) gets the promotion timeout (docs/PROMOTION.md).
+                    customTimeouts: deploymentTimeouts(args.rolloutTimeoutSeconds, color === live && args.flipping ? args.flipTimeoutSeconds : undefined),
                 },
             );
 

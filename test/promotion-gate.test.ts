@@ -2,6 +2,7 @@
 // its decision on fixtures, its watch loop against a fake API server on
 // loopback, and how the program wires it (under the mocks). What the engine
 // does with it on a real API server is test/e2e/.
+import { deploymentTimeouts } from "../components/blue-green-service";
 import { strict as assert } from "assert";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -399,6 +400,13 @@ describe("Rollout deadline: a color that cannot roll out fails `pulumi up` at th
         for (const s of SERVICES) assert.equal(inputs(find(fast, DEPLOYMENT, `${s}-blue`)).spec.progressDeadlineSeconds, 90);
         const bad = await expectRejected("production", ["promotion.rolloutTimeoutSeconds=5"]);
         assert.match(bad.message, /promotion\.rolloutTimeoutSeconds: .*30/);
+    });
+
+    it("in a flip, the target color's update step is bounded by promotion.timeoutSeconds (a re-awaited failed rollout fails within the gate's time)", () => {
+        assert.deepEqual(deploymentTimeouts(600, undefined), { create: "600s", update: "600s" });
+        assert.deepEqual(deploymentTimeouts(600, 180), { create: "600s", update: "180s" });
+        // The rollout's own deadline still wins when it is the shorter one.
+        assert.deepEqual(deploymentTimeouts(120, 180), { create: "120s", update: "120s" });
     });
 });
 

@@ -229,6 +229,9 @@ async function main(): Promise<number> {
     process.stdout.write(`results: ${path.relative(process.cwd(), resultsFile)}; logs and timelines: ${path.join(workDir, "logs")}\n`);
 
     const ok = !fatal && !interrupted && !leftovers.length && records.length === wanted.length && records.every((r) => r.pass);
+    // One plain line for CI logs (.ci/run repeats it): scenarios that did not run count as failed.
+    const passed = records.filter((r) => r.pass).length;
+    process.stdout.write(`e2e: ${passed} passed, ${wanted.length - passed} failed${fatal ? ` (stopped: ${fatal.message.split("\n")[0]})` : ""}${leftovers.length ? " (left processes or data behind)" : ""}\n`);
     if (ok && !args.keepWorkdir) {
         for (const d of ["project", "backend"]) fs.rmSync(path.join(workDir, d), { recursive: true, force: true });
     }

@@ -233,11 +233,18 @@ async function waitFor(ctx: Ctx, check: (s: Snapshot) => boolean, timeoutMs: num
 }
 
 /** A failed switch: error text, time bound, traffic never moved to `to` for `services`. */
-function refusedSwitch(ctx: Ctx, rec: ScenarioRecord, m: MeasuredUp, label: string, bad: string, to: Color, moving: readonly string[]): void {
+function refusedSwitch(ctx: Ctx, rec: ScenarioRecord, m: MeasuredUp, label: string, bad: string, to: Color, moving: readonly string[], refusedBy: "gate" | "rollout" = "gate"): void {
     const bound = GATE.timeoutSeconds + FAIL_MARGIN_SECONDS;
     expect(rec, !m.ok, `${label}: pulumi up succeeded, but ${bad} ${to} is not ready and must be refused`);
-    const want = `promotion gate: ${bad} cannot go ${to}`;
+    // The gate's own message; or, when the target's earlier rollout failed, the provider's
+    // re-await of that Deployment (bounded by promotion.timeoutSeconds in a flip), which
+    // names the Deployment <svc>-<color> and what was not ready (docs/PROMOTION.md).
+    const want = refusedBy === "gate" ? `promotion gate: ${bad} cannot go ${to}` : `/${bad}-${to}" failed to fully initialize or become live`;
     expect(rec, m.result.output.includes(want), `${label}: the error does not name the service ("${want}" not in the output); it ends:\n${tail(m.result)}`);
+    if (refusedBy === "rollout") {
+        expect(rec, new RegExp(`containers with unready status: \\[${bad}\\]`).test(m.result.output), `${label}: the error does not say what was not ready; it ends:\n${tail(m.result)}`);
+        expect(rec, m.seconds <= GATE.timeoutSeconds + 30, `${label}: the re-awaited rollout took ${m.seconds.toFixed(1)} s to fail: the flip's target is bounded by promotion.timeoutSeconds (${GATE.timeoutSeconds} s)`);
+    }
     expect(rec, m.seconds <= bound, `${label}: pulumi up took ${m.seconds.toFixed(1)} s to fail, more than the gate's timeout ${GATE.timeoutSeconds} s + ${FAIL_MARGIN_SECONDS} s`);
     expectNone(rec, `${label}: a live Service moved to ${to}`, liveNeverColor(m.timeline, moving, to));
     expectNone(rec, `${label}: live Service not on one ready color`, liveOneReadyColor(m.timeline, ctx.services, true));
@@ -360,7 +367,7 @@ export const SCENARIOS: Scenario[] = [
             const one = await up(ctx, rec, `flip-nanda-only-${target}`);
             rec.figures.failedFlipOne = s1(one.seconds);
             rec.figures.failedFlipOneGateWait = gateWait(one, "nanda-api", target);
-            refusedSwitch(ctx, rec, one, "nanda-api alone", "nanda-api", target, ["nanda-api"]);
+            refusedSwitch(ctx, rec, one, "nanda-api alone", "nanda-api", target, ["nanda-api"], "rollout");
 
             // Four services flip, one of them bad: none moves.
             await ctx.project.configRm("services.nanda-api.activeColor");
@@ -368,7 +375,7 @@ export const SCENARIOS: Scenario[] = [
             const four = await up(ctx, rec, `flip-all-${target}-one-bad`);
             rec.figures.failedFlipFour = s1(four.seconds);
             rec.figures.failedFlipFourGateWait = gateWait(four, "nanda-api", target);
-            refusedSwitch(ctx, rec, four, "four services", "nanda-api", target, ctx.services);
+            refusedSwitch(ctx, rec, four, "four services", "nanda-api", target, ctx.services, "rollout");
 
             await restore(ctx, rec, "restore-after-unready", { activeColor: live, [`services.nanda-api.${target}.imageTag`]: good });
         },
