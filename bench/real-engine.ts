@@ -1,7 +1,8 @@
 // `npm run bench`'s real-engine measures (issue 11): the local stack under the
 // Pulumi CLI and Kubernetes provider built from Go modules, against a testbed
 // of its own (a local API server with kwok nodes). Per round:
-//   first up      `pulumi up` of the local stack from nothing (then destroyed, except the last round)
+//   first up      `pulumi up` of the local stack from nothing (each round: a fresh stack and namespace;
+//                 the app namespace is protected, so `pulumi destroy` cannot clear it)
 //   preview       `pulumi preview` with no change
 //   flip          `pulumi config set activeColor <other>` + `pulumi up`: wall time to the last
 //                 change of any `<svc>-service`'s endpoints (and the whole up)
@@ -43,19 +44,24 @@ export async function measureRealEngine(rounds: number): Promise<RealEngineFigur
     const f = { rounds, firstUp: [] as number[], preview: [] as number[], flipToLastEndpoint: [] as number[], flipUp: [] as number[], rollbackToLastEndpoint: [] as number[], rollbackUp: [] as number[] };
     log(`building what is missing and starting a testbed in ${process.env.TESTBED_DIR}`);
     await testbed.withTestbed(async (env) => {
-        const project = await LocalProject.create(ROOT, workDir, { ...process.env, ...env, PULUMI_CONFIG_PASSPHRASE: testbed.LOCAL_PASSPHRASE });
-        const cfg = project.stackConfig();
-        const namespace: string = cfg.namespace || STACK;
-        const services = Object.keys(cfg.services ?? {});
-        const first = ((cfg.activeColor as Color) || "blue") as Color;
-        const other: Color = first === "blue" ? "green" : "blue";
         const kube = new Kube(env.KUBECONFIG);
+        const projects: LocalProject[] = [];
         const must = (ok: boolean, what: string, output: string) => {
             if (!ok) throw new Error(`${what} failed:\n${output.split("\n").slice(-25).join("\n")}`);
         };
         try {
             for (let r = 1; r <= rounds; r++) {
-                log(`round ${r}/${rounds}: first up from nothing`);
+                const roundDir = path.join(workDir, `round-${r}`);
+                fs.mkdirSync(roundDir);
+                const project = await LocalProject.create(ROOT, roundDir, { ...process.env, ...env, PULUMI_CONFIG_PASSPHRASE: testbed.LOCAL_PASSPHRASE });
+                projects.push(project);
+                const cfg = project.stackConfig();
+                const namespace = `${cfg.namespace || STACK}-bench-${r}`;
+                await project.configSet({ namespace });
+                const services = Object.keys(cfg.services ?? {});
+                const first = ((cfg.activeColor as Color) || "blue") as Color;
+                const other: Color = first === "blue" ? "green" : "blue";
+                log(`round ${r}/${rounds}: first up from nothing (namespace ${namespace})`);
                 const up = await measuredUp(project, kube, namespace, services, { label: `bench-first-${r}` });
                 must(up.ok, "first up", up.result.output);
                 f.firstUp.push(up.seconds);
@@ -74,15 +80,10 @@ export async function measureRealEngine(rounds: number): Promise<RealEngineFigur
                 f.rollbackUp.push(back.upSeconds);
                 if (back.toLastEndpointChange !== undefined) f.rollbackToLastEndpoint.push(back.toLastEndpointChange);
                 log(`round ${r}/${rounds}: rollback ${back.toLastEndpointChange?.toFixed(1)} s (up ${back.upSeconds.toFixed(1)} s)`);
-                if (r < rounds) {
-                    log(`round ${r}/${rounds}: pulumi destroy (so the next round's up starts from nothing)`);
-                    const d = await project.pulumi(["destroy", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK], { timeoutMs: 900_000, label: `bench-destroy-${r}` });
-                    must(d.code === 0, "destroy", d.output);
-                }
             }
         } finally {
             kube.close();
-            const left = project.survivors(true);
+            const left = projects.flatMap((p) => p.survivors(true));
             if (left.length) log(`killed processes of pulumi runs that outlived them: ${left.join(", ")}`);
         }
     });
