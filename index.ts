@@ -120,6 +120,8 @@ async function main() {
         urls: platform.urls,
         loadBalancerHostname: platform.loadBalancerHostname,
         grafanaAdminPassword: platform.grafanaAdminPassword,
+        /** The self-hosted runner the workflows deploy from: its label and, inside the VPC, its security group and subnets. */
+        deployRunner: platform.deployRunner,
         /** What the transition rules judge the next edit against (config/transitions.ts). */
         promotionState: afterLiveServices(promotionState(config.services)),
         /** Per service with migrations: the newest tag ever migrated; written even by a failed update (components/migrations.ts). */

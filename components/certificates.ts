@@ -5,11 +5,12 @@
 // renewal is cert-manager's job ("cert-manager should handle this").
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { CertManager } from "@pulumi/kubernetes-cert-manager";
 import { IssuerName } from "../config/platform";
 
-/** cert-manager chart (charts.jetstack.io), pinned: an unpinned chart upgrades CRDs behind our back. */
+/** cert-manager chart, pinned: an unpinned chart upgrades CRDs behind our back. */
 export const CERT_MANAGER_CHART_VERSION = "v1.16.2";
+/** The chart repository cert-manager publishes its chart to (the one @pulumi/kubernetes-cert-manager defaulted to). */
+export const CERT_MANAGER_REPO = "https://charts.jetstack.io";
 export const CERT_MANAGER_NAMESPACE = "cert-manager";
 /** The Secret and Certificate name the runbook uses. */
 export const TLS_SECRET_NAME = "candlefish-ai-tls";
@@ -19,6 +20,33 @@ export const ACME_SERVERS: Readonly<Record<IssuerName, string>> = {
     // Untrusted certificates, generous rate limits: for trying issuer changes.
     "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
 };
+
+/**
+ * The cert-manager chart's values. Every key is one of the chart's own
+ * (values.yaml / values.schema.json of the pinned version, checked by
+ * test/chart-values.test.ts).
+ */
+export function certManagerValues(replicas: number): Record<string, unknown> {
+    // The chart's defaults (v1.16.2 values.yaml) are already these; stating them keeps
+    // the namespace's PSS "restricted" label true whatever a chart upgrade defaults to.
+    const hardened = {
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+        containerSecurityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+    };
+    return {
+        // `installCRDs` is deprecated since v1.15 in favour of crds.enabled; crds.keep (the
+        // default) leaves the CRDs, and so every Certificate, in place if the release goes.
+        crds: { enabled: true, keep: true },
+        replicaCount: replicas,
+        ...hardened,
+        webhook: { replicaCount: replicas, ...hardened },
+        // The chart's key is cainjector.securityContext (the pod's); there is no podSecurityContext.
+        cainjector: { replicaCount: replicas, ...hardened },
+        startupapicheck: { ...hardened },
+        // Exposes certmanager_certificate_expiration_timestamp_seconds to Prometheus.
+        prometheus: { enabled: true },
+    };
+}
 
 export interface CertificatesArgs {
     /** ACME account email (Let's Encrypt expiry notices). */
@@ -36,7 +64,15 @@ export interface CertificatesArgs {
 }
 
 export class Certificates extends pulumi.ComponentResource {
-    public readonly certManager: CertManager;
+    /**
+     * cert-manager as a plain Helm release, not the @pulumi/kubernetes-cert-manager
+     * component: that component maps its typed `cainjector` args to the chart key
+     * `cainjector.podSecurityContext`, which the chart's values.schema.json refuses
+     * (additionalProperties: false), and its values are computed inside its provider,
+     * out of reach of a test. Here the values are exactly what Helm receives, and
+     * test/chart-values.test.ts checks them against the pinned chart.
+     */
+    public readonly release: k8s.helm.v3.Release;
     public readonly issuers: Readonly<Record<IssuerName, k8s.apiextensions.CustomResource>>;
     public readonly certificate: k8s.apiextensions.CustomResource;
     /** The TLS Secret the Ingress references. */
@@ -59,29 +95,17 @@ export class Certificates extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const hardened = {
-            runAsNonRoot: true,
-            seccompProfile: { type: "RuntimeDefault" },
-        };
-        const container = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
-        this.certManager = new CertManager(
+        this.release = new k8s.helm.v3.Release(
             `${name}-cert-manager`,
             {
-                installCRDs: true,
-                replicaCount: replicas,
-                securityContext: hardened,
-                containerSecurityContext: container,
-                webhook: { replicaCount: replicas, securityContext: hardened, containerSecurityContext: container },
-                cainjector: { replicaCount: replicas, podSecurityContext: hardened, containerSecurityContext: container },
-                // Exposes certmanager_certificate_expiration_timestamp_seconds to Prometheus.
-                prometheus: { enabled: true },
-                helmOptions: {
-                    name: "cert-manager",
-                    namespace: CERT_MANAGER_NAMESPACE,
-                    version: CERT_MANAGER_CHART_VERSION,
-                    atomic: true,
-                    cleanupOnFail: true,
-                },
+                name: "cert-manager",
+                chart: "cert-manager",
+                version: CERT_MANAGER_CHART_VERSION,
+                repositoryOpts: { repo: CERT_MANAGER_REPO },
+                namespace: CERT_MANAGER_NAMESPACE,
+                atomic: true,
+                cleanupOnFail: true,
+                values: certManagerValues(replicas),
             },
             { parent: this, dependsOn: [ns] },
         );
@@ -107,7 +131,7 @@ export class Certificates extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { parent: this, dependsOn: [this.certManager], deleteBeforeReplace: true },
+                { parent: this, dependsOn: [this.release], deleteBeforeReplace: true },
             );
         }
         this.issuers = issuers;

@@ -11,7 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
-import { EksVersion, NodeGroupConfig, isArm } from "../config/aws";
+import { DeployRunnerConfig, EksVersion, NodeGroupConfig, isArm } from "../config/aws";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 
 /** A managed node group as config `cluster.nodeGroups` declares it; the EKS node group is `<cluster>-<name>`. */
@@ -27,8 +27,12 @@ export interface ClusterArgs {
     readonly privateSubnetIds: pulumi.Input<string>[];
     /** For internet-facing load balancers. */
     readonly publicSubnetIds: pulumi.Input<string>[];
+    /** The VPC's IPv4 block (the deploy runner's DNS goes to the VPC resolver inside it). */
+    readonly vpcCidr: string;
     /** Empty: private API endpoint only. Otherwise the public endpoint admits exactly these CIDRs. */
     readonly publicAccessCidrs: readonly string[];
+    /** The CI runner that deploys this cluster; access "vpc" gets a security group the API admits. */
+    readonly deployRunner: DeployRunnerConfig;
     /** IAM role granted cluster-admin through an access entry; none if undefined. */
     readonly adminRoleArn?: string;
     /** Retention of /aws/eks/<cluster>/cluster, in days. */
@@ -48,6 +52,9 @@ export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/Amaz
 export const EBS_CSI_SERVICE_ACCOUNT = serviceAccountSubject("kube-system", "ebs-csi-controller-sa");
 /** The VPC CNI's service account (the aws-node DaemonSet), which its IRSA role trusts. */
 export const VPC_CNI_SERVICE_ACCOUNT = serviceAccountSubject("kube-system", "aws-node");
+/** HTTPS: the Kubernetes API's port, and everything the deploy runner calls. */
+const HTTPS = 443;
+
 /** Control-plane log types shipped to CloudWatch (FSBP EKS.8 requires audit; api and authenticator for incident work). */
 export const CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"] as const;
 
@@ -74,6 +81,8 @@ export class Cluster extends pulumi.ComponentResource {
     /** KMS key that envelope-encrypts Kubernetes Secrets. */
     public readonly secretsKey: aws.kms.Key;
     public readonly nodeGroups: aws.eks.NodeGroup[];
+    /** The deploy runner's security group (access "vpc"): launch the runner in the private subnets with it. */
+    public readonly deployRunnerSecurityGroup?: aws.ec2.SecurityGroup;
 
     constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:cluster:Cluster", name, {}, opts);
@@ -153,6 +162,52 @@ export class Cluster extends pulumi.ComponentResource {
         this.oidcProviderArn = this.eksCluster.oidcProviderArn;
         this.oidcProviderUrl = this.eksCluster.oidcIssuer;
         this.kubeconfig = pulumi.secret(this.eksCluster.kubeconfigJson);
+
+        // --- The deploy runner (issue 12 item 4). The API endpoint is private unless
+        // cluster.publicAccessCidrs lists networks, and GitHub-hosted runners have no fixed
+        // addresses to list; so the workflows run on a self-hosted runner. With access
+        // "vpc" it runs in this VPC's private subnets, in this security group, which the
+        // cluster security group (@pulumi/eks attaches it to the control plane's ENIs)
+        // admits on 443 next to the nodes' rule.
+        if (args.deployRunner.access === "vpc") {
+            const runnerSg = new aws.ec2.SecurityGroup(
+                `${name}-deploy-runner`,
+                {
+                    name: `${args.clusterName}-deploy-runner`,
+                    description: `CI runner ${args.deployRunner.label}: deploys ${args.clusterName} from inside the VPC`,
+                    vpcId: args.vpcId,
+                    // Nothing connects to the runner; it polls GitHub for jobs.
+                    ingress: [],
+                    egress: [
+                        {
+                            description: "HTTPS: GitHub, Pulumi Cloud, AWS APIs, the EKS API, chart and package repositories",
+                            protocol: "tcp",
+                            fromPort: HTTPS,
+                            toPort: HTTPS,
+                            cidrBlocks: ["0.0.0.0/0"],
+                        },
+                        { description: "DNS to the VPC resolver", protocol: "udp", fromPort: 53, toPort: 53, cidrBlocks: [args.vpcCidr] },
+                        { description: "DNS to the VPC resolver (TCP)", protocol: "tcp", fromPort: 53, toPort: 53, cidrBlocks: [args.vpcCidr] },
+                    ],
+                    tags: { ...tags, Name: `${args.clusterName}-deploy-runner`, "candlefish.ai/runner-label": args.deployRunner.label },
+                },
+                { parent: this },
+            );
+            new aws.vpc.SecurityGroupIngressRule(
+                `${name}-api-from-deploy-runner`,
+                {
+                    securityGroupId: this.eksCluster.clusterSecurityGroupId,
+                    referencedSecurityGroupId: runnerSg.id,
+                    ipProtocol: "tcp",
+                    fromPort: HTTPS,
+                    toPort: HTTPS,
+                    description: `Kubernetes API from the deploy runner ${args.deployRunner.label}`,
+                    tags,
+                },
+                { parent: this },
+            );
+            this.deployRunnerSecurityGroup = runnerSg;
+        }
 
         // --- Add-ons that must exist before nodes can become Ready (DaemonSets).
         const addon = (addonName: string, extra: Partial<aws.eks.AddonArgs>, dependsOn: pulumi.Resource[] = []) =>

@@ -59,7 +59,7 @@ export function retentionSize(storageSize: string): string {
     return `${Math.floor(gi * 0.9 * 1.073741824)}GB`;
 }
 
-/** AlertManager's config: critical -> Slack and email, warning -> Slack. */
+/** AlertManager's config: critical -> Slack and (when opted in) e-mail, warning -> Slack. */
 export function alertmanagerConfig(alerts: AlertsConfig): Record<string, unknown> {
     const slack = alerts.slackWebhookUrl !== undefined;
     const slackConfig = (severity: string) => ({
@@ -69,17 +69,21 @@ export function alertmanagerConfig(alerts: AlertsConfig): Record<string, unknown
         title: `[{{ .Status | toUpper }}] ${severity}: {{ .CommonLabels.alertname }}{{ if .CommonLabels.app }} ({{ .CommonLabels.app }}){{ end }}`,
         text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\n{{ end }}",
     });
-    const global: Record<string, unknown> = {
-        resolve_timeout: "5m",
-        smtp_smarthost: alerts.smtp.smarthost,
-        smtp_from: alerts.smtp.from,
-        smtp_require_tls: true,
-    };
-    if (alerts.smtp.username !== undefined) global.smtp_auth_username = alerts.smtp.username;
-    if (alerts.smtp.password !== undefined) global.smtp_auth_password_file = `${SECRET_DIR}/smtp-password`;
+    const global: Record<string, unknown> = { resolve_timeout: "5m" };
+    // E-mail is opt-in (config/platform.ts): the SMTP settings exist only when it is on,
+    // and then always with SES SMTP credentials, the password as a mounted file.
+    if (alerts.email !== undefined && alerts.smtp !== undefined) {
+        Object.assign(global, {
+            smtp_smarthost: alerts.smtp.smarthost,
+            smtp_from: alerts.smtp.from,
+            smtp_require_tls: true,
+            smtp_auth_username: alerts.smtp.username,
+            smtp_auth_password_file: `${SECRET_DIR}/smtp-password`,
+        });
+    }
     const critical: Record<string, unknown> = { name: "critical" };
     if (slack) critical.slack_configs = [slackConfig("critical")];
-    if (alerts.email !== undefined) critical.email_configs = [{ to: alerts.email, send_resolved: true }];
+    if (alerts.email !== undefined && alerts.smtp !== undefined) critical.email_configs = [{ to: alerts.email, send_resolved: true }];
     const warning: Record<string, unknown> = { name: "warning" };
     if (slack) warning.slack_configs = [slackConfig("warning")];
     return {
@@ -150,7 +154,7 @@ export class Monitoring extends pulumi.ComponentResource {
 
         const receiverData: Record<string, pulumi.Input<string>> = {};
         if (args.alerts.slackWebhookUrl !== undefined) receiverData["slack-webhook-url"] = pulumi.secret(args.alerts.slackWebhookUrl);
-        if (args.alerts.smtp.password !== undefined) receiverData["smtp-password"] = pulumi.secret(args.alerts.smtp.password);
+        if (args.alerts.smtp !== undefined) receiverData["smtp-password"] = pulumi.secret(args.alerts.smtp.password);
         const receiverSecret = new k8s.core.v1.Secret(
             `${name}-alertmanager-receivers`,
             {

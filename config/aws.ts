@@ -51,6 +51,20 @@ export type NatMode = (typeof NAT_MODES)[number];
 export const CAPACITY_TYPES = ["ON_DEMAND", "SPOT"] as const;
 export type CapacityType = (typeof CAPACITY_TYPES)[number];
 
+/**
+ * How the deploy workflows' runner reaches the (otherwise private) EKS API:
+ *   vpc             a self-hosted runner inside the stack's VPC; the program creates its
+ *                   security group and admits it on 443 to the cluster security group
+ *   publicEndpoint  a runner with fixed egress addresses, listed in cluster.publicAccessCidrs
+ * GitHub-hosted runners can do neither (their addresses are not fixed), so the jobs
+ * that talk to the cluster run on `[self-hosted, <deployRunnerLabel(stack)>]`.
+ */
+export const DEPLOY_RUNNER_ACCESS = ["vpc", "publicEndpoint"] as const;
+export type DeployRunnerAccess = (typeof DEPLOY_RUNNER_ACCESS)[number];
+
+/** The label a stack's deploy runner registers with; .github/workflows/ name it in `runs-on` (test/workflows.test.ts). */
+export const deployRunnerLabel = (stack: string): string => `candlefish-${stack}`;
+
 /** Graviton families (m7g, c6gn, t4g, ...) run the ARM node image. */
 export const isArm = (instanceType: string): boolean => /^[a-z]+\d+[a-z]*g[a-z]*\./.test(instanceType);
 
@@ -80,12 +94,21 @@ export interface NodeGroupConfig {
     readonly diskSizeGiB: number;
 }
 
+export interface DeployRunnerConfig {
+    /** How the runner reaches the EKS API (see DEPLOY_RUNNER_ACCESS). */
+    readonly access: DeployRunnerAccess;
+    /** The runner's label, besides `self-hosted`: `candlefish-<stack>`. */
+    readonly label: string;
+}
+
 export interface ClusterConfig {
     /** The EKS cluster's name, fixed by the runbook. */
     readonly name: string;
     readonly version: EksVersion;
     /** Empty: the API endpoint is private only. Otherwise the public endpoint is open to exactly these CIDRs. */
     readonly publicAccessCidrs: readonly string[];
+    /** The CI runner that runs `pulumi up` and `npm run switch` for this stack. */
+    readonly deployRunner: DeployRunnerConfig;
     /** IAM role given cluster-admin through an EKS access entry (required in production). */
     readonly adminRoleArn: string | undefined;
     /** Retention of the control-plane log group /aws/eks/<name>/cluster. */
@@ -237,6 +260,7 @@ const clusterShape = s.object({
     /** Accept a version past its standard support (billed as extended support) in production. */
     acceptExtendedSupport: s.optional(s.bool()),
     publicAccessCidrs: s.optional(s.list(allowlistCidr, { max: 40 })),
+    deployRunner: s.optional(s.object({ access: s.optional(s.oneOf(DEPLOY_RUNNER_ACCESS)) })),
     adminRoleArn: s.optional(iamRoleArn),
     logRetentionDays: s.optional(retentionDays()),
     deletionProtection: s.optional(s.bool()),
@@ -333,6 +357,19 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
                 `Upgrade to ${EKS_VERSIONS.filter((v) => !inExtendedSupport(v)).join(" or ")}, or accept it with cluster.acceptExtendedSupport=true`,
         );
     }
+    // The deploy workflows must reach the API: from inside the VPC (default), or from a
+    // runner whose fixed egress addresses the public endpoint admits.
+    const runnerAccess: DeployRunnerAccess = c.deployRunner?.access ?? "vpc";
+    const label = deployRunnerLabel(src.stack);
+    if (runnerAccess === "publicEndpoint" && (c.publicAccessCidrs ?? []).length === 0) {
+        src.problem(
+            "cluster.publicAccessCidrs",
+            `required when cluster.deployRunner.access is "publicEndpoint": the fixed egress CIDRs of the runner labelled ${label} ` +
+                "(GitHub-hosted runners have no fixed addresses and cannot be listed). Set them with " +
+                "`pulumi config set --path 'cluster.publicAccessCidrs[0]' 203.0.113.10/32`, or use cluster.deployRunner.access \"vpc\" " +
+                "(a runner inside the VPC; docs/AWS.md, \"Reaching the EKS API from CI\")",
+        );
+    }
     return {
         tags: Object.freeze({
             project: "candlefish-maturity-map",
@@ -350,6 +387,7 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             name: clusterName,
             version,
             publicAccessCidrs: Object.freeze([...(c.publicAccessCidrs ?? [])]),
+            deployRunner: Object.freeze({ access: runnerAccess, label }),
             adminRoleArn: c.adminRoleArn,
             logRetentionDays: c.logRetentionDays ?? (prod ? 365 : 30),
             deletionProtection: c.deletionProtection ?? prod,

@@ -5,7 +5,7 @@
 //   ingress     ingress-nginx size, and the host each API is served on
 //   dns         the Route53 zone the records go in
 //   monitoring  Prometheus retention and storage (runbook "Monitoring & Alerting")
-//   alerts      AlertManager receivers: Slack #candlefish-ops and infrastructure@candlefish.ai
+//   alerts      AlertManager receivers: Slack #candlefish-ops, and e-mail through SES when opted in
 import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
@@ -63,21 +63,28 @@ export interface MonitoringConfig {
 }
 
 export interface SmtpConfig {
-    /** host:port of the SMTP relay (SES by default). */
+    /** host:port of the SMTP relay (SES's SMTP endpoint by default). */
     readonly smarthost: string;
+    /** Sender address; SES accepts only an address of a verified identity (docs/AWS.md). */
     readonly from: string;
-    readonly username: string | undefined;
-    /** Secret config; delivered to AlertManager as a mounted file, never in its config. */
-    readonly password: string | undefined;
+    /** SES SMTP user name (secret config, as the whole `alerts` key is). */
+    readonly username: string;
+    /** SES SMTP password (secret config); delivered to AlertManager as a mounted file, never in its config. */
+    readonly password: string;
 }
 
 export interface AlertsConfig {
     /** Slack incoming webhook (secret config). Required in production. */
     readonly slackWebhookUrl: string | undefined;
     readonly slackChannel: string;
-    /** Where critical alerts are mailed (production default: infrastructure@candlefish.ai). */
+    /**
+     * Where critical alerts are mailed. Opt-in (no default in any environment):
+     * mail through SES needs SMTP credentials, a verified identity and an
+     * account out of the SES sandbox, none of which the program can create.
+     */
     readonly email: string | undefined;
-    readonly smtp: SmtpConfig;
+    /** The SMTP relay; present exactly when `email` is set (credentials required then). */
+    readonly smtp: SmtpConfig | undefined;
 }
 
 export interface PlatformConfig {
@@ -207,12 +214,27 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
                 "Set it with `pulumi config set --secret --path alerts.slackWebhookUrl https://hooks.slack.com/services/...`",
         );
     }
-    if ((alerts.slackWebhookUrl !== undefined || smtp.password !== undefined) && !src.isSecret("alerts")) {
-        const key = alerts.slackWebhookUrl !== undefined ? "alerts.slackWebhookUrl" : "alerts.smtp.password";
+    if ((alerts.slackWebhookUrl !== undefined || smtp.password !== undefined || smtp.username !== undefined) && !src.isSecret("alerts")) {
+        const key = alerts.slackWebhookUrl !== undefined ? "alerts.slackWebhookUrl" : smtp.password !== undefined ? "alerts.smtp.password" : "alerts.smtp.username";
         src.problem(key, `must be stored as a secret; re-set it with \`pulumi config set --secret --path ${key} ...\``);
     }
-    if (smtp.password !== undefined && smtp.username === undefined) {
-        src.problem("alerts.smtp.username", "required when alerts.smtp.password is set");
+    // E-mail is opt-in: setting alerts.email turns it on, and then AlertManager must be
+    // able to sign in to SES. Without credentials SES refuses every message (535) and
+    // on-call hears nothing while the config looks complete.
+    const emailOn = alerts.email !== undefined;
+    if (emailOn) {
+        const how = (key: string, what: string) =>
+            `required when alerts.email is set (e-mail alerts are on): the SES SMTP ${what}. Create SES SMTP credentials ` +
+            `and set it with \`pulumi config set --secret --path ${key} <value>\`; the sender alerts.smtp.from must be a ` +
+            "verified SES identity and the account out of the SES sandbox (docs/AWS.md, \"Alert e-mail through SES\"). " +
+            "Or turn e-mail off by removing alerts.email";
+        if (smtp.username === undefined) src.problem("alerts.smtp.username", how("alerts.smtp.username", "user name"));
+        if (smtp.password === undefined) src.problem("alerts.smtp.password", how("alerts.smtp.password", "password"));
+    } else if (alerts.smtp !== undefined) {
+        src.problem(
+            "alerts.smtp",
+            `is set but alerts.email is not, so no alert is mailed and these settings would do nothing; set alerts.email to turn e-mail on, or remove alerts.smtp (${Object.entries(alerts.smtp).filter(([, v]) => v !== undefined).map(([k]) => k).sort().join(", ") || "empty"})`,
+        );
     }
 
     return {
@@ -238,13 +260,15 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
         alerts: Object.freeze({
             slackWebhookUrl: alerts.slackWebhookUrl,
             slackChannel: alerts.slackChannel ?? DEFAULT_SLACK_CHANNEL,
-            email: alerts.email ?? (prod ? DEFAULT_ALERT_EMAIL : undefined),
-            smtp: Object.freeze({
-                smarthost: smtp.smarthost ?? "email-smtp.us-east-1.amazonaws.com:587",
-                from: smtp.from ?? `alertmanager@${APEX_DOMAIN}`,
-                username: smtp.username,
-                password: smtp.password,
-            }),
+            email: alerts.email,
+            smtp: emailOn
+                ? Object.freeze({
+                      smarthost: smtp.smarthost ?? "email-smtp.us-east-1.amazonaws.com:587",
+                      from: smtp.from ?? `alertmanager@${APEX_DOMAIN}`,
+                      username: smtp.username ?? "",
+                      password: smtp.password ?? "",
+                  })
+                : undefined,
         }),
     };
 }

@@ -26,6 +26,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         ...config.cluster,
         clusterName: config.cluster.name,
         vpcId: network.vpcId,
+        vpcCidr: config.network.cidr,
         privateSubnetIds: network.privateSubnetIds,
         publicSubnetIds: network.publicSubnetIds,
         retainVolumes: config.isProduction,
@@ -136,6 +137,14 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 urls: ingress.hosts.map((h) => `https://${h}`),
                 loadBalancerHostname: ingress.loadBalancerHostname,
                 grafanaAdminPassword: monitoring.grafanaAdminPassword,
+                deployRunner: {
+                    label: config.cluster.deployRunner.label,
+                    access: config.cluster.deployRunner.access,
+                    // Access "vpc": launch the runner in one of these subnets with this security group.
+                    ...(cluster.deployRunnerSecurityGroup
+                        ? { securityGroupId: cluster.deployRunnerSecurityGroup.id, subnetIds: network.privateSubnetIds }
+                        : {}),
+                },
             };
         },
     };

@@ -46,6 +46,13 @@ export interface FoundationOutputs {
     readonly urls?: readonly string[];
     readonly loadBalancerHostname?: pulumi.Input<string>;
     readonly grafanaAdminPassword?: pulumi.Input<string>;
+    /** The CI runner the workflows deploy this stack from (label, how it reaches the API, where to launch it). */
+    readonly deployRunner?: {
+        readonly label: string;
+        readonly access: string;
+        readonly securityGroupId?: pulumi.Input<string>;
+        readonly subnetIds?: pulumi.Input<string>[];
+    };
 }
 
 export interface Foundation {

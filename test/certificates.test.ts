@@ -4,10 +4,10 @@
 import { strict as assert } from "assert";
 import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import { Rendered } from "../plan/render";
-import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION } from "../components/certificates";
+import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION, CERT_MANAGER_REPO } from "../components/certificates";
 import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
-const CERT_MANAGER = "kubernetes-cert-manager:index:CertManager";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
 const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 const API_HOSTS = (domain: string) => ["nanda-api", "otter-gateway", "rtpm-api"].map((s) => `${s}.${domain}`);
@@ -20,17 +20,30 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         ({ prod, staging } = await renderBoth());
     });
 
-    it("installs cert-manager through the remote component, chart pinned, CRDs included, in namespace cert-manager", () => {
-        const cm = ofType(prod, CERT_MANAGER);
+    it("installs cert-manager as a plain Helm release (values exactly as Helm gets them), chart pinned, CRDs included, in namespace cert-manager", () => {
+        // Not the @pulumi/kubernetes-cert-manager component: it sends `cainjector.podSecurityContext`,
+        // which the chart's schema refuses (test/chart-values.test.ts).
+        assert.equal(ofType(prod, "kubernetes-cert-manager:index:CertManager").length, 0);
+        const cm = ofType(prod, RELEASE).filter((r) => inputs(r).chart === "cert-manager");
         assert.equal(cm.length, 1);
+        assert.equal(cm[0].name, "tls-cert-manager");
         const i = inputs(cm[0]);
-        assert.equal(i.helmOptions.version, CERT_MANAGER_CHART_VERSION);
+        assert.equal(i.version, CERT_MANAGER_CHART_VERSION);
         assert.match(CERT_MANAGER_CHART_VERSION, /^v\d+\.\d+\.\d+$/);
-        assert.equal(i.helmOptions.namespace, "cert-manager");
-        assert.equal(i.installCRDs, true);
-        assert.equal(i.replicaCount, 2);
-        assert.equal(i.webhook.replicaCount, 2);
-        assert.equal(i.containerSecurityContext.allowPrivilegeEscalation, false);
+        assert.equal(i.repositoryOpts.repo, CERT_MANAGER_REPO);
+        assert.equal(i.name, "cert-manager");
+        assert.equal(i.namespace, "cert-manager");
+        assert.equal(i.atomic, true);
+        assert.deepEqual(i.values.crds, { enabled: true, keep: true });
+        assert.equal(i.values.installCRDs, undefined, "deprecated since v1.15 in favour of crds.enabled");
+        assert.equal(i.values.replicaCount, 2);
+        assert.equal(i.values.webhook.replicaCount, 2);
+        assert.equal(i.values.cainjector.replicaCount, 2);
+        for (const part of [i.values, i.values.webhook, i.values.cainjector, i.values.startupapicheck]) {
+            assert.equal(part.containerSecurityContext.allowPrivilegeEscalation, false);
+            assert.equal(part.securityContext.runAsNonRoot, true);
+        }
+        assert.equal(i.values.cainjector.podSecurityContext, undefined);
         // The namespace exists before the release.
         assert.deepEqual(cm[0].options.dependsOn, ["kubernetes:core/v1:Namespace::tls-ns"]);
         assert.equal(inputs(find(prod, "kubernetes:core/v1:Namespace", "tls-ns")).metadata.name, "cert-manager");
@@ -46,7 +59,7 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
             assert.deepEqual(i.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "nginx" } } }]);
             assert.equal(i.spec.acme.privateKeySecretRef.name, `${name}-account-key`);
             // The CRDs come with cert-manager.
-            assert.deepEqual(res.options.dependsOn, [`${CERT_MANAGER}::tls-cert-manager`]);
+            assert.deepEqual(res.options.dependsOn, [`${RELEASE}::tls-cert-manager`]);
             new ClusterIssuer(i).validate();
         }
         assert.equal(ACME_SERVERS["letsencrypt-prod"], "https://acme-v02.api.letsencrypt.org/directory");
@@ -89,7 +102,7 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         const provider = ofType(prod, "pulumi:providers:kubernetes");
         assert.equal(provider.length, 1);
         const ref = `pulumi:providers:kubernetes::${provider[0].name}`;
-        for (const type of [ISSUER, CERTIFICATE, "kubernetes:core/v1:Namespace"]) {
+        for (const type of [ISSUER, CERTIFICATE, RELEASE, "kubernetes:core/v1:Namespace"]) {
             for (const res of ofType(prod, type).filter((x) => x.name.startsWith("tls-"))) assert.equal(res.options.provider, ref, `${type} ${res.name}`);
         }
     });

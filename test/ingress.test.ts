@@ -170,7 +170,9 @@ describe("platform config: defaults", () => {
         assert.deepEqual(p.ingress.hosts, { "rtpm-api": "rtpm-api.candlefish.ai", "nanda-api": "nanda-api.candlefish.ai", "otter-gateway": "otter-gateway.candlefish.ai" });
         assert.equal(p.ingress.rootService, "candlefish-website");
         assert.deepEqual(p.monitoring, { retention: "30d", storageSize: "100Gi", storageClass: "gp3", prometheusReplicas: 2, alertmanagerReplicas: 3, alertmanagerStorageSize: "10Gi" });
-        assert.equal(p.alerts.email, "infrastructure@candlefish.ai");
+        // E-mail is opt-in (issue 12 item 10): no stack mails alerts until it sets alerts.email and SES credentials.
+        assert.equal(p.alerts.email, undefined);
+        assert.equal(p.alerts.smtp, undefined);
         assert.equal(p.alerts.slackChannel, "#candlefish-ops");
         const s = parse("staging");
         assert.equal(s.domain, "staging.candlefish.ai");
@@ -204,6 +206,11 @@ describe("platform config: bad input is refused with the key named, before anyth
         { what: "a Slack webhook that is not a secret", edits: ["alerts.slackWebhookUrl=https://hooks.slack.com/services/T0/B0/x"], secret: false, key: "alerts.slackWebhookUrl", says: /must be stored as a secret/ },
         { what: "a webhook of the wrong shape", edits: ["alerts.slackWebhookUrl=http://example.com/hook"], key: "alerts.slackWebhookUrl", says: /Slack incoming-webhook URL/ },
         { what: "a non-email alert address", edits: ["alerts.email=infrastructure"], key: "alerts.email", says: /email address/ },
+        { what: "e-mail on without an SMTP user name", edits: ["alerts.email=oncall@candlefish.ai", "alerts.smtp.password=pw-from-ses"], key: "alerts.smtp.username", says: /^.*required when alerts\.email is set .*pulumi config set --secret --path alerts\.smtp\.username .*verified SES identity.*SES sandbox/ },
+        { what: "e-mail on without an SMTP password", edits: ["alerts.email=oncall@candlefish.ai", "alerts.smtp.username=AKIAEXAMPLE"], key: "alerts.smtp.password", says: /required when alerts\.email is set .*pulumi config set --secret --path alerts\.smtp\.password/ },
+        { what: "e-mail on without any SMTP credentials (staging too)", stack: "staging", edits: ["alerts.email=oncall@candlefish.ai"], key: "alerts.smtp.password", says: /required when alerts\.email is set/ },
+        { what: "SMTP credentials in plaintext", stack: "staging", edits: ["alerts.email=oncall@candlefish.ai", "alerts.smtp.username=AKIAEXAMPLE", "alerts.smtp.password=pw-from-ses"], secret: false, key: "alerts.smtp.password", says: /must be stored as a secret/ },
+        { what: "SMTP settings without alerts.email (they would do nothing)", edits: ["alerts.smtp.username=AKIAEXAMPLE", "alerts.smtp.password=pw-from-ses"], key: "alerts.smtp", says: /alerts\.email is not.*set alerts\.email to turn e-mail on, or remove alerts\.smtp \(password, username\)/ },
         { what: "a Slack channel without #", edits: ["alerts.slackChannel=candlefish-ops"], key: "alerts.slackChannel", says: /#candlefish-ops/ },
         { what: "a retention without a unit", stack: "staging", edits: ["monitoring.retention=30"], key: "monitoring.retention", says: /15d/ },
         { what: "a storage size in the wrong unit", stack: "staging", edits: ["monitoring.storageSize=100GB"], key: "monitoring.storageSize", says: /50Gi/ },

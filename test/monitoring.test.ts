@@ -93,7 +93,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         }
     });
 
-    it("AlertManager: critical -> Slack #candlefish-ops and infrastructure@candlefish.ai, warning -> Slack; the webhook stays in a Secret", () => {
+    it("AlertManager: critical and warning -> Slack #candlefish-ops; no e-mail unless opted in; the webhook stays in a Secret", () => {
         const am = values(prod).alertmanager;
         const routes = am.config.route.routes;
         assert.deepEqual(routes.map((r: any) => [r.receiver, r.matchers]), [
@@ -103,7 +103,10 @@ describe("monitoring: kube-prometheus-stack", () => {
         ]);
         const recv = Object.fromEntries(am.config.receivers.map((r: any) => [r.name, r]));
         assert.deepEqual(recv.critical.slack_configs.map((c: any) => c.channel), ["#candlefish-ops"]);
-        assert.deepEqual(recv.critical.email_configs.map((c: any) => c.to), ["infrastructure@candlefish.ai"]);
+        // E-mail is opt-in: the production stack file does not turn it on, so no SMTP settings at all.
+        assert.equal(recv.critical.email_configs, undefined);
+        assert.deepEqual(am.config.global, { resolve_timeout: "5m" });
+        assert.equal(inputs(find(prod, SECRET, "monitoring-alertmanager-receivers")).stringData["smtp-password"], undefined);
         assert.deepEqual(recv.warning.slack_configs.map((c: any) => c.channel), ["#candlefish-ops"]);
         assert.equal(recv.warning.email_configs, undefined);
         const file = "/etc/alertmanager/secrets/alertmanager-receivers/slack-webhook-url";
@@ -116,7 +119,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         assert.ok(!JSON.stringify(values(prod)).includes("hooks.slack.com"));
     });
 
-    it("alerts.email and the SMTP relay are config; the SMTP password reaches AlertManager as a mounted file", async () => {
+    it("e-mail opted in (alerts.email with SES SMTP credentials as secrets): critical alerts are mailed, the password reaches AlertManager as a mounted file", async () => {
         const edits = [
             "alerts.email=oncall@candlefish.ai",
             "alerts.smtp.smarthost=smtp.candlefish.ai:587",

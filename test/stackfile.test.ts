@@ -87,7 +87,7 @@ describe("required values a stack file leaves to the operator", () => {
         const prod = readStack("production");
         assert.deepEqual(applyStandIns("production", prod).map((s) => s.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl"]);
         assert.deepEqual(prod.values[`${PROJECT}:cluster`], { adminRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in` });
-        assert.deepEqual(prod.values[`${PROJECT}:alerts`], { slackChannel: "#candlefish-ops", email: "infrastructure@candlefish.ai", slackWebhookUrl: SECURE_PLACEHOLDER });
+        assert.deepEqual(prod.values[`${PROJECT}:alerts`], { slackChannel: "#candlefish-ops", slackWebhookUrl: SECURE_PLACEHOLDER });
         assert.deepEqual([...prod.secretKeys], [`${PROJECT}:alerts`], "the webhook's stand-in is a secret, as the real value must be");
         // Staging requires neither.
         assert.deepEqual(applyStandIns("staging", readStack("staging")), []);

@@ -9,7 +9,9 @@ import * as YAML from "yaml";
 import { ROOT } from "../plan/stackfile";
 import { parseArgs } from "../plan/cli";
 import { parseArgs as parseSwitchArgs } from "../switch/args";
-import { SERVICES } from "./harness";
+import { SERVICES, find, ofType, inputs, parseWith, renderBoth, renderWith, expectRejected } from "./harness";
+import { deployRunnerLabel } from "../config/aws";
+import { Rendered } from "../plan/render";
 
 const DIR = path.join(ROOT, ".github", "workflows");
 const EVENTS = new Set(["pull_request", "push", "workflow_dispatch", "schedule", "workflow_call", "release"]);
@@ -61,7 +63,8 @@ describe("CI/CD workflows: structure GitHub expects", () => {
             assert.ok(ids.length > 0);
             for (const [id, job] of Object.entries(wf.jobs)) {
                 assert.match(id, /^[A-Za-z_][A-Za-z0-9_-]*$/, `job id ${id}`);
-                assert.equal(typeof job["runs-on"], "string", `${id}: runs-on`);
+                const runsOn = job["runs-on"];
+                assert.ok(typeof runsOn === "string" || (Array.isArray(runsOn) && runsOn.length > 0 && runsOn.every((l) => typeof l === "string")), `${id}: runs-on`);
                 assert.ok(Array.isArray(job.steps) && job.steps.length > 0, `${id}: steps`);
                 for (const n of ([] as string[]).concat(job.needs ?? [])) assert.ok(ids.includes(n), `${id}: needs unknown job ${n}`);
                 for (const [i, s] of job.steps.entries()) {
@@ -201,5 +204,130 @@ describe("CI/CD workflows: what each one does", () => {
         assert.match(runs, /pulumi stack output urls --json/);
         assert.match(runs, /for u in \$urls; do/);
         assert.match(runs, /"\$u\/api\/health"/);
+    });
+});
+
+describe("CI reaches the private EKS API: config, workflows and docs agree (issue 12 item 4)", () => {
+    const GITHUB_HOSTED = /^(ubuntu|windows|macos)-/;
+    const SG = "aws:ec2/securityGroup:SecurityGroup";
+    const INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule";
+    const EKS = "eks:index:Cluster";
+    /** Jobs that talk to a cluster: a pulumi/actions step that changes or previews a stack, or `npm run switch`. */
+    const clusterJobs = (wf: Workflow) =>
+        Object.entries(wf.jobs).filter(([, j]) =>
+            j.steps.some((s) => (s.uses?.startsWith("pulumi/actions@") && ["up", "refresh", "destroy"].includes(String(s.with?.command))) || /npm run --silent switch/.test(s.run ?? "")),
+        );
+    let prod: Rendered;
+    let staging: Rendered;
+    before(async function () {
+        this.timeout(60000);
+        ({ prod, staging } = await renderBoth());
+    });
+
+    it("deploy.yml: each stack's pulumi up runs on that stack's self-hosted runner, labelled as the stack's config says", () => {
+        const wf = load("deploy.yml");
+        for (const stack of ["staging", "production"] as const) {
+            assert.deepEqual(wf.jobs[stack]["runs-on"], ["self-hosted", deployRunnerLabel(stack)], stack);
+            assert.equal(parseWith(stack).cluster.deployRunner.label, deployRunnerLabel(stack));
+            assert.equal(deployRunnerLabel(stack), `candlefish-${stack}`);
+        }
+        // The tests need no cluster: they stay on a GitHub-hosted runner.
+        assert.equal(wf.jobs.test["runs-on"], "ubuntu-latest");
+    });
+
+    it("switch.yml: the job runs on the chosen stack's runner; every stack it offers has one", () => {
+        const wf = load("switch.yml");
+        const runsOn = wf.jobs.switch["runs-on"] as string[];
+        assert.deepEqual(runsOn, ["self-hosted", "candlefish-${{ inputs.stack }}"]);
+        for (const stack of wf.on.workflow_dispatch.inputs.stack.options as string[]) {
+            assert.equal(runsOn[1].replace("${{ inputs.stack }}", stack), deployRunnerLabel(stack));
+            assert.equal(parseWith(stack).cluster.deployRunner.label, deployRunnerLabel(stack));
+        }
+    });
+
+    it("no job that runs pulumi up or npm run switch is on a GitHub-hosted runner (they cannot reach a private API)", () => {
+        let n = 0;
+        for (const file of ["deploy.yml", "switch.yml", "pull-request.yml"]) {
+            for (const [id, job] of clusterJobs(load(file))) {
+                const labels = ([] as string[]).concat(job["runs-on"] as string | string[]);
+                assert.ok(labels.includes("self-hosted"), `${file} ${id}: runs-on ${labels.join(", ")}`);
+                assert.ok(!labels.some((l) => GITHUB_HOSTED.test(l)), `${file} ${id}`);
+                n++;
+            }
+        }
+        assert.equal(n, 3, "staging, production, switch");
+    });
+
+    it("pull-request.yml: the preview stays on a GitHub-hosted runner, so pull-request code never runs inside the VPC", () => {
+        const wf = load("pull-request.yml");
+        assert.match(String(wf.jobs.preview["runs-on"]), GITHUB_HOSTED);
+        assert.match(String(wf.jobs.test["runs-on"]), GITHUB_HOSTED);
+    });
+
+    it("both stack files use access \"vpc\": the runner's security group exists and the cluster security group admits it on 443, and nothing else changes the endpoint", () => {
+        for (const [stack, r] of [["production", prod], ["staging", staging]] as const) {
+            const c = parseWith(stack).cluster;
+            assert.equal(c.deployRunner.access, "vpc");
+            assert.deepEqual(c.publicAccessCidrs, []);
+            const eks = inputs(ofType(r, EKS)[0]);
+            assert.equal(eks.endpointPublicAccess, false);
+            const sg = find(r, SG, `${c.name}-deploy-runner`);
+            const sgIn = inputs(sg);
+            assert.equal(sgIn.name, `${c.name}-deploy-runner`);
+            assert.deepEqual(sgIn.ingress, []);
+            assert.equal(sgIn.tags["candlefish.ai/runner-label"], deployRunnerLabel(stack));
+            assert.deepEqual(sgIn.egress.map((e: any) => [e.protocol, e.fromPort, e.cidrBlocks[0]]), [
+                ["tcp", 443, "0.0.0.0/0"],
+                ["udp", 53, parseWith(stack).network.cidr],
+                ["tcp", 53, parseWith(stack).network.cidr],
+            ]);
+            const rule = inputs(find(r, INGRESS, `${c.name}-api-from-deploy-runner`));
+            assert.equal(rule.securityGroupId, `sg-cluster-${c.name}`); // the eks.Cluster's clusterSecurityGroupId
+            assert.equal(rule.referencedSecurityGroupId, `${sg.name}-id`);
+            assert.deepEqual([rule.ipProtocol, rule.fromPort, rule.toPort], ["tcp", 443, 443]);
+            // Where to launch the runner is a stack output.
+            const out = r.outputs.deployRunner as any;
+            assert.equal(out.label, deployRunnerLabel(stack));
+            assert.equal(out.access, "vpc");
+            assert.equal(out.securityGroupId, `${sg.name}-id`);
+            assert.equal(out.subnetIds.length, parseWith(stack).network.availabilityZones.length);
+        }
+    });
+
+    it("access \"publicEndpoint\": no runner security group; the public endpoint admits exactly the runner's CIDRs", async function () {
+        this.timeout(60000);
+        const r = await renderWith("staging", ["cluster.deployRunner.access=publicEndpoint", "cluster.publicAccessCidrs[0]=198.51.100.7/32"]);
+        const eks = inputs(ofType(r, EKS)[0]);
+        assert.equal(eks.endpointPublicAccess, true);
+        assert.deepEqual(eks.publicAccessCidrs, ["198.51.100.7/32"]);
+        assert.equal(ofType(r, SG).filter((x) => x.name.endsWith("-deploy-runner")).length, 0);
+        assert.equal(ofType(r, INGRESS).filter((x) => x.name.endsWith("-api-from-deploy-runner")).length, 0);
+        assert.deepEqual(r.outputs.deployRunner, { label: "candlefish-staging", access: "publicEndpoint" });
+    });
+
+    it("access \"publicEndpoint\" without CIDRs is refused naming cluster.publicAccessCidrs; 0.0.0.0/0 is refused in production and staging", async function () {
+        this.timeout(60000);
+        const missing = await expectRejected("production", ["cluster.deployRunner.access=publicEndpoint"]);
+        assert.equal(missing.registered, 0);
+        assert.match(missing.message, /- cluster\.publicAccessCidrs: required when cluster\.deployRunner\.access is "publicEndpoint": the fixed egress CIDRs of the runner labelled candlefish-production \(GitHub-hosted runners have no fixed addresses/);
+        for (const stack of ["production", "staging"]) {
+            const open = await expectRejected(stack, ["cluster.deployRunner.access=publicEndpoint", "cluster.publicAccessCidrs[0]=0.0.0.0/0"]);
+            assert.equal(open.registered, 0);
+            assert.match(open.message, /- cluster\.publicAccessCidrs\.0: 0\.0\.0\.0\/0 opens the Kubernetes API to the whole internet/);
+        }
+        const typo = await expectRejected("staging", ["cluster.deployRunner.access=public"]);
+        assert.match(typo.message, /- cluster\.deployRunner\.access: .*"vpc", "publicEndpoint"/);
+    });
+
+    it("the docs and the workflow comments say the same: labels, keys and the section they point to", () => {
+        const doc = fs.readFileSync(path.join(ROOT, "docs", "AWS.md"), "utf8");
+        const section = "Reaching the EKS API from CI";
+        assert.match(doc, new RegExp(`^## ${section}$`, "m"));
+        for (const needle of ["cluster.deployRunner.access", "cluster.publicAccessCidrs", "self-hosted", deployRunnerLabel("production"), deployRunnerLabel("staging"), "deployRunner"])
+            assert.ok(doc.includes(needle), `docs/AWS.md mentions ${needle}`);
+        for (const file of ["deploy.yml", "switch.yml", "pull-request.yml"]) {
+            const text = fs.readFileSync(path.join(DIR, file), "utf8");
+            assert.ok(text.includes(`docs/AWS.md, "${section}"`), `${file} points to the section`);
+        }
     });
 });
