@@ -16,7 +16,7 @@ export interface BackupsArgs {
      */
     readonly bucketMode: BucketMode;
     /**
-     * create: the name to create (unique per account and region: backupBucketName);
+     * create: the name to create (account regional namespace: backupBucketName);
      * import / existing: the existing bucket's name (`backups.bucketName`).
      */
     readonly bucketName: pulumi.Input<string>;
@@ -153,7 +153,18 @@ export class Backups extends pulumi.ComponentResource {
         if (args.bucketMode === "import" && typeof args.bucketName !== "string") throw new Error("Backups: an imported bucket is named by config (a string)");
         // `import`: Pulumi reads the existing bucket by its name (its id) into the stack instead of creating it.
         const adopt = args.bucketMode === "import" ? { import: args.bucketName as string } : {};
-        const b = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucketName, forceDestroy: false, tags }, { parent: this, protect: true, ...adopt });
+        const b = new aws.s3.Bucket(
+            `${name}-bucket`,
+            {
+                bucket: args.bucketName,
+                // A created bucket lives in the account regional namespace: its name can never be
+                // taken by another account (an imported one keeps the namespace it has).
+                ...(args.bucketMode === "create" ? { bucketNamespace: "account-regional" } : {}),
+                forceDestroy: false,
+                tags,
+            },
+            { parent: this, protect: true, ...adopt },
+        );
         const bucket = b.id;
 
         // FSBP S3.12: no ACLs; the bucket owner owns every object.

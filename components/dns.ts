@@ -21,6 +21,15 @@ export interface FoundZone {
 }
 
 /**
+ * How the AWS provider says a zone is not there: its route53 zone data source
+ * returns "no matching Route 53 Hosted Zone found" for a name (older releases:
+ * "no matching Route53Zone found"); for an id, Route53's NoSuchHostedZone
+ * (the wording of the id case is unverified here). Other failures (credentials,
+ * throttling) pass through unchanged: they are not the operator's zone decision.
+ */
+const ZONE_NOT_FOUND = /no matching Route ?53 ?(Hosted )?Zone found|NoSuchHostedZone|couldn't find resource/i;
+
+/**
  * Looks up the existing public zone (`dns.zone=existing`) through the stack's
  * provider. Awaited before any cloud resource is declared: a zone that is not
  * there, is private, or is not `zoneName` is a ConfigError naming the keys.
@@ -31,6 +40,7 @@ export async function findZone(zoneName: string, zoneId: string | undefined, opt
     try {
         z = await aws.route53.getZone(zoneId ? { zoneId } : { name: zoneName, privateZone: false }, opts);
     } catch (e) {
+        if (!ZONE_NOT_FOUND.test(String((e as Error)?.message ?? e))) throw e;
         throw new ConfigError([
             {
                 key,

@@ -73,8 +73,9 @@ export interface SecretsConfig {
  * Where the backup bucket comes from (docs/AWS.md "Backup bucket"). S3 bucket
  * names are global across every AWS account, so the runbook's
  * `candlefish-backups` is not assumed to be free:
- *   create    this stack creates the bucket, named uniquely per account and
- *             region (backupBucketName), and protects it
+ *   create    this stack creates the bucket in S3's account regional namespace
+ *             (backupBucketName: `<prefix>-<account>-<region>-an`, a name no
+ *             other account can take), and protects it
  *   import    this stack adopts the existing `backups.bucketName` (Pulumi's
  *             `import` option) and from then on manages it like a created one
  *   existing  the stack uses `backups.bucketName` as it is: it reads it, never
@@ -83,10 +84,17 @@ export interface SecretsConfig {
 export const BUCKET_MODES = ["create", "import", "existing"] as const;
 export type BucketMode = (typeof BUCKET_MODES)[number];
 
-/** The bucket name `create` gives: unique per account and region, the stack in it outside production. */
+/**
+ * The bucket name `create` gives: S3's account regional namespace format
+ * `<prefix>-<account>-<region>-an` (S3 user guide, "Namespaces for general
+ * purpose buckets"), the stack in the prefix outside production.
+ */
 export function backupBucketName(stack: string, production: boolean, account: string, region: string): string {
-    return production ? `candlefish-backups-${account}-${region}` : `candlefish-backups-${stack}-${account}-${region}`;
+    return `${production ? "candlefish-backups" : `candlefish-backups-${stack}`}-${account}-${region}-an`;
 }
+
+/** Regions without S3's account regional namespace (S3 user guide: Middle East (Bahrain) and (UAE)). */
+export const NO_ACCOUNT_REGIONAL_NAMESPACE: readonly string[] = ["me-south-1", "me-central-1"];
 
 /** S3's rules for a general purpose bucket name (3-63 lower-case letters, digits, dots, hyphens). */
 export const BUCKET_NAME_PATTERN = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -319,7 +327,13 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
                 `a created bucket is named by the stack (${backupBucketName(src.stack, prod, "<account>", region)}: S3 names are global, this one is unique per account and region); ` +
                     `to use ${b.bucketName}, set backups.bucket to "import" (this stack adopts and manages it) or "existing" (used as it is)`,
             );
-        else {
+        else if (NO_ACCOUNT_REGIONAL_NAMESPACE.includes(region)) {
+            src.problem(
+                "backups.bucket",
+                `"create" makes the bucket in S3's account regional namespace, which ${region} (aws:region) does not offer; ` +
+                    `create one yourself and set backups.bucket to "import" or "existing" with backups.bucketName`,
+            );
+        } else {
             const sample = backupBucketName(src.stack, prod, "123456789012", region);
             if (!BUCKET_NAME_PATTERN.test(sample) || sample.length > 63)
                 src.problem(

@@ -93,8 +93,8 @@ const OUTPUTS: Record<string, Outputs> = {
 
 /**
  * A kubeconfig that @pulumi/kubernetes accepts; it points nowhere. Its exec
- * args name the region as @pulumi/eks 4.3.0's generateKubeconfig does (from the
- * cluster's ARN: nodejs/eks/cluster/cluster.ts, lines 203-213 and 852).
+ * args name the region as @pulumi/eks 4.3.0's generateKubeconfig does, first, taken
+ * from the cluster's ARN (nodejs/eks/cluster/cluster.ts, lines 203-216 and 852).
  */
 export function mockKubeconfig(clusterName: string, region: string = MOCK_REGION): object {
     return {
@@ -103,7 +103,7 @@ export function mockKubeconfig(clusterName: string, region: string = MOCK_REGION
         clusters: [{ name: clusterName, cluster: { server: `https://${clusterName}.gr7.${region}.eks.amazonaws.com`, "certificate-authority-data": "LS0tLS1CRUdJTi0tLS0t" } }],
         contexts: [{ name: "aws", context: { cluster: clusterName, user: "aws" } }],
         "current-context": "aws",
-        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region] } } }],
+        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["--region", region, "eks", "get-token", "--cluster-name", clusterName] } } }],
     };
 }
 

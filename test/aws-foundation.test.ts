@@ -366,7 +366,7 @@ describe("cluster: EKS as the runbook addresses it", () => {
             const kc = json(inputs(p).kubeconfig);
             assert.equal(kc.clusters[0].name, CLUSTER[stack]);
             // The region comes from the cluster's ARN (@pulumi/eks 4.3.0 generateKubeconfig; the mocks do the same).
-            assert.deepEqual(kc.users[0].user.exec.args, ["eks", "get-token", "--cluster-name", CLUSTER[stack], "--region", "us-east-1"]);
+            assert.deepEqual(kc.users[0].user.exec.args, ["--region", "us-east-1", "eks", "get-token", "--cluster-name", CLUSTER[stack]]);
             assert.ok(r.outputs.kubeconfig instanceof Secret, "the kubeconfig stack output must be secret");
         }
     });
@@ -632,7 +632,7 @@ describe("region: one explicit AWS provider in aws:region; zones, endpoints and 
         const store = inputs(find(west, "kubernetes:external-secrets.io/v1beta1:ClusterSecretStore", "secret-delivery-store"));
         assert.equal(store.spec.provider.aws.region, "us-west-2");
         const kc = json(inputs(find(west, "pulumi:providers:kubernetes", `${CLUSTER.production}-k8s`)).kubeconfig);
-        assert.deepEqual(kc.users[0].user.exec.args.slice(-2), ["--region", "us-west-2"]);
+        assert.deepEqual(kc.users[0].user.exec.args.slice(0, 2), ["--region", "us-west-2"]);
         const am = inputs(find(west, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")).values.alertmanager.config;
         assert.equal(am.global.smtp_smarthost, "email-smtp.us-west-2.amazonaws.com:587");
         assert.ok(!JSON.stringify(west.resources.map((x) => x.inputs)).includes("us-east-1"), "nothing the program declares still names us-east-1");

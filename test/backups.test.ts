@@ -20,13 +20,14 @@ describe("backups (S3 bucket and AWS Backup)", function () {
         ({ prod, staging } = await renderBoth());
     });
 
-    it("backups.bucket=create (both stack files): a protected bucket named per account and region, never the global candlefish-backups", () => {
+    it("backups.bucket=create (both stack files): a protected bucket in S3's account regional namespace, never the global candlefish-backups", () => {
         const b = find(prod, "aws:s3/bucket:Bucket", "backups-bucket");
-        assert.equal(inputs(b).bucket, "candlefish-backups-123456789012-us-east-1");
+        assert.equal(inputs(b).bucketNamespace, "account-regional", "a name no other account can take");
+        assert.equal(inputs(b).bucket, "candlefish-backups-123456789012-us-east-1-an");
         assert.equal(inputs(b).forceDestroy, false);
         assert.equal(b.options.protect, true);
-        assert.equal(inputs(find(staging, "aws:s3/bucket:Bucket", "backups-bucket")).bucket, "candlefish-backups-staging-123456789012-us-east-1");
-        assert.equal(prod.outputs.backupBucket, "candlefish-backups-123456789012-us-east-1");
+        assert.equal(inputs(find(staging, "aws:s3/bucket:Bucket", "backups-bucket")).bucket, "candlefish-backups-staging-123456789012-us-east-1-an");
+        assert.equal(prod.outputs.backupBucket, "candlefish-backups-123456789012-us-east-1-an");
     });
 
     it("blocks every form of public access and disables ACLs (FSBP S3.8, S3.12)", () => {
@@ -58,7 +59,7 @@ describe("backups (S3 bucket and AWS Backup)", function () {
                 Effect: "Deny",
                 Principal: "*",
                 Action: "s3:*",
-                Resource: ["arn:aws:s3:::candlefish-backups-123456789012-us-east-1", "arn:aws:s3:::candlefish-backups-123456789012-us-east-1/*"],
+                Resource: ["arn:aws:s3:::candlefish-backups-123456789012-us-east-1-an", "arn:aws:s3:::candlefish-backups-123456789012-us-east-1-an/*"],
                 Condition: { Bool: { "aws:SecureTransport": "false" } },
             },
         ]);
@@ -126,9 +127,9 @@ describe("backups (S3 bucket and AWS Backup)", function () {
         assert.match(rule.copyActions[0].destinationVaultArn, /backups-dr-vault/);
     });
 
-    it("a created bucket's name follows the region: aws:region=us-west-2 makes candlefish-backups-<account>-us-west-2", async () => {
+    it("a created bucket's name follows the region: aws:region=us-west-2 makes candlefish-backups-<account>-us-west-2-an", async () => {
         const r = await renderStack("production", ["aws:region=us-west-2"]);
-        assert.equal(inputs(find(r, "aws:s3/bucket:Bucket", "backups-bucket")).bucket, "candlefish-backups-123456789012-us-west-2");
+        assert.equal(inputs(find(r, "aws:s3/bucket:Bucket", "backups-bucket")).bucket, "candlefish-backups-123456789012-us-west-2-an");
     });
 
     it("backups.bucket=import: the existing bucket is adopted (Pulumi import by its name), protected, and gets every setting a created one gets", async () => {
@@ -143,6 +144,7 @@ describe("backups (S3 bucket and AWS Backup)", function () {
         }
         const b = find(r, "aws:s3/bucket:Bucket", "backups-bucket");
         assert.equal(inputs(b).bucket, "candlefish-backups");
+        assert.equal(inputs(b).bucketNamespace, undefined, "an imported bucket keeps its own namespace");
         assert.equal(b.options.protect, true);
         assert.equal(imports["aws:s3/bucket:Bucket::backups-bucket"], "candlefish-backups", "imported by its name, not created");
         assert.equal(imports["aws:s3/bucketVersioning:BucketVersioning::backups-versioning"] || undefined, undefined, "its settings are declared, not imported");
@@ -178,7 +180,7 @@ describe("backups (S3 bucket and AWS Backup)", function () {
         { what: "an unknown bucket mode", edits: ["backups.bucket=adopt"], key: "backups.bucket", says: /expected one of "create", "import", "existing"/ },
         { what: "import without the bucket's name", edits: ["backups.bucket=import"], key: "backups.bucketName", says: /required with backups\.bucket=import/ },
         { what: "existing without the bucket's name", edits: ["backups.bucket=existing"], key: "backups.bucketName", says: /required with backups\.bucket=existing/ },
-        { what: "a name for a bucket to create", edits: ["backups.bucketName=candlefish-backups"], key: "backups.bucketName", says: /a created bucket is named by the stack \(candlefish-backups-<account>-us-east-1.*set backups\.bucket to "import".*or "existing"/ },
+        { what: "a name for a bucket to create", edits: ["backups.bucketName=candlefish-backups"], key: "backups.bucketName", says: /a created bucket is named by the stack \(candlefish-backups-<account>-us-east-1-an.*set backups\.bucket to "import".*or "existing"/ },
         { what: "a bucket name S3 refuses", edits: ["backups.bucket=existing", "backups.bucketName=Candlefish_Backups"], key: "backups.bucketName", says: /S3 bucket name/ },
     ];
     for (const c of refusals) {
@@ -190,6 +192,15 @@ describe("backups (S3 bucket and AWS Backup)", function () {
             assert.match(line, c.says);
         });
     }
+
+    it("refuses backups.bucket=create where S3 has no account regional namespace (me-south-1), naming backups.bucket", async () => {
+        const { message, registered } = await expectRejected("staging", ["aws:region=me-south-1"]);
+        assert.equal(registered, 0);
+        assert.match(message, /- backups\.bucket: "create" makes the bucket in S3's account regional namespace, which me-south-1 \(aws:region\) does not offer/);
+        const { message: ok } = await expectRejected("staging", ["aws:region=me-south-1", "backups.bucket=existing"]);
+        assert.match(ok, /- backups\.bucketName: required with backups\.bucket=existing/);
+        assert.doesNotMatch(ok, /- backups\.bucket:/);
+    });
 
     it("refuses a stack whose name would make a created bucket name S3 refuses, naming backups.bucket", () => {
         const raw = { activeColor: "blue", services: JSON.stringify({ x: { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }), dns: JSON.stringify({ enabled: false }) };
@@ -203,7 +214,7 @@ describe("backups (S3 bucket and AWS Backup)", function () {
             }
         };
         assert.deepEqual(issues("dev-alice"), []);
-        assert.match(issues("Dev_Alice")[0]?.message ?? "", /makes the bucket name candlefish-backups-Dev_Alice-<account>-ap-southeast-2 .*which S3 refuses/);
+        assert.match(issues("Dev_Alice")[0]?.message ?? "", /makes the bucket name candlefish-backups-Dev_Alice-<account>-ap-southeast-2-an .*which S3 refuses/);
         assert.match(issues("a-very-long-stack-name-for-testing")[0]?.message ?? "", /which S3 refuses/);
     });
 });

@@ -193,7 +193,9 @@ describe("DNS: the zone is created or used as dns.zone says; existing records on
         // A zone that is not in the account: the provider's data source fails the lookup.
         if (failLookup)
             mocks.call = (args) => {
-                if (args.token === "aws:route53/getZone:getZone") throw new Error("no matching Route 53 Hosted Zone found");
+                // As the engine reports a provider's invoke error: gRPC details (the SDK makes them the message).
+                if (args.token === "aws:route53/getZone:getZone")
+                    throw Object.assign(new Error("no matching Route 53 Hosted Zone found"), { details: "invocation of aws:route53/getZone:getZone returned an error: no matching Route 53 Hosted Zone found" });
                 return original.call.call(mocks, args);
             };
         try {
@@ -210,8 +212,21 @@ describe("DNS: the zone is created or used as dns.zone says; existing records on
 
     it("dns.zone=existing but no such zone in the account: stopped before any cloud resource, naming dns.zone and both ways out", async () => {
         const { message, types } = await refusedAtRuntime("staging", [], true);
-        assert.match(message, /- dns\.zone: dns\.zone is "existing", but a public zone candlefish\.ai was not found in this account \(.*\); set dns\.zone=create to create it, or dns\.enabled=false/);
+        assert.match(message, /- dns\.zone: dns\.zone is "existing", but a public zone candlefish\.ai was not found in this account \(invocation of aws:route53\/getZone:getZone returned an error: no matching Route 53 Hosted Zone found\); set dns\.zone=create to create it, or dns\.enabled=false/);
         assert.deepEqual(types, ["pulumi:providers:aws", "pulumi:pulumi:StackReference"]);
+    });
+
+    it("any other failure of the lookup (credentials, say) is passed on as it is, not called a missing zone", async () => {
+        const original = mocks.call;
+        mocks.call = (args) => {
+            if (args.token === "aws:route53/getZone:getZone") throw Object.assign(new Error("x"), { details: "NoCredentialProviders: no valid providers in chain" });
+            return original.call(mocks, args);
+        };
+        try {
+            await assert.rejects(renderStack("staging"), (e: Error) => !(e instanceof ConfigError) && /NoCredentialProviders/.test(e.message));
+        } finally {
+            mocks.call = original;
+        }
     });
 
     it("dns.zoneId that names another zone is refused with both keys named, before any cloud resource", async () => {
