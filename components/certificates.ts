@@ -8,8 +8,9 @@
 // writes a TXT record in the stack's zone with an IAM role only its own
 // service account can assume (IRSA), limited to TXT records in that one zone.
 // Nothing has to reach the cluster, so issuance works before the domain points
-// at the load balancer, and HTTP-01's self-check through the NLB (which can
-// fail by hairpin with externalTrafficPolicy Local) is not on the path.
+// at the load balancer, and HTTP-01's self-check through the NLB (reported by
+// issue 12 to fail by hairpin with externalTrafficPolicy Local) is not on the
+// path (docs/AWS.md "TLS").
 // HTTP-01 stays available, only when a stack sets tls.solver=http01.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";

@@ -2,6 +2,7 @@
 // Certificate the runbook describes (`kubectl describe certificate
 // candlefish-ai-tls -n production`), for production and staging.
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import { Rendered } from "../plan/render";
 import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION, dns01Policy } from "../components/certificates";
@@ -116,8 +117,17 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         assert.equal(inputs(ofType(r, CERT_MANAGER)[0]).serviceAccount.annotations, undefined);
     });
 
-    it("a first run without DNS (dns.enabled=false): cert-manager only; no issuer, no Certificate, no role, so no ACME order can fail", async () => {
-        const r = await renderStack("staging", ["dns.enabled=false"]);
+    it("a first run without DNS (dns.enabled=false): cert-manager only; no issuer, no Certificate, no role, so no ACME order can fail; a warning says so", async () => {
+        const warn = pulumi.log.warn;
+        const warnings: string[] = [];
+        pulumi.log.warn = async (msg: string) => void warnings.push(msg);
+        let r;
+        try {
+            r = await renderStack("staging", ["dns.enabled=false"]);
+        } finally {
+            pulumi.log.warn = warn;
+        }
+        assert.ok(warnings.some((w) => /dns\.enabled=false and tls\.solver=dns01: no ClusterIssuer and no Certificate/.test(w)), warnings.join("\n"));
         assert.equal(ofType(r, CERT_MANAGER).length, 1);
         assert.deepEqual([ofType(r, ISSUER).length, ofType(r, CERTIFICATE).length], [0, 0]);
         assert.equal(r.resources.filter((x) => x.name === "tls-dns01").length, 0);
