@@ -31,7 +31,7 @@ async function main() {
     const migratedBefore = (svc: string) => [...deployedTags(previous, svc), ...(last.migrationHighWater[svc] ? [last.migrationHighWater[svc]] : [])];
 
     // The foundation, chosen here and nowhere else.
-    const foundation = config.platform === "local" ? localFoundation(config) : awsFoundation(config);
+    const foundation = config.platform === "local" ? localFoundation(config) : await awsFoundation(config);
     // Every in-cluster resource talks to the foundation's cluster, never to an ambient default provider.
     const inCluster = { providers: [foundation.provider] };
 
@@ -104,9 +104,12 @@ async function main() {
         databaseAddress: platform.databaseAddress,
         databaseSecretArn: platform.databaseSecretArn,
         redisEndpoint: platform.redisEndpoint,
-        /** The runbook's s3://candlefish-backups (suffixed outside production) and the AWS Backup vault. */
+        /** The backup bucket (backups.bucket: created per account and region, or the named one) and the AWS Backup vault. */
         backupBucket: platform.backupBucket,
         backupVault: platform.backupVault,
+        /** The Route53 zone; with dns.zone=create, delegate the domain to these name servers at its registrar. */
+        dnsZoneId: platform.dnsZoneId,
+        dnsNameServers: platform.dnsNameServers,
         /** Secrets Manager names (runbook `aws secretsmanager ... --secret-id`). */
         secretNames: platform.secretNames,
         namespace: ns.name,

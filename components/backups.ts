@@ -5,13 +5,21 @@
 // copied to a second region. Runbook "Backup Procedures", "Disaster Recovery".
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import type { BackupsConfig } from "../config/data";
+import type { BackupsConfig, BucketMode } from "../config/data";
 
 export interface BackupsArgs {
     /** The stack name (vault, plan and role names). */
     readonly stack: string;
-    /** `candlefish-backups` in production, `candlefish-backups-<stack>` elsewhere. */
-    readonly bucketName: string;
+    /**
+     * Where the bucket comes from (`backups.bucket`, config/data.ts): `create`
+     * it, `import` an existing one into the stack, or use an `existing` one as it is.
+     */
+    readonly bucketMode: BucketMode;
+    /**
+     * create: the name to create (account regional namespace: backupBucketName);
+     * import / existing: the existing bucket's name (`backups.bucketName`).
+     */
+    readonly bucketName: pulumi.Input<string>;
     /** Retention, second region, bucket lifecycle: `backups.*`. */
     readonly settings: BackupsConfig;
     /** The RDS instance the plan backs up. */
@@ -23,11 +31,9 @@ export interface BackupsArgs {
 /** Daily at 05:00 UTC, after the RDS backup window (03:00-04:00). */
 export const BACKUP_SCHEDULE = "cron(0 5 * * ? *)";
 
-/** The bucket name the runbook's `aws s3 cp ... s3://candlefish-backups/database/` uses, per stack. */
-export const backupBucketName = (stack: string, production: boolean) => (production ? "candlefish-backups" : `candlefish-backups-${stack}`);
-
 export class Backups extends pulumi.ComponentResource {
-    public readonly bucket: aws.s3.Bucket;
+    /** The bucket this stack manages (create, import); undefined for an `existing` one, which it only reads. */
+    public readonly bucket?: aws.s3.Bucket;
     public readonly kmsKey: aws.kms.Key;
     public readonly vault: aws.backup.Vault;
     /** The vault in `backups.copyToRegion`, when configured. */
@@ -51,73 +57,14 @@ export class Backups extends pulumi.ComponentResource {
             keep,
         );
 
-        this.bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: args.bucketName, forceDestroy: false, tags }, keep);
-        const bucket = this.bucket.id;
-
-        // FSBP S3.12: no ACLs; the bucket owner owns every object.
-        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
-        // FSBP S3.8 (and S3.1 at account level): no public access, whatever a policy says.
-        const pab = new aws.s3.BucketPublicAccessBlock(
-            `${name}-public-access`,
-            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-            { parent: this },
-        );
-        // FSBP S3.14: an overwritten or deleted dump stays recoverable.
-        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
-        // FSBP S3.17: SSE-KMS with the backups key; bucket keys keep KMS costs flat.
-        new aws.s3.BucketServerSideEncryptionConfiguration(
-            `${name}-sse`,
-            {
-                bucket,
-                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
-            },
-            { parent: this },
-        );
-        // FSBP S3.5: requests without TLS are denied.
-        new aws.s3.BucketPolicy(
-            `${name}-policy`,
-            {
-                bucket,
-                policy: pulumi.jsonStringify({
-                    Version: "2012-10-17",
-                    Statement: [
-                        {
-                            Sid: "DenyInsecureTransport",
-                            Effect: "Deny",
-                            Principal: "*",
-                            Action: "s3:*",
-                            Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
-                            Condition: { Bool: { "aws:SecureTransport": "false" } },
-                        },
-                    ],
-                }),
-            },
-            // S3 refuses the policy while the public access block is being written.
-            { parent: this, dependsOn: [pab] },
-        );
-        // FSBP S3.13 / S3.10: lifecycle for current and noncurrent versions.
-        new aws.s3.BucketLifecycleConfiguration(
-            `${name}-lifecycle`,
-            {
-                bucket,
-                rules: [
-                    {
-                        id: "tier-then-expire",
-                        status: "Enabled",
-                        filter: {},
-                        transitions: [
-                            { days: cfg.infrequentAccessAfterDays, storageClass: "STANDARD_IA" },
-                            { days: cfg.glacierAfterDays, storageClass: "GLACIER" },
-                        ],
-                        expiration: { days: cfg.expireAfterDays },
-                        noncurrentVersionTransitions: [{ noncurrentDays: 30, storageClass: "GLACIER" }],
-                        noncurrentVersionExpiration: { noncurrentDays: 120 },
-                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-                    },
-                ],
-            },
-            { parent: this },
-        );
+        if (args.bucketMode === "existing") {
+            // Used as it is: read (the up stops here if it does not exist), never changed or deleted.
+            // Its encryption, versioning, public access and lifecycle are its owner's.
+            this.bucketName = aws.s3.getBucketOutput({ bucket: args.bucketName }, { parent: this }).bucket;
+        } else {
+            this.bucket = this.declareBucket(name, args, tags);
+            this.bucketName = this.bucket.bucket;
+        }
 
         // FSBP Backup.1: recovery points encrypted with the backups key.
         this.vault = new aws.backup.Vault(`${name}-vault`, { name: `candlefish-${args.stack}-rds`, kmsKeyArn: this.kmsKey.arn, tags }, keep);
@@ -193,7 +140,97 @@ export class Backups extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.bucketName = this.bucket.bucket;
         this.registerOutputs({ bucketName: this.bucketName, vaultName: this.vault.name, planId: this.plan.id });
+    }
+
+    /**
+     * The bucket this stack manages, created or imported, and its settings. An
+     * imported bucket gets the same settings: its own encryption, versioning,
+     * policy and lifecycle rules are replaced by these (docs/AWS.md "Backup bucket").
+     */
+    private declareBucket(name: string, args: BackupsArgs, tags: Record<string, string>): aws.s3.Bucket {
+        const cfg = args.settings;
+        if (args.bucketMode === "import" && typeof args.bucketName !== "string") throw new Error("Backups: an imported bucket is named by config (a string)");
+        // `import`: Pulumi reads the existing bucket by its name (its id) into the stack instead of creating it.
+        const adopt = args.bucketMode === "import" ? { import: args.bucketName as string } : {};
+        const b = new aws.s3.Bucket(
+            `${name}-bucket`,
+            {
+                bucket: args.bucketName,
+                // A created bucket lives in the account regional namespace: its name can never be
+                // taken by another account (an imported one keeps the namespace it has).
+                ...(args.bucketMode === "create" ? { bucketNamespace: "account-regional" } : {}),
+                forceDestroy: false,
+                tags,
+            },
+            { parent: this, protect: true, ...adopt },
+        );
+        const bucket = b.id;
+
+        // FSBP S3.12: no ACLs; the bucket owner owns every object.
+        new aws.s3.BucketOwnershipControls(`${name}-ownership`, { bucket, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+        // FSBP S3.8 (and S3.1 at account level): no public access, whatever a policy says.
+        const pab = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access`,
+            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        // FSBP S3.14: an overwritten or deleted dump stays recoverable.
+        new aws.s3.BucketVersioning(`${name}-versioning`, { bucket, versioningConfiguration: { status: "Enabled" } }, { parent: this });
+        // FSBP S3.17: SSE-KMS with the backups key; bucket keys keep KMS costs flat.
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-sse`,
+            {
+                bucket,
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKey.arn }, bucketKeyEnabled: true }],
+            },
+            { parent: this },
+        );
+        // FSBP S3.5: requests without TLS are denied.
+        new aws.s3.BucketPolicy(
+            `${name}-policy`,
+            {
+                bucket,
+                policy: pulumi.jsonStringify({
+                    Version: "2012-10-17",
+                    Statement: [
+                        {
+                            Sid: "DenyInsecureTransport",
+                            Effect: "Deny",
+                            Principal: "*",
+                            Action: "s3:*",
+                            Resource: [b.arn, pulumi.interpolate`${b.arn}/*`],
+                            Condition: { Bool: { "aws:SecureTransport": "false" } },
+                        },
+                    ],
+                }),
+            },
+            // S3 refuses the policy while the public access block is being written.
+            { parent: this, dependsOn: [pab] },
+        );
+        // FSBP S3.13 / S3.10: lifecycle for current and noncurrent versions.
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket,
+                rules: [
+                    {
+                        id: "tier-then-expire",
+                        status: "Enabled",
+                        filter: {},
+                        transitions: [
+                            { days: cfg.infrequentAccessAfterDays, storageClass: "STANDARD_IA" },
+                            { days: cfg.glacierAfterDays, storageClass: "GLACIER" },
+                        ],
+                        expiration: { days: cfg.expireAfterDays },
+                        noncurrentVersionTransitions: [{ noncurrentDays: 30, storageClass: "GLACIER" }],
+                        noncurrentVersionExpiration: { noncurrentDays: 120 },
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            { parent: this },
+        );
+        return b;
     }
 }

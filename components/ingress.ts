@@ -1,13 +1,14 @@
 // ingress-nginx behind an AWS NLB, the Ingress that puts the services on the
-// stack's domain, and the Route53 records that point the domain at the NLB.
+// stack's domain, and the Route53 records that point the domain at the NLB (in
+// the zone components/dns.ts created or found).
 //
 // Why ingress-nginx + NLB rather than the AWS Load Balancer Controller + ALB:
 // the runbook's TLS is cert-manager's `candlefish-ai-tls` Secret. An ALB can
 // only serve ACM certificates, so TLS would move out of the cluster and
 // `kubectl describe certificate candlefish-ai-tls` would describe nothing that
 // serves traffic. A TCP NLB passes TLS through to nginx, which serves that
-// Secret, answers cert-manager's HTTP-01 challenges and redirects HTTP to
-// HTTPS, with no IAM role in the cluster.
+// Secret and redirects HTTP to HTTPS (cert-manager's challenges are DNS-01 by
+// default, HTTP-01 through this controller only when a stack chooses it).
 //
 // Routing never names a color: every backend is a live `<name>-service`, so a
 // blue/green switch (a Service selector patch) never edits the Ingress.
@@ -61,7 +62,18 @@ export interface IngressArgs {
      */
     readonly maintenanceBackend?: MaintenanceBackend;
     /** Route53 records for every host; omitted: no DNS records. */
-    readonly dns?: { readonly zoneId?: string; readonly zoneName: string };
+    readonly dns?: IngressDnsArgs;
+}
+
+export interface IngressDnsArgs {
+    /** The hosted zone (components/dns.ts). */
+    readonly zoneId: pulumi.Input<string>;
+    /**
+     * Take over a record that already exists for a host (the provider's
+     * allowOverwrite: an UPSERT). False: AWS refuses to create over it and the
+     * up stops there, so an existing record is never replaced by accident.
+     */
+    readonly overwriteExisting: boolean;
 }
 
 type Path = { path: string; pathType: string; backend: { service: { name: string; port: { number: number } } } };
@@ -201,16 +213,17 @@ export class Ingress extends pulumi.ComponentResource {
         this.loadBalancerHostname = lb.dnsName;
 
         if (args.dns) {
-            const zoneId = args.dns.zoneId ?? aws.route53.getZoneOutput({ name: args.dns.zoneName, privateZone: false }, { parent: this }).zoneId;
             for (const host of this.hosts) {
                 new aws.route53.Record(
                     `${name}-${host}`,
                     {
-                        zoneId,
+                        zoneId: args.dns.zoneId,
                         name: host,
                         type: "A",
                         // Alias records: free, follow the NLB's addresses, and work at the zone apex.
                         aliases: [{ name: lb.dnsName, zoneId: lb.zoneId, evaluateTargetHealth: true }],
+                        // dns.overwriteRecords: the operator's decision about a record already there.
+                        allowOverwrite: args.dns.overwriteExisting,
                     },
                     { parent: this },
                 );

@@ -6,9 +6,11 @@
 // tests and to the policy pack.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { NatMode, REGION } from "../config/aws";
+import { NatMode } from "../config/aws";
 
 export interface NetworkArgs {
+    /** The stack's region (`aws:region`); the zones are in it, and its S3 endpoint is the gateway endpoint's. */
+    readonly region: string;
     /** The VPC's IPv4 block (validated by config: /16 to /20, private space). */
     readonly cidr: string;
     /** Zones to spread over; one public and one private subnet in each. */
@@ -184,7 +186,7 @@ export class Network extends pulumi.ComponentResource {
             `${name}-s3`,
             {
                 vpcId: this.vpc.id,
-                serviceName: `com.amazonaws.${REGION}.s3`,
+                serviceName: `com.amazonaws.${args.region}.s3`,
                 vpcEndpointType: "Gateway",
                 routeTableIds: privateRouteTables.map((r) => r.id),
                 tags: tags({ Name: `${name}-s3` }),

@@ -1,4 +1,5 @@
-// AWS foundation config: `network` (VPC), `cluster` (EKS) and `registry` (ECR).
+// AWS foundation config: the region (`aws:region`), `network` (VPC), `cluster`
+// (EKS) and `registry` (ECR).
 // Runbook: "aws eks update-kubeconfig --region us-east-1 --name
 // candlefish-maturity-map-production-eks", "$ECR_REGISTRY/candlefish-website".
 //
@@ -8,8 +9,33 @@ import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
 
-/** The runbook's region: every command in it says `--region us-east-1`. */
-export const REGION = "us-east-1";
+/** The runbook's region: every command in it says `--region us-east-1`, and both stack files set it. */
+export const RUNBOOK_REGION = "us-east-1";
+/** The AWS provider's own key: the one place the stack's region is set (docs/AWS.md "Region"). */
+export const REGION_KEY = "aws:region";
+/** Zones a stack spreads over when `network.availabilityZones` is unset: AWS's first three for the region. */
+export const DEFAULT_ZONE_COUNT = 3;
+
+/**
+ * A region of the commercial `aws` partition. GovCloud (`us-gov-*`) and China
+ * (`cn-*`) are refused: their ARNs start `arn:aws-us-gov:` / `arn:aws-cn:`,
+ * and this program writes `arn:aws:` ARNs (managed policies, S3, Route53).
+ */
+const REGION_EXPECTED = `an AWS region of the aws partition such as ${RUNBOOK_REGION} or us-west-2 (pulumi config set aws:region ${RUNBOOK_REGION})`;
+export const awsRegion: s.Spec<string> = {
+    expected: REGION_EXPECTED,
+    parse(value, ctx) {
+        if (typeof value !== "string") return s.fail(ctx, `expected ${REGION_EXPECTED}, got ${s.describe(value)}`);
+        const partition = /^cn-/.test(value) ? "aws-cn" : /^us-gov-/.test(value) ? "aws-us-gov" : undefined;
+        if (partition)
+            return s.fail(ctx, `${value} is in the ${partition} partition; this program writes arn:aws: ARNs and supports the aws partition only (regions such as ${RUNBOOK_REGION})`);
+        if (!/^[a-z]{2}-[a-z]+-\d{1,2}$/.test(value)) {
+            const fixed = /^([a-z]{2})-?([a-z]+?)-?(\d{1,2})$/.exec(value);
+            return s.fail(ctx, `expected ${REGION_EXPECTED}, got ${JSON.stringify(value)}${fixed ? `; did you mean "${fixed[1]}-${fixed[2]}-${fixed[3]}"?` : ""}`);
+        }
+        return value;
+    },
+};
 
 /** Kubernetes versions EKS supports that this program accepts. Older ones are refused. */
 export const EKS_VERSIONS = ["1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"] as const;
@@ -74,8 +100,12 @@ export const clusterNameFor = (stack: string): string => `candlefish-maturity-ma
 export interface NetworkConfig {
     /** The VPC's IPv4 block (/16 to /20, private address space). */
     readonly cidr: string;
-    /** One public and one private subnet per zone. */
-    readonly availabilityZones: readonly string[];
+    /**
+     * One public and one private subnet per zone, all in the stack's region.
+     * Undefined: the first DEFAULT_ZONE_COUNT zones AWS lists for the region
+     * (platforms/aws.ts asks, through the stack's provider).
+     */
+    readonly availabilityZones: readonly string[] | undefined;
     /** `perAz`: a NAT gateway per zone (an AZ outage keeps egress); `single`: one shared NAT. */
     readonly natGateways: NatMode;
     /** How long VPC flow logs are kept in CloudWatch Logs. */
@@ -130,6 +160,8 @@ export interface RegistryConfig {
 }
 
 export interface AwsConfig {
+    /** `aws:region`: the region of every AWS resource, through one explicit provider (platforms/aws.ts). */
+    readonly region: string;
     /** Tags on every AWS resource: who owns it and which stack declared it (cost and incident triage). */
     readonly tags: Readonly<Record<string, string>>;
     readonly network: NetworkConfig;
@@ -179,10 +211,11 @@ const allowlistCidr: s.Spec<string> = {
     },
 };
 
-const availabilityZone = s.string({
-    pattern: new RegExp(`^${REGION}[a-f]$`),
-    expected: `an availability zone of ${REGION} such as ${REGION}a`,
-});
+/** A zone of `region` (`<region><letter>`); any region's shape when the region itself is invalid. */
+const availabilityZone = (region: string | undefined) =>
+    region
+        ? s.string({ pattern: new RegExp(`^${region}[a-z]$`), expected: `an availability zone of ${region} (aws:region) such as ${region}a` })
+        : s.string({ pattern: /^[a-z]{2}-[a-z]+-\d{1,2}[a-z]$/, expected: `an availability zone such as ${RUNBOOK_REGION}a` });
 
 function retentionDays(): s.Spec<number> {
     const allowed = LOG_RETENTION_DAYS as readonly number[];
@@ -248,12 +281,14 @@ const nodeGroupShape = s.object({
     diskSizeGiB: s.optional(s.int({ min: 20, max: 1000 })),
 });
 
-const networkShape = s.object({
-    cidr: s.optional(vpcCidr),
-    availabilityZones: s.optional(s.list(availabilityZone, { min: 2, max: 4 })),
-    natGateways: s.optional(s.oneOf(NAT_MODES)),
-    flowLogRetentionDays: s.optional(retentionDays()),
-});
+const networkShape = (region: string | undefined) =>
+    s.object({
+        cidr: s.optional(vpcCidr),
+        availabilityZones: s.optional(s.list(availabilityZone(region), { min: 2, max: 4 })),
+        natGateways: s.optional(s.oneOf(NAT_MODES)),
+        flowLogRetentionDays: s.optional(retentionDays()),
+    });
+type NetworkShape = s.Infer<ReturnType<typeof networkShape>>;
 
 const clusterShape = s.object({
     version: s.optional(eksVersion),
@@ -290,16 +325,19 @@ const STAGING_NODES: NodeDefaults = { instanceTypes: ["t3.large"], minSize: 1, d
 
 export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
     const prod = core.environment === "production";
-    const net = src.read("network", s.optional(networkShape, {} as s.Infer<typeof networkShape>));
+    const regionV = src.readForeign(REGION_KEY, awsRegion);
+    const region = s.isInvalid(regionV) ? undefined : regionV;
+    const net = src.read("network", s.optional(networkShape(region), {} as NetworkShape));
     const cl = src.read("cluster", s.optional(clusterShape, {} as s.Infer<typeof clusterShape>));
     const reg = src.read("registry", s.optional(registryShape, {} as s.Infer<typeof registryShape>));
 
-    const zones = s.isInvalid(net) ? [] : (net.availabilityZones ?? [`${REGION}a`, `${REGION}b`, `${REGION}c`]);
-    if (!s.isInvalid(net)) {
+    // Explicit zones are checked here; unset, they are AWS's first three for the region (platforms/aws.ts).
+    const zones = s.isInvalid(net) ? undefined : net.availabilityZones;
+    if (zones) {
         const dupes = zones.filter((z, i) => zones.indexOf(z) !== i);
         if (dupes.length) src.problem("network.availabilityZones", `lists ${dupes[0]} twice; each zone gets one public and one private subnet`);
         else if (prod && zones.length < 3)
-            src.problem("network.availabilityZones", `production spreads over at least 3 zones (got ${zones.length}); add another ${REGION} zone`);
+            src.problem("network.availabilityZones", `production spreads over at least 3 zones (got ${zones.length}); add another ${region ?? "region"} zone`);
     }
 
     // The cluster and node group names derive from the stack name; EKS limits both.
@@ -371,6 +409,7 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
         );
     }
     return {
+        region: region ?? RUNBOOK_REGION,
         tags: Object.freeze({
             project: "candlefish-maturity-map",
             environment: core.environment,
@@ -379,7 +418,7 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
         }),
         network: Object.freeze({
             cidr: n.cidr ?? (prod ? "10.0.0.0/16" : "10.1.0.0/16"),
-            availabilityZones: Object.freeze([...zones]),
+            availabilityZones: zones ? Object.freeze([...zones]) : undefined,
             natGateways: n.natGateways ?? (prod ? "perAz" : "single"),
             flowLogRetentionDays: n.flowLogRetentionDays ?? (prod ? 365 : 30),
         }),

@@ -10,7 +10,6 @@
 import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
-import { REGION } from "./aws";
 
 /** RDS PostgreSQL settings. */
 export interface DatabaseConfig {
@@ -70,8 +69,42 @@ export interface SecretsConfig {
     readonly refreshInterval: string;
 }
 
+/**
+ * Where the backup bucket comes from (docs/AWS.md "Backup bucket"). S3 bucket
+ * names are global across every AWS account, so the runbook's
+ * `candlefish-backups` is not assumed to be free:
+ *   create    this stack creates the bucket in S3's account regional namespace
+ *             (backupBucketName: `<prefix>-<account>-<region>-an`, a name no
+ *             other account can take), and protects it
+ *   import    this stack adopts the existing `backups.bucketName` (Pulumi's
+ *             `import` option) and from then on manages it like a created one
+ *   existing  the stack uses `backups.bucketName` as it is: it reads it, never
+ *             changes or deletes it
+ */
+export const BUCKET_MODES = ["create", "import", "existing"] as const;
+export type BucketMode = (typeof BUCKET_MODES)[number];
+
+/**
+ * The bucket name `create` gives: S3's account regional namespace format
+ * `<prefix>-<account>-<region>-an` (S3 user guide, "Namespaces for general
+ * purpose buckets"), the stack in the prefix outside production.
+ */
+export function backupBucketName(stack: string, production: boolean, account: string, region: string): string {
+    return `${production ? "candlefish-backups" : `candlefish-backups-${stack}`}-${account}-${region}-an`;
+}
+
+/** Regions without S3's account regional namespace (S3 user guide: Middle East (Bahrain) and (UAE)). */
+export const NO_ACCOUNT_REGIONAL_NAMESPACE: readonly string[] = ["me-south-1", "me-central-1"];
+
+/** S3's rules for a general purpose bucket name (3-63 lower-case letters, digits, dots, hyphens). */
+export const BUCKET_NAME_PATTERN = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
 /** The backup bucket and the AWS Backup plan. */
 export interface BackupsConfig {
+    /** create | import | existing (BUCKET_MODES). */
+    readonly bucket: BucketMode;
+    /** The bucket `import` adopts or `existing` uses; undefined with `create` (backupBucketName). */
+    readonly bucketName: string | undefined;
     /** Days AWS Backup keeps each daily RDS recovery point (> 0). */
     readonly retentionDays: number;
     /** Optional second region that receives a copy of every recovery point (DR). */
@@ -182,6 +215,10 @@ const secretsShape = s.object({
 });
 
 const backupsShape = s.object({
+    bucket: s.optional(s.oneOf(BUCKET_MODES)),
+    bucketName: s.optional(
+        s.string({ pattern: BUCKET_NAME_PATTERN, expected: "an S3 bucket name such as candlefish-backups (3-63 lower-case letters, digits, dots and hyphens)" }),
+    ),
     retentionDays: s.optional(s.int({ min: 1, max: 36500 })),
     copyToRegion: s.optional(region),
     infrequentAccessAfterDays: s.optional(s.int({ min: 30, max: 3650 })),
@@ -192,7 +229,8 @@ const backupsShape = s.object({
 /** The configured value, or the default. */
 const or = <T>(v: T | undefined, d: T): T => (v === undefined ? d : v);
 
-export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
+/** `region`: the stack's `aws:region` (config/aws.ts). */
+export function readData(src: ConfigSource, core: CoreConfig, region: string): DataConfig {
     const prod = core.environment === "production";
     const db = src.read("database", s.optional(databaseShape, {} as s.Infer<typeof databaseShape>));
     const cache = src.read("cache", s.optional(cacheShape, {} as s.Infer<typeof cacheShape>));
@@ -278,9 +316,41 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
             "backups.expireAfterDays",
             `must be at least backups.glacierAfterDays + 90 (${glacierAfterDays + 90}; Glacier's minimum storage duration), got ${expireAfterDays}`,
         );
-    if (b.copyToRegion === REGION)
-        src.problem("backups.copyToRegion", `must be a second region for disaster recovery, not the stack's own region ${REGION}`);
+    if (b.copyToRegion === region)
+        src.problem("backups.copyToRegion", `must be a second region for disaster recovery, not the stack's own region ${region} (aws:region)`);
+
+    const bucket = or(b.bucket, "create");
+    if (bucket === "create") {
+        if (b.bucketName !== undefined)
+            src.problem(
+                "backups.bucketName",
+                `a created bucket is named by the stack (${backupBucketName(src.stack, prod, "<account>", region)}: S3 names are global, this one is unique per account and region); ` +
+                    `to use ${b.bucketName}, set backups.bucket to "import" (this stack adopts and manages it) or "existing" (used as it is)`,
+            );
+        else if (NO_ACCOUNT_REGIONAL_NAMESPACE.includes(region)) {
+            src.problem(
+                "backups.bucket",
+                `"create" makes the bucket in S3's account regional namespace, which ${region} (aws:region) does not offer; ` +
+                    `create one yourself and set backups.bucket to "import" or "existing" with backups.bucketName`,
+            );
+        } else {
+            const sample = backupBucketName(src.stack, prod, "123456789012", region);
+            if (!BUCKET_NAME_PATTERN.test(sample) || sample.length > 63)
+                src.problem(
+                    "backups.bucket",
+                    `the stack name ${JSON.stringify(src.stack)} makes the bucket name ${backupBucketName(src.stack, prod, "<account>", region)} (${sample.length} characters), which S3 refuses (3-63 lower-case letters, digits, dots, hyphens); ` +
+                        `rename the stack, or name a bucket with backups.bucket=existing|import and backups.bucketName`,
+                );
+        }
+    } else if (b.bucketName === undefined) {
+        src.problem(
+            "backups.bucketName",
+            `required with backups.bucket=${bucket}: the existing bucket's name (pulumi config set --path backups.bucketName candlefish-backups)`,
+        );
+    }
     const backups: BackupsConfig = Object.freeze({
+        bucket,
+        bucketName: bucket === "create" ? undefined : b.bucketName,
         retentionDays: or(b.retentionDays, prod ? 35 : 7),
         copyToRegion: b.copyToRegion,
         infrequentAccessAfterDays,

@@ -55,8 +55,8 @@ export function parseConfig(src: ConfigSource): StackConfig {
     }
     refuseLocalSettings(src);
     const aws = readAws(src, core);
-    const data = readData(src, core);
-    const platformCfg = readPlatform(src, core);
+    const data = readData(src, core, aws.region);
+    const platformCfg = readPlatform(src, core, aws.region);
     const operations = readOperations(src, core);
     src.finish();
     return Object.freeze({

@@ -1,9 +1,10 @@
 // In-cluster platform config: the stack's domain, TLS, ingress, DNS, and the
 // monitoring and alerting stack.
 //   domain      where the runbook's `curl -f https://candlefish.ai/api/health` lands
-//   tls         cert-manager's ACME account and which Let's Encrypt issuer signs candlefish-ai-tls
+//   tls         cert-manager's ACME account, which Let's Encrypt issuer signs candlefish-ai-tls, and how
+//               its challenges are solved (DNS-01 through Route53, or HTTP-01 when explicitly chosen)
 //   ingress     ingress-nginx size, and the host each API is served on
-//   dns         the Route53 zone the records go in
+//   dns         the Route53 zone: created by this stack or an existing one; records over existing ones
 //   monitoring  Prometheus retention and storage (runbook "Monitoring & Alerting")
 //   alerts      AlertManager receivers: Slack #candlefish-ops, and e-mail through SES when opted in
 import * as s from "./schema";
@@ -19,6 +20,25 @@ export const DEFAULT_ALERT_EMAIL = "infrastructure@candlefish.ai";
 export const DEFAULT_ROOT_SERVICE = "candlefish-website";
 export const ISSUERS = ["letsencrypt-prod", "letsencrypt-staging"] as const;
 export type IssuerName = (typeof ISSUERS)[number];
+/**
+ * How cert-manager answers Let's Encrypt's challenges (docs/AWS.md "TLS"):
+ *   dns01   a TXT record in the Route53 zone, written by cert-manager through
+ *           its own IRSA role; needs no traffic path to the cluster, so it works
+ *           before the domain points at the load balancer
+ *   http01  a file served through ingress-nginx behind the NLB; only when a
+ *           stack chooses it (e.g. DNS hosted outside Route53)
+ */
+export const ACME_SOLVERS = ["dns01", "http01"] as const;
+export type AcmeSolver = (typeof ACME_SOLVERS)[number];
+/**
+ * Where the Route53 zone comes from (docs/AWS.md "DNS"):
+ *   existing  a public hosted zone already in this account: `dns.zoneId`, or
+ *             the zone named `dns.zoneName`, looked up
+ *   create    this stack creates the zone (protected) and outputs its name
+ *             servers, which the domain's registrar must then delegate to
+ */
+export const DNS_ZONE_MODES = ["existing", "create"] as const;
+export type DnsZoneMode = (typeof DNS_ZONE_MODES)[number];
 
 /**
  * What the offline plan puts in place of a `secure:` value (plan/stackfile.ts).
@@ -32,6 +52,8 @@ export interface TlsConfig {
     readonly acmeEmail: string;
     /** The ClusterIssuer that signs candlefish-ai-tls. */
     readonly issuer: IssuerName;
+    /** dns01 (default) or http01 (only when configured). */
+    readonly solver: AcmeSolver;
 }
 
 export interface IngressConfig {
@@ -44,11 +66,19 @@ export interface IngressConfig {
 }
 
 export interface DnsConfig {
-    /** Create Route53 records for the domain and the API hosts. */
+    /** Use Route53 at all: the zone, the records for the domain and API hosts, DNS-01. False: a first run without DNS. */
     readonly enabled: boolean;
-    /** Hosted zone id; when absent the public zone `zoneName` is looked up. */
+    /** existing | create; required while enabled (undefined only when DNS is off). */
+    readonly zone: DnsZoneMode | undefined;
+    /** `existing` only: the hosted zone id; when absent the public zone `zoneName` is looked up. */
     readonly zoneId: string | undefined;
     readonly zoneName: string;
+    /**
+     * `existing` only: a record that already exists for one of the hosts (say the
+     * old site's apex A record) is taken over (Route53 UPSERT: the provider's
+     * allowOverwrite). False: the up stops at that record, and nothing is overwritten.
+     */
+    readonly overwriteRecords: boolean;
 }
 
 export interface MonitoringConfig {
@@ -101,7 +131,7 @@ const retention = s.string({ pattern: /^[1-9]\d{0,3}[hdw]$/, expected: "a Promet
 const volumeSize = s.string({ pattern: /^[1-9]\d{0,4}Gi$/, expected: "a volume size in Gi such as 50Gi" });
 const hostPort = s.string({
     pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?:\d{1,5}$/,
-    expected: "host:port such as email-smtp.us-east-1.amazonaws.com:587",
+    expected: "host:port such as email-smtp.us-west-2.amazonaws.com:587",
 });
 const slackWebhook = s.string({
     expected: "a Slack incoming-webhook URL (https://hooks.slack.com/services/...), set with `pulumi config set --secret`",
@@ -114,6 +144,7 @@ const slackWebhook = s.string({
 const tlsShape = s.object({
     acmeEmail: s.optional(s.email),
     issuer: s.optional(s.oneOf(ISSUERS)),
+    solver: s.optional(s.oneOf(ACME_SOLVERS)),
 });
 const ingressShape = s.object({
     controllerReplicas: s.optional(s.int({ min: 1, max: 10 })),
@@ -122,6 +153,8 @@ const ingressShape = s.object({
 });
 const dnsShape = s.object({
     enabled: s.optional(s.bool()),
+    zone: s.optional(s.oneOf(DNS_ZONE_MODES)),
+    overwriteRecords: s.optional(s.bool()),
     zoneId: s.optional(s.string({ pattern: /^Z[A-Z0-9]{1,31}$/, expected: "a Route53 hosted zone id such as Z0123456789ABCDEFGHIJ" })),
     zoneName: s.optional(s.domainName),
 });
@@ -147,7 +180,8 @@ const alertsShape = s.object({
     ),
 });
 
-export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfig {
+/** `region`: the stack's `aws:region` (the SES SMTP endpoint defaults to it). */
+export function readPlatform(src: ConfigSource, core: CoreConfig, region: string): PlatformConfig {
     const prod = core.environment === "production";
     // core.environment may be invalid (already reported); default as for development then.
     const env = typeof core.environment === "string" ? core.environment : "development";
@@ -193,10 +227,26 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
         seen.set(host, svc);
     }
 
-    // The zone must contain every name the records and the certificate use.
+    // DNS: the zone's origin is the operator's statement, never a guess: a lookup
+    // of a zone that does not exist stops the up, and a created zone resolves
+    // nothing until the registrar delegates to it.
     const zoneName = dns.zoneName ?? APEX_DOMAIN;
+    const dnsOn = dns.enabled !== false;
+    if (dnsOn && dns.zone === undefined) {
+        src.problem(
+            "dns.zone",
+            `required: "existing" uses the public Route53 zone ${zoneName} already in this account (dns.zoneId, or looked up by name); ` +
+                `"create" creates it (then delegate ${zoneName} to the dnsNameServers stack output at its registrar); ` +
+                "or set dns.enabled=false for a first run without DNS. (pulumi config set --path dns.zone existing)",
+        );
+    }
+    if (dns.zone === "create" && dns.zoneId !== undefined)
+        src.problem("dns.zoneId", `names an existing zone, but dns.zone is "create"; set dns.zone=existing to use ${dns.zoneId}, or drop dns.zoneId`);
+    if (dns.overwriteRecords === true && dns.zone !== "existing")
+        src.problem("dns.overwriteRecords", `only with dns.zone=existing: a zone this stack creates starts with no records to overwrite`);
+    // The zone must contain every name the records and the certificate use.
     const inZone = (h: string) => h === zoneName || h.endsWith(`.${zoneName}`);
-    if (dns.enabled !== false) {
+    if (dnsOn) {
         for (const h of [domain, ...Object.values(hosts)]) {
             if (!inZone(h)) {
                 src.problem(dns.zoneName ? "dns.zoneName" : "domain", `${h} is not inside the Route53 zone ${zoneName}; set dns.zoneName to the zone that holds it`);
@@ -242,13 +292,20 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
         tls: Object.freeze({
             acmeEmail: tls.acmeEmail ?? DEFAULT_ALERT_EMAIL,
             issuer: tls.issuer ?? "letsencrypt-prod",
+            solver: tls.solver ?? "dns01",
         }),
         ingress: Object.freeze({
             controllerReplicas: ingress.controllerReplicas ?? (prod ? 3 : 2),
             rootService,
             hosts: Object.freeze(hosts),
         }),
-        dns: Object.freeze({ enabled: dns.enabled ?? true, zoneId: dns.zoneId, zoneName }),
+        dns: Object.freeze({
+            enabled: dnsOn,
+            zone: dns.zone,
+            zoneId: dns.zone === "existing" ? dns.zoneId : undefined,
+            zoneName,
+            overwriteRecords: dns.overwriteRecords ?? false,
+        }),
         monitoring: Object.freeze({
             retention: mon.retention ?? (prod ? "30d" : "7d"),
             storageSize: mon.storageSize ?? (prod ? "100Gi" : "20Gi"),
@@ -263,7 +320,8 @@ export function readPlatform(src: ConfigSource, core: CoreConfig): PlatformConfi
             email: alerts.email,
             smtp: emailOn
                 ? Object.freeze({
-                      smarthost: smtp.smarthost ?? "email-smtp.us-east-1.amazonaws.com:587",
+                      // SES in the stack's own region (SES identities and SMTP endpoints are regional).
+                      smarthost: smtp.smarthost ?? `email-smtp.${region}.amazonaws.com:587`,
                       from: smtp.from ?? `alertmanager@${APEX_DOMAIN}`,
                       username: smtp.username ?? "",
                       password: smtp.password ?? "",

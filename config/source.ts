@@ -24,6 +24,11 @@ export class ConfigSource {
         /** Top-level values of the project namespace, as Pulumi hands them to the program. */
         private readonly raw: Readonly<Record<string, string>>,
         private readonly secretKeys: ReadonlySet<string> = new Set(),
+        /**
+         * Plain (non-secret) keys of other namespaces, full keys (`aws:region`): settings of
+         * the providers that this program must agree with, read with `readForeign`.
+         */
+        private readonly foreign: Readonly<Record<string, string>> = {},
     ) {}
 
     /** Reads the stack config the Pulumi runtime was given. */
@@ -32,13 +37,19 @@ export class ConfigSource {
         const prefix = `${PROJECT}:`;
         const raw: Record<string, string> = {};
         const secret = new Set<string>();
+        const foreign: Record<string, string> = {};
         for (const [k, v] of Object.entries(all)) {
-            if (!k.startsWith(prefix)) continue; // other namespaces (aws:region, ...) belong to their providers
+            if (!k.startsWith(prefix)) {
+                // Other namespaces (aws:region, ...) belong to their providers; the plain ones are
+                // kept for readForeign, secrets (credentials) are never read.
+                if (!runtimeConfig.isConfigSecret(k)) foreign[k] = v;
+                continue;
+            }
             const key = k.slice(prefix.length);
             raw[key] = v;
             if (runtimeConfig.isConfigSecret(k)) secret.add(key);
         }
-        return new ConfigSource(pulumi.getStack(), raw, secret);
+        return new ConfigSource(pulumi.getStack(), raw, secret, foreign);
     }
 
     /** Reads one top-level key through its spec; absent keys fall back as the field says. */
@@ -59,6 +70,20 @@ export class ConfigSource {
             }
         }
         return spec.parse(value, ctx);
+    }
+
+    /**
+     * Reads a key of another namespace by its full name (`aws:region`): a provider's
+     * own setting that the program must agree with. Unknown-key checks never apply.
+     */
+    readForeign<T>(fullKey: string, spec: Field<T>): T | Invalid {
+        const text = this.foreign[fullKey];
+        const ctx = { path: fullKey, issues: this.issues };
+        if (text === undefined || text === "") {
+            if (spec.optional) return spec.fallback as T;
+            return fail(ctx, `required; expected ${spec.expected}`);
+        }
+        return spec.parse(text, ctx);
     }
 
     /**

@@ -6,7 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as publicSettings from "@pulumi/pulumi/runtime/settings";
-import { mocks, setPreviousOutputs } from "./mocks";
+import { mocks, resetMockRegions, setPreviousOutputs } from "./mocks";
 
 // Runtime internals the mock harness needs (not in the public typings).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -201,6 +201,7 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
     });
     pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
     setPreviousOutputs(opts.previousOutputs);
+    resetMockRegions();
 
     const program = opts.program ?? DEFAULT_PROGRAM;
     const resolved = require.resolve(program);

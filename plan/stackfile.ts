@@ -188,6 +188,8 @@ export const STAND_INS: readonly StandIn[] = [
     { key: "cluster.adminRoleArn", value: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`, secret: false },
     // What a real `secure:` value becomes offline (readStack), so it is masked everywhere.
     { key: "alerts.slackWebhookUrl", value: SECURE_PLACEHOLDER, secret: true },
+    // Whether the account already has the zone is the operator's to say; offline, the zone is looked up (mocks answer).
+    { key: "dns.zone", value: "existing", secret: false },
 ];
 
 /**
@@ -200,11 +202,15 @@ export function applyStandIns(stack: string, cfg: StackConfigMap): StandIn[] {
     const { config, secretKeys } = toRuntimeConfig(cfg);
     const prefix = `${PROJECT}:`;
     const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+    const foreign: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        if (k.startsWith(prefix)) raw[k.slice(prefix.length)] = v;
+        else if (!secretKeys.includes(k)) foreign[k] = v;
+    }
     const secret = new Set(secretKeys.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)));
     let issues: ConfigError["issues"];
     try {
-        parseConfig(new ConfigSource(stack, raw, secret));
+        parseConfig(new ConfigSource(stack, raw, secret, foreign));
         return [];
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;

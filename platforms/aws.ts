@@ -4,24 +4,72 @@
 // tier (cert-manager and TLS, ingress-nginx and DNS, monitoring).
 // Resources are registered at the top level, as index.ts always did, so
 // their URNs do not depend on this module.
-import { AwsStackConfig } from "../config";
-import { REGION } from "../config/aws";
+//
+// Region: every AWS resource and lookup goes through ONE explicit provider in
+// the stack's `aws:region` (config/aws.ts), handed to each component as
+// `providers`, whose children inherit it. The stack files also disable the
+// default AWS provider (`pulumi:disable-default-providers`), so a resource
+// that missed it fails instead of landing wherever the environment points.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { AwsStackConfig, ConfigError } from "../config";
+import { DEFAULT_ZONE_COUNT } from "../config/aws";
+import { backupBucketName } from "../config/data";
 import { Network } from "../components/network";
 import { Cluster } from "../components/cluster";
 import { Registry } from "../components/registry";
 import { AppSecrets, K8S_SECRETS, SecretDelivery } from "../components/secrets";
 import { Database } from "../components/database";
 import { Cache } from "../components/cache";
-import { Backups, backupBucketName } from "../components/backups";
+import { Backups } from "../components/backups";
 import { Certificates } from "../components/certificates";
+import { DnsZone, findZone } from "../components/dns";
 import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
 import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
-export function awsFoundation(config: AwsStackConfig): Foundation {
+/** The name of the stack's one AWS provider (`pulumi:providers:aws::aws`). */
+export const AWS_PROVIDER_NAME = "aws";
+
+/**
+ * The zones a stack without `network.availabilityZones` spreads over: the first
+ * DEFAULT_ZONE_COUNT Availability Zones (not Local or Wavelength Zones) AWS
+ * lists for the region, in name order. No state filter: a zone that is briefly
+ * impaired must not shift the list, which would move every subnet.
+ */
+async function defaultZones(provider: aws.Provider, config: AwsStackConfig): Promise<string[]> {
+    const found = await aws.getAvailabilityZones({ filters: [{ name: "zone-type", values: ["availability-zone"] }] }, { provider });
+    const names = [...found.names].sort().slice(0, DEFAULT_ZONE_COUNT);
+    const needed = config.isProduction ? 3 : 2;
+    if (names.length < needed) {
+        throw new ConfigError([
+            {
+                key: "network.availabilityZones",
+                message:
+                    `${config.region} (aws:region) offers this account ${names.length} Availability Zone(s) (${names.join(", ") || "none"}); ` +
+                    `${config.isProduction ? "production spreads over at least 3" : "EKS needs subnets in at least 2"}: choose another region`,
+            },
+        ]);
+    }
+    return names;
+}
+
+export async function awsFoundation(config: AwsStackConfig): Promise<Foundation> {
+    // The stack's one AWS provider, in its configured region (docs/AWS.md "Region").
+    const awsProvider = new aws.Provider(AWS_PROVIDER_NAME, { region: config.region as aws.Region });
+    const onAws = { providers: [awsProvider] };
+    const availabilityZones = config.network.availabilityZones ?? (await defaultZones(awsProvider, config));
+    // An existing zone is looked up before anything is created: a missing one stops here, naming dns.zone.
+    const foundZone =
+        config.dns.enabled && config.dns.zone === "existing" ? await findZone(config.dns.zoneName, config.dns.zoneId, { provider: awsProvider }) : undefined;
+
     // Network -> EKS cluster -> ECR repositories (issue "AWS platform").
-    const network = new Network(`candlefish-${config.stack}`, { ...config.network, clusterName: config.cluster.name, tags: config.tags });
+    const network = new Network(
+        `candlefish-${config.stack}`,
+        { ...config.network, region: config.region, availabilityZones, clusterName: config.cluster.name, tags: config.tags },
+        onAws,
+    );
     const cluster = new Cluster(config.cluster.name, {
         ...config.cluster,
         clusterName: config.cluster.name,
@@ -31,19 +79,19 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         publicSubnetIds: network.publicSubnetIds,
         retainVolumes: config.isProduction,
         tags: config.tags,
-    });
-    const registry = new Registry("ecr", { ...config.registry, tags: config.tags });
+    }, onAws);
+    const registry = new Registry("ecr", { ...config.registry, tags: config.tags }, onAws);
 
     // Data stores: secrets -> database, cache -> backups. Private subnets, reachable
     // from the nodes only, every stateful resource protected.
-    const secrets = new AppSecrets("secrets", { stack: config.stack, settings: config.secrets, tags: config.tags });
+    const secrets = new AppSecrets("secrets", { stack: config.stack, settings: config.secrets, tags: config.tags }, onAws);
     const dataPlacement = { vpcId: network.vpcId, subnetIds: network.privateSubnetIds, nodeSecurityGroupId: cluster.nodeSecurityGroupId, tags: config.tags };
     const database = new Database("database", {
         ...dataPlacement,
         settings: config.database,
         identifier: `candlefish-maturity-map-${config.stack}-db`,
         masterUserSecretKmsKeyArn: secrets.kmsKey.arn,
-    });
+    }, onAws);
     const cache = new Cache("cache", {
         ...dataPlacement,
         settings: config.cache,
@@ -51,16 +99,28 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         authSecretName: `${secrets.prefix}redis-auth`,
         secretsKmsKeyArn: secrets.kmsKey.arn,
         recoveryWindowDays: config.secrets.recoveryWindowDays,
-    });
+    }, onAws);
+    // S3 bucket names are global: a created one carries the account and region (backups.bucket).
+    const account = aws.getCallerIdentityOutput({}, { provider: awsProvider }).accountId;
     const backups = new Backups("backups", {
         stack: config.stack,
-        bucketName: backupBucketName(config.stack, config.isProduction),
+        bucketMode: config.backups.bucket,
+        bucketName:
+            config.backups.bucket === "create"
+                ? account.apply((id) => backupBucketName(config.stack, config.isProduction, id, config.region))
+                : config.backups.bucketName!,
         settings: config.backups,
         databaseArn: database.arn,
         tags: config.tags,
-    });
-    // Every in-cluster resource talks to this cluster, never to an ambient kubeconfig.
+    }, onAws);
+    // The Route53 zone, created or found as dns.zone says; none on a first run without DNS.
+    const dns = config.dns.enabled && config.dns.zone
+        ? new DnsZone("dns", { mode: config.dns.zone, zoneName: config.dns.zoneName, found: foundZone, tags: config.tags }, onAws)
+        : undefined;
+    // Every in-cluster resource talks to this cluster, never to an ambient kubeconfig;
+    // the in-cluster components that also declare AWS resources (IAM roles, records) get both providers.
     const inCluster = { providers: [cluster.provider] };
+    const inClusterAndAws = { providers: [cluster.provider, awsProvider] };
     let delivery: SecretDelivery | undefined;
 
     return {
@@ -74,7 +134,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
             const d = new SecretDelivery("secret-delivery", {
                 stack: config.stack,
-                region: REGION,
+                region: config.region,
                 namespace: ns.name,
                 settings: config.secrets,
                 oidcProviderArn: cluster.oidcProviderArn,
@@ -83,7 +143,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 database: { address: database.address, port: database.port, dbName: database.dbName, masterUserSecretArn: database.masterUserSecretArn },
                 redis: { host: cache.primaryEndpoint, port: cache.port, authSecretName: `${secrets.prefix}redis-auth`, authVersionId: cache.authSecretVersion.versionId },
                 tags: config.tags,
-            }, { ...inCluster, dependsOn: [ns] });
+            }, { ...inClusterAndAws, dependsOn: [ns] });
             delivery = d;
             return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum };
         },
@@ -92,13 +152,28 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         installPlatform({ namespace: ns, maintenance }: AppTier): FoundationOutputs {
             if (!delivery) throw new Error("internal: installPlatform before deliverSecrets");
             const apiHosts = config.ingress.hosts;
+            // DNS-01 unless the stack chose HTTP-01; with no zone yet, no issuer can solve anything.
+            const solver = config.tls.solver === "http01" ? "http01" : dns ? "dns01" : "none";
+            if (solver === "none")
+                pulumi.log.warn(
+                    "dns.enabled=false and tls.solver=dns01: no ClusterIssuer and no Certificate is declared until DNS is on " +
+                        "(set dns.zone and dns.enabled=true), so the Ingress serves ingress-nginx's default certificate",
+                );
             const tls = new Certificates("tls", {
                 acmeEmail: config.tls.acmeEmail,
                 issuer: config.tls.issuer,
                 namespace: ns.name,
                 dnsNames: [config.domain, ...Object.values(apiHosts).sort()],
+                solver,
                 ingressClassName: INGRESS_CLASS,
-            }, inCluster);
+                dns01: dns && {
+                    hostedZoneId: dns.zoneId,
+                    region: config.region,
+                    oidcProviderArn: cluster.oidcProviderArn,
+                    oidcProviderUrl: cluster.oidcProviderUrl,
+                    tags: config.tags,
+                },
+            }, inClusterAndAws);
             const ingress = new Ingress("ingress", {
                 namespace: ns.name,
                 domain: config.domain,
@@ -109,9 +184,9 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 loadBalancerTag: `candlefish-maturity-map-${config.stack}`,
                 // Runbook "Enable Maintenance Mode": the domain moves to the page; health endpoints keep answering.
                 maintenanceBackend: config.maintenanceMode ? maintenance?.backend : undefined,
-                dns: config.dns.enabled ? { zoneId: config.dns.zoneId, zoneName: config.dns.zoneName } : undefined,
+                dns: dns && { zoneId: dns.zoneId, overwriteExisting: config.dns.overwriteRecords },
                 // In maintenance mode the domain moves only once the page's Service has endpoints.
-            }, { ...inCluster, dependsOn: [ns, ...(config.maintenanceMode && maintenance ? [maintenance.service] : [])] });
+            }, { ...inClusterAndAws, dependsOn: [ns, ...(config.maintenanceMode && maintenance ? [maintenance.service] : [])] });
             const monitoring = new Monitoring("monitoring", {
                 appNamespace: config.namespace,
                 appNamespaceRef: ns.name,
@@ -133,6 +208,8 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 redisEndpoint: cache.primaryEndpoint,
                 backupBucket: backups.bucketName,
                 backupVault: backups.vault.name,
+                dnsZoneId: dns?.zoneId,
+                dnsNameServers: dns?.nameServers,
                 secretNames: { config: secrets.configSecretName, jwt: secrets.jwtSecretName },
                 urls: ingress.hosts.map((h) => `https://${h}`),
                 loadBalancerHostname: ingress.loadBalancerHostname,

@@ -42,6 +42,9 @@ export interface FoundationOutputs {
     readonly redisEndpoint?: pulumi.Input<string>;
     readonly backupBucket?: pulumi.Input<string>;
     readonly backupVault?: pulumi.Input<string>;
+    /** The Route53 zone (created or found, `dns.zone`), and the name servers the domain must be delegated to. */
+    readonly dnsZoneId?: pulumi.Input<string>;
+    readonly dnsNameServers?: pulumi.Input<string[]>;
     readonly secretNames?: Readonly<Record<string, string>>;
     readonly urls?: readonly string[];
     readonly loadBalancerHostname?: pulumi.Input<string>;

@@ -8,10 +8,10 @@ import { EKS_VERSIONS, inExtendedSupport } from "../config/aws";
 import { planSubnets } from "../components/network";
 import { lifecyclePolicy } from "../components/registry";
 import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
-import { MOCK_ACCOUNT } from "../plan/mocks";
-import { RecordedResource, Rendered, Secret } from "../plan/render";
-import { STAND_INS } from "../plan/stackfile";
-import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderStack, renderWith } from "./harness";
+import { MOCK_ACCOUNT, mockZones, mocks } from "../plan/mocks";
+import { RecordedResource, Rendered, Secret, render } from "../plan/render";
+import { STAND_INS, readStack } from "../plan/stackfile";
+import { DEPLOYMENT, SERVICES, at, diffRenders, expectRejected, find, inputs, ofType, renderBoth, renderStack, renderWith, stackConfig, withRegistrationCount } from "./harness";
 
 const VPC = "aws:ec2/vpc:Vpc";
 const SUBNET = "aws:ec2/subnet:Subnet";
@@ -365,7 +365,8 @@ describe("cluster: EKS as the runbook addresses it", () => {
             assert.ok(p.inputs.kubeconfig instanceof Secret, "kubeconfig input must be secret");
             const kc = json(inputs(p).kubeconfig);
             assert.equal(kc.clusters[0].name, CLUSTER[stack]);
-            assert.deepEqual(kc.users[0].user.exec.args, ["eks", "get-token", "--cluster-name", CLUSTER[stack]]);
+            // The region comes from the cluster's ARN (@pulumi/eks 4.3.0 generateKubeconfig; the mocks do the same).
+            assert.deepEqual(kc.users[0].user.exec.args, ["--region", "us-east-1", "eks", "get-token", "--cluster-name", CLUSTER[stack]]);
             assert.ok(r.outputs.kubeconfig instanceof Secret, "the kubeconfig stack output must be secret");
         }
     });
@@ -519,7 +520,7 @@ describe("AWS foundation: bad input is refused before anything is registered", (
         });
         const problems = (stack: string, extra?: Record<string, string>) => {
             try {
-                parseConfig(new ConfigSource(stack, raw(extra)));
+                parseConfig(new ConfigSource(stack, raw(extra), new Set(), { "aws:region": "us-east-1" }));
                 return [];
             } catch (e) {
                 assert.ok(e instanceof ConfigError, String(e));
@@ -569,5 +570,146 @@ describe("EKS version: standard support by default, extended support only when a
     it("staging may run an older version (a rehearsal of the upgrade)", async () => {
         const r = await renderStack("staging", ["cluster.version=\"1.33\""]);
         assert.equal(inputs(one(r, "eks:index:Cluster")).version, "1.33");
+    });
+});
+
+describe("region: one explicit AWS provider in aws:region; zones, endpoints and names follow it (issue 12 item 16)", () => {
+    before(renderBothOnce);
+    const AWS_PROVIDER = "pulumi:providers:aws::aws";
+
+    /** Every invoke the mocks answer while `fn` runs: its token and the provider it went through. */
+    async function withCalls<T>(fn: () => Promise<T>): Promise<{ result: T; calls: { token: string; provider?: string }[] }> {
+        const original = mocks.call;
+        const calls: { token: string; provider?: string }[] = [];
+        mocks.call = (args) => {
+            calls.push({ token: args.token, provider: args.provider });
+            return original.call(mocks, args);
+        };
+        try {
+            return { result: await fn(), calls };
+        } finally {
+            mocks.call = original;
+        }
+    }
+
+    it("declares one AWS provider, in the stack's aws:region, and every AWS resource goes through it", () => {
+        for (const r of [prod, staging]) {
+            const providers = ofType(r, "pulumi:providers:aws");
+            assert.deepEqual(providers.map((p) => [p.name, inputs(p).region]), [["aws", "us-east-1"]]);
+            const aws = r.resources.filter((x) => x.custom && x.type.startsWith("aws:"));
+            assert.ok(aws.length > 60, `AWS resources rendered: ${aws.length}`);
+            const elsewhere = aws.filter((x) => x.options.provider !== AWS_PROVIDER).map((x) => `${x.type}::${x.name} -> ${x.options.provider}`);
+            assert.deepEqual(elsewhere, [], "no AWS resource may fall back to the default provider");
+        }
+    });
+
+    it("every AWS lookup (caller identity, zones, ECR, Route53, the NLB) goes through the same provider", async () => {
+        for (const stack of ["production", "staging"]) {
+            const { calls } = await withCalls(() => renderStack(stack));
+            const awsCalls = calls.filter((c) => c.token.startsWith("aws:"));
+            const tokens = new Set(awsCalls.map((c) => c.token));
+            for (const t of ["aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getAvailabilityZones:getAvailabilityZones", "aws:lb/getLoadBalancer:getLoadBalancer", "aws:route53/getZone:getZone"])
+                assert.ok(tokens.has(t), `${stack} looks up ${t}`);
+            const elsewhere = awsCalls.filter((c) => !c.provider?.startsWith(`urn:pulumi:${stack}::candlefish-maturity-map::${AWS_PROVIDER.replace("::aws", "")}::aws::`));
+            assert.deepEqual(elsewhere, [], `${stack}: every lookup names the stack's provider`);
+        }
+    });
+
+    it("the stack files turn the default AWS provider off, so a resource that missed the provider fails instead of landing elsewhere", () => {
+        for (const stack of ["production", "staging"]) {
+            const v = readStack(stack).values;
+            assert.equal(v["aws:region"], "us-east-1");
+            assert.deepEqual(v["pulumi:disable-default-providers"], ["aws"]);
+        }
+    });
+
+    it("aws:region=us-west-2 moves the provider, the zones, the S3 endpoint, the secrets store, the kubeconfig and the SES endpoint; the diff is not empty", async function () {
+        this.timeout(60000);
+        const west = await renderStack("production", ["aws:region=us-west-2"]);
+        assert.equal(inputs(find(west, "pulumi:providers:aws", "aws")).region, "us-west-2");
+        assert.deepEqual([...new Set(ofType(west, SUBNET).map((x) => inputs(x).availabilityZone))].sort(), ["us-west-2a", "us-west-2b", "us-west-2c"]);
+        assert.equal(inputs(one(west, "aws:ec2/vpcEndpoint:VpcEndpoint")).serviceName, "com.amazonaws.us-west-2.s3");
+        const store = inputs(find(west, "kubernetes:external-secrets.io/v1beta1:ClusterSecretStore", "secret-delivery-store"));
+        assert.equal(store.spec.provider.aws.region, "us-west-2");
+        const kc = json(inputs(find(west, "pulumi:providers:kubernetes", `${CLUSTER.production}-k8s`)).kubeconfig);
+        assert.deepEqual(kc.users[0].user.exec.args.slice(0, 2), ["--region", "us-west-2"]);
+        // E-mail is opt-in (issue 12 item 10): with it on, SES's SMTP endpoint is the stack's region's.
+        const mailWest = await renderWith("production", ["aws:region=us-west-2", "alerts.email=oncall@candlefish.ai", "alerts.smtp.username=AKIAEXAMPLE", "alerts.smtp.password=example-password"], {}, { secret: ["alerts"] });
+        const am = inputs(find(mailWest, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")).values.alertmanager.config;
+        assert.equal(am.global.smtp_smarthost, "email-smtp.us-west-2.amazonaws.com:587");
+        assert.ok(!JSON.stringify(west.resources.map((x) => x.inputs)).includes("us-east-1"), "nothing the program declares still names us-east-1");
+        // The symptom the issue reports: the offline diff of a region change was empty.
+        const d = diffRenders(prod, west);
+        assert.ok(d.changed.some((c) => c.type === "pulumi:providers:aws" && c.paths.includes("region")), JSON.stringify(d.changed.slice(0, 5)));
+        assert.ok(d.added.some((a) => a.type === SUBNET && a.name.endsWith("us-west-2a")));
+        assert.ok(d.removed.some((a) => a.type === SUBNET && a.name.endsWith("us-east-1a")));
+    });
+
+    it("unset network.availabilityZones: AWS's first three zones of the region, asked through the provider", async function () {
+        this.timeout(60000);
+        mockZones.set("eu-central-1", ["eu-central-1c", "eu-central-1a", "eu-central-1b", "eu-central-1d"]);
+        try {
+            const r = await renderStack("staging", ["aws:region=eu-central-1"]);
+            assert.deepEqual(ofType(r, SUBNET).filter((x) => x.name.includes("private")).map((x) => inputs(x).availabilityZone), ["eu-central-1a", "eu-central-1b", "eu-central-1c"]);
+        } finally {
+            mockZones.delete("eu-central-1");
+        }
+    });
+
+    it("a region with two zones for this account: production is refused naming network.availabilityZones (only the provider was registered); staging uses both", async function () {
+        this.timeout(60000);
+        mockZones.set("us-west-1", ["us-west-1b", "us-west-1c"]);
+        try {
+            const { config, secretKeys } = stackConfig("production", ["aws:region=us-west-1"]);
+            const original = mocks.newResource;
+            const types: string[] = [];
+            mocks.newResource = (args) => (types.push(args.type), original.call(mocks, args));
+            try {
+                await assert.rejects(render({ stack: "production", config, secretKeys }), (e: Error) => {
+                    assert.ok(e instanceof ConfigError, String(e));
+                    assert.match(e.message, /- network\.availabilityZones: us-west-1 \(aws:region\) offers this account 2 Availability Zone\(s\) \(us-west-1b, us-west-1c\); production spreads over at least 3/);
+                    return true;
+                });
+            } finally {
+                mocks.newResource = original;
+            }
+            // The stack's reference to its own last outputs (config/previous.ts) and the provider: no cloud resource.
+            assert.deepEqual(types.sort(), ["pulumi:providers:aws", "pulumi:pulumi:StackReference"]);
+            const st = await renderStack("staging", ["aws:region=us-west-1"]);
+            assert.deepEqual(ofType(st, SUBNET).filter((x) => x.name.includes("private")).map((x) => inputs(x).availabilityZone), ["us-west-1b", "us-west-1c"]);
+        } finally {
+            mockZones.delete("us-west-1");
+        }
+    });
+
+    it("explicit zones must be the region's", async () => {
+        const r = await renderWith("staging", ["aws:region=us-west-2"], { network: { availabilityZones: ["us-west-2a", "us-west-2c"] } });
+        assert.deepEqual(ofType(r, SUBNET).filter((x) => x.name.includes("private")).map((x) => inputs(x).availabilityZone), ["us-west-2a", "us-west-2c"]);
+        const { message, registered } = await expectRejected("staging", ["aws:region=us-west-2"], { network: { availabilityZones: ["us-east-1a", "us-east-1b"] } });
+        assert.equal(registered, 0);
+        assert.match(message, /- network\.availabilityZones\.0: .*availability zone of us-west-2 \(aws:region\) such as us-west-2a/);
+    });
+
+    const refusals: { what: string; edits: string[]; says: RegExp }[] = [
+        { what: "a GovCloud region", edits: ["aws:region=us-gov-west-1"], says: /aws-us-gov partition; this program writes arn:aws: ARNs/ },
+        { what: "a China region", edits: ["aws:region=cn-north-1"], says: /aws-cn partition/ },
+        { what: "a region without its hyphens", edits: ["aws:region=useast1"], says: /did you mean "us-east-1"\?/ },
+        { what: "something that is not a region", edits: ["aws:region=Virginia"], says: /AWS region of the aws partition such as us-east-1/ },
+    ];
+    for (const c of refusals) {
+        it(`refuses ${c.what}, naming aws:region, before anything is registered`, async () => {
+            const { message, registered } = await expectRejected("staging", c.edits);
+            assert.equal(registered, 0);
+            assert.match(message.split("\n").find((l) => l.includes("- aws:region:")) ?? message, c.says);
+        });
+    }
+
+    it("refuses an AWS stack without aws:region: the provider would otherwise follow whatever the environment says", async () => {
+        const { config, secretKeys } = stackConfig("staging");
+        delete config["aws:region"];
+        await withRegistrationCount(async (registered) => {
+            await assert.rejects(render({ stack: "staging", config, secretKeys }), /- aws:region: required; expected an AWS region of the aws partition such as us-east-1 .*\(pulumi config set aws:region us-east-1\)/);
+            assert.equal(registered(), 0);
+        });
     });
 });

@@ -2,10 +2,11 @@
 // Certificate the runbook describes (`kubectl describe certificate
 // candlefish-ai-tls -n production`), for production and staging.
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import { Certificate, ClusterIssuer } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
 import { Rendered } from "../plan/render";
-import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION, CERT_MANAGER_REPO } from "../components/certificates";
-import { find, inputs, ofType, renderBoth, renderStack } from "./harness";
+import { ACME_SERVERS, CERT_MANAGER_CHART_VERSION, CERT_MANAGER_REPO, dns01Policy } from "../components/certificates";
+import { expectRejected, find, inputs, ofType, renderBoth, renderStack } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
@@ -49,14 +50,15 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         assert.equal(inputs(find(prod, "kubernetes:core/v1:Namespace", "tls-ns")).metadata.name, "cert-manager");
     });
 
-    it("declares letsencrypt-staging and letsencrypt-prod ClusterIssuers with the configured ACME email and HTTP-01 via nginx", () => {
+    it("declares letsencrypt-staging and letsencrypt-prod ClusterIssuers with the configured ACME email and DNS-01 through the stack's Route53 zone", () => {
         for (const name of ["letsencrypt-prod", "letsencrypt-staging"] as const) {
             const res = find(prod, ISSUER, `tls-${name}`);
             const i = inputs(res);
             assert.equal(i.metadata.name, name);
             assert.equal(i.spec.acme.server, ACME_SERVERS[name]);
             assert.equal(i.spec.acme.email, "infrastructure@candlefish.ai");
-            assert.deepEqual(i.spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "nginx" } } }]);
+            // plan/mocks answers the lookup of candlefish.ai with ZMOCK13; no HTTP-01 unless a stack asks for it.
+            assert.deepEqual(i.spec.acme.solvers, [{ dns01: { route53: { region: "us-east-1", hostedZoneID: `ZMOCK${"candlefish.ai".length}` } } }]);
             assert.equal(i.spec.acme.privateKeySecretRef.name, `${name}-account-key`);
             // The CRDs come with cert-manager.
             assert.deepEqual(res.options.dependsOn, [`${RELEASE}::tls-cert-manager`]);
@@ -96,6 +98,63 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         assert.equal(inputs(cert).spec.issuerRef.name, "letsencrypt-staging");
         assert.deepEqual(cert.options.dependsOn, [`${ISSUER}::tls-letsencrypt-staging`]);
         for (const issuer of ofType(r, ISSUER)) assert.equal(inputs(issuer).spec.acme.email, "platform@candlefish.ai");
+    });
+
+    it("DNS-01 credentials: an IRSA role only cert-manager's service account can assume, allowed TXT records in the one zone", () => {
+        const role = inputs(find(prod, "aws:iam/role:Role", "tls-dns01"));
+        const trust = JSON.parse(role.assumeRolePolicy);
+        assert.equal(trust.Statement.length, 1);
+        const st = trust.Statement[0];
+        assert.equal(st.Action, "sts:AssumeRoleWithWebIdentity");
+        assert.match(st.Principal.Federated, /:oidc-provider\/oidc\.eks\.us-east-1\.amazonaws\.com\/id\/MOCK/);
+        const issuer = st.Principal.Federated.split(":oidc-provider/")[1];
+        assert.deepEqual(st.Condition, { StringEquals: { [`${issuer}:sub`]: "system:serviceaccount:cert-manager:cert-manager", [`${issuer}:aud`]: "sts.amazonaws.com" } });
+        const policy: any = JSON.parse(inputs(find(prod, "aws:iam/rolePolicy:RolePolicy", "tls-dns01")).policy);
+        assert.deepEqual(policy, dns01Policy("ZMOCK13"));
+        assert.deepEqual(policy.Statement.map((x: any) => [x.Action, x.Resource]), [
+            ["route53:GetChange", "arn:aws:route53:::change/*"],
+            [["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"], "arn:aws:route53:::hostedzone/ZMOCK13"],
+        ]);
+        assert.deepEqual(policy.Statement[1].Condition, { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } });
+        // The chart's controller service account carries the role (the pod identity webhook reads the annotation).
+        const cmv = inputs(ofType(prod, RELEASE).filter((r) => inputs(r).chart === "cert-manager")[0]).values;
+        assert.deepEqual(cmv.serviceAccount, { name: "cert-manager", annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::123456789012:role/tls-dns01` } });
+        assert.equal(cmv.securityContext.fsGroup, 1001);
+        assert.equal(cmv.securityContext.runAsNonRoot, true);
+    });
+
+    it("tls.solver=http01 (explicit only): HTTP-01 through the nginx IngressClass, and no Route53 role", async () => {
+        const r = await renderStack("staging", ["tls.solver=http01"]);
+        for (const issuer of ofType(r, ISSUER)) assert.deepEqual(inputs(issuer).spec.acme.solvers, [{ http01: { ingress: { ingressClassName: "nginx" } } }]);
+        assert.equal(ofType(r, "aws:iam/role:Role").filter((x) => x.name === "tls-dns01").length, 0);
+        assert.equal(inputs(ofType(r, RELEASE).filter((x) => inputs(x).chart === "cert-manager")[0]).values.serviceAccount.annotations, undefined);
+    });
+
+    it("a first run without DNS (dns.enabled=false): cert-manager only; no issuer, no Certificate, no role, so no ACME order can fail; a warning says so", async () => {
+        const warn = pulumi.log.warn;
+        const warnings: string[] = [];
+        pulumi.log.warn = async (msg: string) => void warnings.push(msg);
+        let r;
+        try {
+            r = await renderStack("staging", ["dns.enabled=false"]);
+        } finally {
+            pulumi.log.warn = warn;
+        }
+        assert.ok(warnings.some((w) => /dns\.enabled=false and tls\.solver=dns01: no ClusterIssuer and no Certificate/.test(w)), warnings.join("\n"));
+        assert.equal(ofType(r, RELEASE).filter((x) => inputs(x).chart === "cert-manager").length, 1);
+        assert.deepEqual([ofType(r, ISSUER).length, ofType(r, CERTIFICATE).length], [0, 0]);
+        assert.equal(r.resources.filter((x) => x.name === "tls-dns01").length, 0);
+        // The Ingress still names the Secret; ingress-nginx serves its default certificate until it exists.
+        assert.equal(inputs(find(r, "kubernetes:networking.k8s.io/v1:Ingress", "ingress-ingress")).spec.tls[0].secretName, "candlefish-ai-tls");
+        // With HTTP-01 chosen, the issuers and the Certificate are there without DNS.
+        const http = await renderStack("staging", ["dns.enabled=false", "tls.solver=http01"]);
+        assert.deepEqual([ofType(http, ISSUER).length, ofType(http, CERTIFICATE).length], [2, 1]);
+    });
+
+    it("refuses an unknown solver, naming tls.solver", async () => {
+        const { message, registered } = await expectRejected("staging", ["tls.solver=dns"]);
+        assert.equal(registered, 0);
+        assert.match(message, /- tls\.solver: expected one of "dns01", "http01", got "dns"; did you mean "dns01"\?/);
     });
 
     it("every TLS object talks to the EKS cluster's provider", () => {

@@ -45,7 +45,23 @@ export interface ChartSpec {
  * chart's files.
  */
 export const CHARTS: Readonly<Record<string, ChartSpec>> = {
-    "cert-manager@v1.16.2": { dir: "cert-manager-v1.16.2" },
+    "cert-manager@v1.16.2": {
+        dir: "cert-manager-v1.16.2",
+        exceptions: [
+            {
+                path: "serviceAccount.name",
+                evidence: "templates/_helpers.tpl:31: `{{ default (include \"cert-manager.fullname\" .) .Values.serviceAccount.name }}` (values.yaml:191 lists it commented out as a +docs:property; values.schema.json defines helm-values.serviceAccount.name)",
+            },
+            {
+                path: "serviceAccount.annotations",
+                evidence: "templates/serviceaccount.yaml:12: `{{- with .Values.serviceAccount.annotations }}` (values.yaml:195 lists it commented out; values.schema.json defines helm-values.serviceAccount.annotations)",
+            },
+            {
+                path: "securityContext.fsGroup",
+                evidence: "templates/deployment.yaml:63-64: `{{- with .Values.securityContext }}` / `securityContext:` (the pod's core/v1 PodSecurityContext passed through; values.schema.json types helm-values.securityContext as a free object)",
+            },
+        ],
+    },
     "ingress-nginx@4.11.5": {
         dir: "ingress-nginx-4.11.5",
         exceptions: [

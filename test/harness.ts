@@ -73,9 +73,13 @@ export function parseStack(stack: string, edits: readonly string[] = [], replace
     const prefix = `${PROJECT}:`;
     const strip = (k: string) => k.slice(prefix.length);
     const raw: Record<string, string> = {};
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(prefix)) raw[strip(k)] = v;
+    const foreign: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) {
+        if (k.startsWith(prefix)) raw[strip(k)] = v;
+        else if (!secretKeys.includes(k)) foreign[k] = v; // aws:region, as the runtime hands it over
+    }
     const secret = new Set(secretKeys.filter((k) => k.startsWith(prefix)).map(strip));
-    return parseConfig(new ConfigSource(opts.as ?? stack, raw, secret));
+    return parseConfig(new ConfigSource(opts.as ?? stack, raw, secret, foreign));
 }
 
 /** parseStack for a stack on the AWS foundation (production, staging); fails for any other. */

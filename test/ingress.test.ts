@@ -5,7 +5,9 @@
 import { strict as assert } from "assert";
 import { Rendered } from "../plan/render";
 import { HEALTH_PATHS, INGRESS_NGINX_CHART_VERSION, hostPaths } from "../components/ingress";
-import { SERVICE, diffRenders, expectRejected, find, inputs, ofType, parseWith, renderBoth, renderStack } from "./harness";
+import { SERVICE, diffRenders, expectRejected, find, inputs, ofType, parseWith, renderBoth, renderStack, renderWith } from "./harness";
+import { mocks } from "../plan/mocks";
+import { ConfigError } from "../config";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
@@ -88,7 +90,7 @@ describe("ingress: controller, routing, TLS and DNS", () => {
         assert.ok(ofType(r, RECORD).some((x) => inputs(x).name === "api.candlefish.ai"));
     });
 
-    it("Route53: an alias A record per host to the tagged NLB, in the zone looked up by name", () => {
+    it("Route53: an alias A record per host to the tagged NLB, in the zone looked up by name; an existing record is never overwritten by default", () => {
         const recs = ofType(prod, RECORD).map(inputs);
         assert.deepEqual(recs.map((x) => x.name).sort(), ["candlefish.ai", "nanda-api.candlefish.ai", "otter-gateway.candlefish.ai", "rtpm-api.candlefish.ai"]);
         for (const x of recs) {
@@ -96,6 +98,7 @@ describe("ingress: controller, routing, TLS and DNS", () => {
             // plan/mocks answers getZone with ZMOCK<length of the name>: the lookup was for candlefish.ai.
             assert.equal(x.zoneId, `ZMOCK${"candlefish.ai".length}`);
             assert.deepEqual(x.aliases, [{ name: NLB_DNS, zoneId: "Z26RNL4JYFTOTI", evaluateTargetHealth: true }]);
+            assert.equal(x.allowOverwrite, false, "dns.overwriteRecords defaults to false: AWS refuses to create over an existing record");
         }
         assert.equal(prod.outputs.loadBalancerHostname, NLB_DNS);
         assert.deepEqual(prod.outputs.urls, ["https://candlefish.ai", "https://nanda-api.candlefish.ai", "https://otter-gateway.candlefish.ai", "https://rtpm-api.candlefish.ai"]);
@@ -124,6 +127,131 @@ describe("ingress: controller, routing, TLS and DNS", () => {
         // Both Services of each of the four apps (live and preview) moved, and nothing else.
         assert.equal(d.changed.length, 8);
     });
+});
+
+describe("DNS: the zone is created or used as dns.zone says; existing records only by decision (issue 12 item 2)", function () {
+    this.timeout(60000);
+    const ZONE = "aws:route53/zone:Zone";
+    const HOSTS = ["staging.candlefish.ai", "nanda-api.staging.candlefish.ai", "otter-gateway.staging.candlefish.ai", "rtpm-api.staging.candlefish.ai"];
+
+    /** The tokens of the invokes the mocks answer while `fn` runs. */
+    async function lookups<T>(fn: () => Promise<T>): Promise<{ result: T; tokens: string[] }> {
+        const original = mocks.call;
+        const tokens: string[] = [];
+        mocks.call = (args) => (tokens.push(args.token), original.call(mocks, args));
+        try {
+            return { result: await fn(), tokens };
+        } finally {
+            mocks.call = original;
+        }
+    }
+
+    it("dns.zone=existing (staging's stack file): the public zone is looked up by name and no zone is created", async () => {
+        const { result: r, tokens } = await lookups(() => renderStack("staging"));
+        assert.equal(ofType(r, ZONE).length, 0);
+        assert.ok(tokens.includes("aws:route53/getZone:getZone"));
+        assert.deepEqual(ofType(r, RECORD).map((x) => inputs(x).zoneId), Array(4).fill("ZMOCK13"));
+        assert.equal(r.outputs.dnsZoneId, "ZMOCK13");
+    });
+
+    it("dns.zone=create: the stack creates the public zone (protected), puts the records and the DNS-01 role in it, and outputs its name servers to delegate to", async () => {
+        const { result: r, tokens } = await lookups(() => renderStack("staging", ["dns.zone=create"]));
+        const zone = find(r, ZONE, "dns-zone");
+        assert.equal(inputs(zone).name, "candlefish.ai");
+        assert.equal(inputs(zone).forceDestroy, false);
+        assert.equal(zone.options.protect, true, "a recreated zone gets new name servers and breaks the delegation");
+        assert.equal(zone.options.provider, "pulumi:providers:aws::aws");
+        assert.ok(!tokens.includes("aws:route53/getZone:getZone"), "nothing is looked up: the zone need not exist");
+        // plan/mocks gives a created zone the id Z<its logical name>.
+        assert.deepEqual(ofType(r, RECORD).map((x) => inputs(x).zoneId), Array(4).fill("ZDNSZONE"));
+        assert.deepEqual(inputs(find(r, "kubernetes:cert-manager.io/v1:ClusterIssuer", "tls-letsencrypt-prod")).spec.acme.solvers[0].dns01.route53.hostedZoneID, "ZDNSZONE");
+        assert.match(inputs(find(r, "aws:iam/rolePolicy:RolePolicy", "tls-dns01")).policy, /hostedzone\/ZDNSZONE/);
+        assert.deepEqual(r.outputs.dnsNameServers, ["ns-1.awsdns-01.org"]);
+        assert.equal(r.outputs.dnsZoneId, "ZDNSZONE");
+    });
+
+    it("dns.overwriteRecords=true takes over records already there (allowOverwrite on every host's record); the default leaves them to stop the up", async () => {
+        const r = await renderStack("staging", ["dns.overwriteRecords=true"]);
+        assert.deepEqual(ofType(r, RECORD).map((x) => [inputs(x).name, inputs(x).allowOverwrite]).sort(), HOSTS.map((h) => [h, true]).sort());
+        const plain = await renderStack("staging");
+        assert.deepEqual(ofType(plain, RECORD).map((x) => inputs(x).allowOverwrite), [false, false, false, false]);
+    });
+
+    it("dns.enabled=false: a first run without DNS: no zone, no lookup, no records, and nothing else refuses it", async () => {
+        const { result: r, tokens } = await lookups(() => renderWith("production", ["dns.enabled=false"], { dns: { enabled: false } }));
+        assert.equal(ofType(r, ZONE).length + ofType(r, RECORD).length, 0);
+        assert.ok(!tokens.includes("aws:route53/getZone:getZone"));
+        assert.equal(ofType(r, INGRESS).length, 1);
+        assert.equal(r.outputs.dnsZoneId, undefined);
+    });
+
+    /** Renders, expecting a ConfigError; returns its message and the types the mock engine was asked to create. */
+    async function refusedAtRuntime(stack: string, edits: string[], failLookup = false): Promise<{ message: string; types: string[] }> {
+        const original = { newResource: mocks.newResource, call: mocks.call };
+        const types: string[] = [];
+        mocks.newResource = (args) => (types.push(args.type), original.newResource.call(mocks, args));
+        // A zone that is not in the account: the provider's data source fails the lookup.
+        if (failLookup)
+            mocks.call = (args) => {
+                // As the engine reports a provider's invoke error: gRPC details (the SDK makes them the message).
+                if (args.token === "aws:route53/getZone:getZone")
+                    throw Object.assign(new Error("no matching Route 53 Hosted Zone found"), { details: "invocation of aws:route53/getZone:getZone returned an error: no matching Route 53 Hosted Zone found" });
+                return original.call.call(mocks, args);
+            };
+        try {
+            const err = await renderStack(stack, edits).then(
+                () => assert.fail("expected a refusal"),
+                (e: Error) => e,
+            );
+            assert.ok(err instanceof ConfigError, String(err));
+            return { message: err.message, types: types.sort() };
+        } finally {
+            Object.assign(mocks, original);
+        }
+    }
+
+    it("dns.zone=existing but no such zone in the account: stopped before any cloud resource, naming dns.zone and both ways out", async () => {
+        const { message, types } = await refusedAtRuntime("staging", [], true);
+        assert.match(message, /- dns\.zone: dns\.zone is "existing", but a public zone candlefish\.ai was not found in this account \(invocation of aws:route53\/getZone:getZone returned an error: no matching Route 53 Hosted Zone found\); set dns\.zone=create to create it, or dns\.enabled=false/);
+        assert.deepEqual(types, ["pulumi:providers:aws", "pulumi:pulumi:StackReference"]);
+    });
+
+    it("any other failure of the lookup (credentials, say) is passed on as it is, not called a missing zone", async () => {
+        const original = mocks.call;
+        mocks.call = (args) => {
+            if (args.token === "aws:route53/getZone:getZone") throw Object.assign(new Error("x"), { details: "NoCredentialProviders: no valid providers in chain" });
+            return original.call(mocks, args);
+        };
+        try {
+            await assert.rejects(renderStack("staging"), (e: Error) => !(e instanceof ConfigError) && /NoCredentialProviders/.test(e.message));
+        } finally {
+            mocks.call = original;
+        }
+    });
+
+    it("dns.zoneId that names another zone is refused with both keys named, before any cloud resource", async () => {
+        // plan/mocks answers a lookup by id with the zone candlefish.ai; this stack's zone is staging.candlefish.ai.
+        const { message, types } = await refusedAtRuntime("staging", ["dns.zoneName=staging.candlefish.ai", "dns.zoneId=Z0123456789ABCDEFGHIJ"]);
+        assert.match(message, /- dns\.zoneId: Z0123456789ABCDEFGHIJ is the zone candlefish\.ai, not dns\.zoneName staging\.candlefish\.ai/);
+        assert.deepEqual(types, ["pulumi:providers:aws", "pulumi:pulumi:StackReference"]);
+    });
+
+    const cases: { what: string; stack?: string; edits?: string[]; replace?: Record<string, unknown>; key: string; says: RegExp }[] = [
+        { what: "production with no decision about the zone", stack: "production", replace: { dns: { zoneName: "candlefish.ai" } }, key: "dns.zone", says: /^required: "existing" uses the public Route53 zone candlefish\.ai .*"create" creates it .*dns\.enabled=false for a first run without DNS/ },
+        { what: "an unknown zone mode", edits: ["dns.zone=import"], key: "dns.zone", says: /expected one of "existing", "create"/ },
+        { what: "a zone id with a zone to create", edits: ["dns.zone=create", "dns.zoneId=Z0123456789ABCDEFGHIJ"], key: "dns.zoneId", says: /dns\.zone is "create"/ },
+        { what: "overwriting records in a zone this stack creates", edits: ["dns.zone=create", "dns.overwriteRecords=true"], key: "dns.overwriteRecords", says: /only with dns\.zone=existing/ },
+        { what: "overwriteRecords that is not a boolean", edits: ["dns.overwriteRecords=yes"], key: "dns.overwriteRecords", says: /true or false/ },
+    ];
+    for (const c of cases) {
+        it(`refuses ${c.what}, naming ${c.key}, before anything is registered`, async () => {
+            const { message, registered } = await expectRejected(c.stack ?? "staging", c.edits ?? [], c.replace ?? {});
+            assert.equal(registered, 0);
+            const line = message.split("\n").find((l) => l.includes(`- ${c.key}:`));
+            assert.ok(line, `no line names ${c.key}:\n${message}`);
+            assert.match(line.replace(/^\s*- [^:]+: /, ""), c.says);
+        });
+    }
 });
 
 describe("ingress: maintenanceBackend (helper E's hook)", () => {

@@ -310,6 +310,8 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:Cache::cache",
                 "candlefish:data:Database::database",
                 "candlefish:data:SecretDelivery::secret-delivery",
+                // New with issue 12: the Route53 zone (found or created) and the stack's one AWS provider.
+                "candlefish:dns:DnsZone::dns",
                 "candlefish:ingress:Ingress::ingress",
                 "candlefish:monitoring:Monitoring::monitoring",
                 `candlefish:network:Network::candlefish-${stack}`,
@@ -317,6 +319,7 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:operations:Migrations::rtpm-api-migrations",
                 "candlefish:registry:Registry::ecr",
                 "candlefish:tls:Certificates::tls",
+                "pulumi:providers:aws::aws",
                 "pulumi:pulumi:StackReference::previous-promotion-state",
             ]);
         }

@@ -28,11 +28,16 @@ describe("operations config: defaults", () => {
     });
 
     it("the default rtpm-api migration applies only to stacks that run rtpm-api", () => {
-        const raw = { activeColor: "blue", services: JSON.stringify({ "candlefish-website": { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }) };
-        assert.deepEqual(parseConfig(new ConfigSource("staging", raw)).migrations, []);
+        const raw = {
+            activeColor: "blue",
+            services: JSON.stringify({ "candlefish-website": { blue: { imageTag: "v1.0.0" }, green: { imageTag: "v1.0.0" } } }),
+            dns: JSON.stringify({ zone: "existing" }),
+        };
+        const region = { "aws:region": "us-east-1" };
+        assert.deepEqual(parseConfig(new ConfigSource("staging", raw, new Set(), region)).migrations, []);
         // ...while an explicit entry for a missing service is an error.
         assert.throws(
-            () => parseConfig(new ConfigSource("staging", { ...raw, migrations: JSON.stringify({ "rtpm-api": { command: ["m"] } }) })),
+            () => parseConfig(new ConfigSource("staging", { ...raw, migrations: JSON.stringify({ "rtpm-api": { command: ["m"] } }) }, new Set(), region)),
             /- migrations\.rtpm-api: no such service; expected one of: candlefish-website/,
         );
     });

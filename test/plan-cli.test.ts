@@ -93,11 +93,11 @@ describe("plan CLI: stand-ins for required values the stack file leaves unset", 
         const r = await plan("--json");
         assert.equal(r.code, 0, r.stderr);
         JSON.parse(r.stdout);
-        assert.match(r.stderr, /^note: stack production leaves required values unset; the offline plan stands in for them \(cluster\.adminRoleArn=arn:aws:iam::123456789012:role\/offline-plan-stand-in, alerts\.slackWebhookUrl=\[secret\]\)\. A real pulumi preview\/up stops until they are set: pulumi config set --path cluster\.adminRoleArn \.\.\.; pulumi config set --secret --path alerts\.slackWebhookUrl \.\.\.$/m);
+        assert.match(r.stderr, /^note: stack production leaves required values unset; the offline plan stands in for them \(cluster\.adminRoleArn=arn:aws:iam::123456789012:role\/offline-plan-stand-in, alerts\.slackWebhookUrl=\[secret\], dns\.zone=existing\)\. A real pulumi preview\/up stops until they are set: pulumi config set --path cluster\.adminRoleArn \.\.\.; pulumi config set --secret --path alerts\.slackWebhookUrl \.\.\.; pulumi config set --path dns\.zone \.\.\.$/m);
         assert.ok(!r.stderr.includes(SECURE_PLACEHOLDER));
     });
 
-    it("no note where nothing is stood in for (staging; production with both values set)", async () => {
+    it("no note where nothing is stood in for (staging; production with its required values set)", async () => {
         const staging = await plan("--stack", "staging", "--json");
         assert.equal(staging.code, 0, staging.stderr);
         assert.doesNotMatch(staging.stderr, /stands in/);
@@ -106,6 +106,7 @@ describe("plan CLI: stand-ins for required values the stack file leaves unset", 
         const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
         doc.config[`${PROJECT}:cluster`] = { adminRoleArn: "arn:aws:iam::210987654321:role/ops/admins" };
         doc.config[`${PROJECT}:alerts`].slackWebhookUrl = { secure: "v1:AAAAplanTestCiphertext0123" };
+        doc.config[`${PROJECT}:dns`] = { zone: "existing" };
         fs.writeFileSync(file, YAML.stringify(doc));
         try {
             const r = await plan("--config-file", file, "--json");
@@ -242,6 +243,20 @@ describe("plan CLI: --diff", function () {
         const d = JSON.parse(r.stdout);
         assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: `nanda-api-${idle}`, paths: ["spec.template.spec.containers.0.image"] }]);
         assert.deepEqual([...d.added, ...d.removed], []);
+    });
+
+    it("a region change is a change (issue 12 item 16: it printed \"(no changes)\"): the provider's region, every subnet's zone, the bucket's name", async () => {
+        const r = await plan("--diff", "--json", "--set", "aws:region=us-west-2");
+        assert.equal(r.code, 0, r.stderr);
+        const d = JSON.parse(r.stdout);
+        assert.deepEqual(d.changed.find((c: any) => c.type === "pulumi:providers:aws"), { type: "pulumi:providers:aws", name: "aws", paths: ["region"] });
+        const subnets = (list: any[]) => list.filter((x) => x.type === "aws:ec2/subnet:Subnet").map((x) => x.name.replace(/^candlefish-production-/, "")).sort();
+        assert.deepEqual(subnets(d.added), ["a", "b", "c"].flatMap((z) => [`private-us-west-2${z}`, `public-us-west-2${z}`]).sort());
+        assert.deepEqual(subnets(d.removed), ["a", "b", "c"].flatMap((z) => [`private-us-east-1${z}`, `public-us-east-1${z}`]).sort());
+        assert.deepEqual(d.changed.find((c: any) => c.name === "backups-bucket").paths, ["bucket"]);
+        const text = await plan("--diff", "--set", "aws:region=us-west-2");
+        assert.doesNotMatch(text.stdout, /\(no changes\)/);
+        assert.match(text.stdout, /^ {2}~ pulumi:providers:aws aws \[region\]$/m);
     });
 
     it("prints preview-like lines without --json", async () => {

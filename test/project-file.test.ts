@@ -15,12 +15,16 @@ const declared: Record<string, { type?: string; default?: unknown; description?:
 function asPulumiPasses(stack: string) {
     const { config, secretKeys } = loadStack(stack);
     const raw: Record<string, string> = {};
+    const foreign: Record<string, string> = {};
     const strip = (k: string) => k.slice(PROJECT.length + 1);
-    for (const [k, v] of Object.entries(config)) if (k.startsWith(`${PROJECT}:`)) raw[strip(k)] = v;
+    for (const [k, v] of Object.entries(config)) {
+        if (k.startsWith(`${PROJECT}:`)) raw[strip(k)] = v;
+        else foreign[k] = v; // aws:region
+    }
     for (const [k, d] of Object.entries(declared)) {
         if (raw[k] === undefined && d.default !== undefined) raw[k] = typeof d.default === "object" ? JSON.stringify(d.default) : String(d.default);
     }
-    return new ConfigSource(stack, raw, new Set(secretKeys.map(strip)));
+    return new ConfigSource(stack, raw, new Set(secretKeys.map(strip)), foreign);
 }
 
 describe("Pulumi.yaml", () => {

@@ -255,6 +255,15 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         },
     },
     {
+        key: /^dns\.zone$/,
+        says: "the operator's statement that the zone exists (the plan's own stand-in): nothing changes, and the plan no longer stands in for it",
+        check({ diff, value, standInsAfter }) {
+            assert.equal(value, "existing");
+            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.ok(!standInsAfter.includes("dns.zone"), JSON.stringify(standInsAfter));
+        },
+    },
+    {
         key: /^dns\.zoneName$/,
         says: "candlefish.ai is already production's zone: nothing changes",
         check({ diff, value }) {
@@ -406,14 +415,18 @@ async function cliConfig(ws: Workspace, stack: string): Promise<Record<string, {
 function loaderView(stack: string, cfg: Awaited<ReturnType<typeof cliConfig>>): { parsed?: StackConfig; error?: ConfigError } {
     const raw: Record<string, string> = {};
     const secret = new Set<string>();
+    const foreign: Record<string, string> = {};
     for (const [k, v] of Object.entries(cfg)) {
-        if (!k.startsWith(`${PROJECT}:`)) continue;
+        if (!k.startsWith(`${PROJECT}:`)) {
+            if (!v.secret) foreign[k] = v.value; // aws:region, as the runtime hands it over
+            continue;
+        }
         const key = k.slice(PROJECT.length + 1);
         raw[key] = v.value;
         if (v.secret) secret.add(key);
     }
     try {
-        return { parsed: parseConfig(new ConfigSource(stack, raw, secret)) };
+        return { parsed: parseConfig(new ConfigSource(stack, raw, secret, foreign)) };
     } catch (e) {
         if (e instanceof ConfigError) return { error: e };
         throw e;
@@ -644,7 +657,8 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
     describe("pulumi preview gets through config and decryption into the program; the AWS provider stops it", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
         const awsVersion: string = pkg.dependencies["@pulumi/aws"];
-        const awsProvider = `pulumi:providers:aws (default_${awsVersion.replace(/\./g, "_")})`;
+        // The program's one explicit AWS provider (platforms/aws.ts); the default one is disabled in the stack files.
+        const awsProvider = "pulumi:providers:aws (aws)";
         // The testbed builds no AWS provider (its Go module is far too large for a test set-up), so the engine
         // stops where it would start it. With the plugin installed, the provider itself stops without credentials.
         const AWS_STOP = new RegExp(
@@ -685,14 +699,14 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
             assert.match(diagnostics[awsProvider].join("\n"), AWS_STOP);
         });
 
-        it("production as committed: the program itself stops, naming both set-once values and their commands", async () => {
+        it("production as committed: the program itself stops, naming every set-once value and its command", async () => {
             restore("production");
             const { r, text, diagnostics } = await preview("production");
             assert.equal(r.code, 1, text);
             assert.deepEqual(Object.keys(diagnostics), ["pulumi:pulumi:Stack (candlefish-maturity-map-production)"], text);
             // Just the message: no stack trace, no object dump.
             assert.doesNotMatch(text, /unhandled exception|at ConfigSource\.finish|issues: \[/);
-            assert.match(text, /error: invalid stack config:\n\s+- cluster\.adminRoleArn: required in production: .*\(pulumi config set --path cluster\.adminRoleArn arn:aws:iam::<account>:role\/<name>\)\n\s+- alerts\.slackWebhookUrl: required in production: .*Set it with `pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\/\S+`/);
+            assert.match(text, /error: invalid stack config:\n\s+- cluster\.adminRoleArn: required in production: .*\(pulumi config set --path cluster\.adminRoleArn arn:aws:iam::<account>:role\/<name>\)\n\s+- dns\.zone: required: .*\(pulumi config set --path dns\.zone existing\)\n\s+- alerts\.slackWebhookUrl: required in production: .*Set it with `pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\/\S+`/);
             assert.doesNotMatch(text, AWS_STOP, "nothing reached a provider");
         });
 
