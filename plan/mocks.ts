@@ -115,6 +115,8 @@ const CALLS: Record<string, (inputs: State) => State> = {
     "aws:index/getRegion:getRegion": () => ({ name: MOCK_REGION, region: MOCK_REGION, id: MOCK_REGION }),
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
     "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: MOCK_AZS, zoneIds: ["use1-az1", "use1-az2", "use1-az4"] }),
+    // The account's repositories before this update (the bootstrap check, platforms/aws.ts).
+    "aws:ecr/getRepositories:getRepositories": () => ({ names: [...existingRepositories], id: MOCK_REGION, region: MOCK_REGION }),
     "aws:ecr/getRepository:getRepository": (i) => ({
         name: i.name,
         repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/${i.name}`,
@@ -140,6 +142,17 @@ const CALLS: Record<string, (inputs: State) => State> = {
 let previousOutputs: Record<string, unknown> = {};
 export function setPreviousOutputs(outputs: Record<string, unknown> | undefined): void {
     previousOutputs = outputs ?? {};
+}
+
+/**
+ * The ECR repositories the mock account already has. By default the four
+ * services' (a running account: every render but a first deploy's); a test of
+ * the first deploy sets none. `plan` renders in the default world.
+ */
+export const DEFAULT_REPOSITORIES = ["candlefish-website", "rtpm-api", "nanda-api", "otter-gateway"] as const;
+let existingRepositories: readonly string[] = DEFAULT_REPOSITORIES;
+export function setExistingRepositories(names: readonly string[] | undefined): void {
+    existingRepositories = names ?? DEFAULT_REPOSITORIES;
 }
 
 export const mocks: pulumi.runtime.Mocks = {

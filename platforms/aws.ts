@@ -4,7 +4,10 @@
 // tier (cert-manager and TLS, ingress-nginx and DNS, monitoring).
 // Resources are registered at the top level, as index.ts always did, so
 // their URNs do not depend on this module.
-import { AwsStackConfig } from "../config";
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { AwsStackConfig, ConfigError } from "../config";
+import { planServices, registryIssues } from "../config/bootstrap";
 import { REGION } from "../config/aws";
 import { Network } from "../components/network";
 import { Cluster } from "../components/cluster";
@@ -19,7 +22,26 @@ import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
-export function awsFoundation(config: AwsStackConfig): Foundation {
+/**
+ * `running`: the services the stack's last update ran (config/previous.ts).
+ * Refuses, before registering anything, to run a service whose ECR repository
+ * is not in the account yet (config/bootstrap.ts).
+ */
+export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet<string>): Promise<Foundation> {
+    // The first-deploy phase: which services this update runs. Each one's images come from a
+    // repository that must exist before the update: one read of the account's repository names.
+    const services = planServices(config.bootstrap.phase, config.services, running);
+    if (services.run.length > 0) {
+        const existing = new Set((await aws.ecr.getRepositories({})).names);
+        const issues = registryIssues({ owner: config.registry.owner, run: services.run, existing, stack: config.stack });
+        if (issues.length > 0) throw new ConfigError(issues);
+    }
+    if (services.heldBack.length > 0)
+        pulumi.log.info(
+            `bootstrap.phase is platform: ${services.heldBack.join(", ")} ${services.heldBack.length === 1 ? "is" : "are"} not started by this update ` +
+                `(push the images, then pulumi config set --path bootstrap.phase apps)`,
+        );
+
     // Network -> EKS cluster -> ECR repositories (issue "AWS platform").
     const network = new Network(`candlefish-${config.stack}`, { ...config.network, clusterName: config.cluster.name, tags: config.tags });
     const cluster = new Cluster(config.cluster.name, {
@@ -31,7 +53,13 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         retainVolumes: config.isProduction,
         tags: config.tags,
     });
-    const registry = new Registry("ecr", { ...config.registry, tags: config.tags });
+    // The owner creates every configured service's repository (also in the platform phase:
+    // that is what it is for); another stack looks up only those of the services it runs.
+    const registry = new Registry("ecr", {
+        ...config.registry,
+        repositories: config.registry.owner ? config.registry.repositories : services.run.map((s) => s.name),
+        tags: config.tags,
+    });
 
     // Data stores: secrets -> database, cache -> backups. Private subnets, reachable
     // from the nodes only, every stateful resource protected.
@@ -64,6 +92,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
 
     return {
         platform: "aws",
+        services,
         provider: cluster.provider,
         cluster: { kubeconfig: cluster.kubeconfig },
         repositories: registry.repositoryUrls,
@@ -84,7 +113,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 tags: config.tags,
             }, { ...inCluster, dependsOn: [ns] });
             delivery = d;
-            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum };
+            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum, ready: [] };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.

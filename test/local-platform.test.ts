@@ -183,7 +183,7 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
     });
 
     it("stack outputs: the app tier's, and none of the AWS foundation's", () => {
-        assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(local.outputs))).sort(), ["liveColors", "maintenanceMode", "maintenancePage", "migrationHighWater", "namespace", "promotionState", "readOnlyMode", "repositoryUrls"]);
+        assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(local.outputs))).sort(), ["deployedServices", "liveColors", "maintenanceMode", "maintenancePage", "migrationHighWater", "namespace", "promotionState", "readOnlyMode", "repositoryUrls"]);
         assert.equal((local.outputs.repositoryUrls as Record<string, string>)["rtpm-api"], `${DEFAULT_LOCAL_REGISTRY}/rtpm-api`);
     });
 
