@@ -55,7 +55,11 @@ async function main() {
         const migration = config.migrations.find((m) => m.service === svc.name);
         const secretEnv = delivery.secretEnvFor(svc.name);
         const migrations = migration
-            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name) }, { ...inCluster, dependsOn: [ns, ...delivery.ready] })
+            ? new Migrations(
+                  `${svc.name}-migrations`,
+                  { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name), after: delivery.ready },
+                  { ...inCluster, dependsOn: [ns] },
+              )
             : undefined;
         return new BlueGreenService(
             svc.name,
@@ -67,12 +71,15 @@ async function main() {
                 secretEnv,
                 // A rotated or restored secret rolls both colors (no `kubectl rollout restart`).
                 podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
-                // Each color waits for its own image's migration Job.
-                colorDependsOn: migrations && { blue: jobsOf(migrations.jobs.blue), green: jobsOf(migrations.jobs.green) },
+                // Each color waits for what the foundation readies first (the database logins), and for its own image's migration Job.
+                colorDependsOn: {
+                    blue: [...delivery.ready, ...jobsOf(migrations?.jobs.blue)],
+                    green: [...delivery.ready, ...jobsOf(migrations?.jobs.green)],
+                },
                 promotion,
                 rolloutTimeoutSeconds: config.promotion.rolloutTimeoutSeconds,
             },
-            { ...inCluster, dependsOn: [ns, ...delivery.ready] },
+            { ...inCluster, dependsOn: [ns] },
         );
     });
     // The outputs that say which color is live resolve only once every live Service was

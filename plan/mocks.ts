@@ -116,7 +116,7 @@ const CALLS: Record<string, (inputs: State) => State> = {
     "aws:index/getPartition:getPartition": () => ({ partition: "aws", dnsSuffix: "amazonaws.com" }),
     "aws:index/getAvailabilityZones:getAvailabilityZones": () => ({ names: MOCK_AZS, zoneIds: ["use1-az1", "use1-az2", "use1-az4"] }),
     // The account's repositories before this update (the bootstrap check, platforms/aws.ts).
-    "aws:ecr/getRepositories:getRepositories": () => ({ names: [...existingRepositories], id: MOCK_REGION, region: MOCK_REGION }),
+    "aws:ecr/getRepositories:getRepositories": () => ({ names: repositoriesInAccount(), id: MOCK_REGION, region: MOCK_REGION }),
     "aws:ecr/getRepository:getRepository": (i) => ({
         name: i.name,
         repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${MOCK_REGION}.amazonaws.com/${i.name}`,
@@ -145,14 +145,23 @@ export function setPreviousOutputs(outputs: Record<string, unknown> | undefined)
 }
 
 /**
- * The ECR repositories the mock account already has. By default the four
- * services' (a running account: every render but a first deploy's); a test of
- * the first deploy sets none. `plan` renders in the default world.
+ * The ECR repositories the mock account already has. By default, one per
+ * service the stack configures (a running account: every render but a first
+ * deploy's, so `plan` renders in this world); a test of the first deploy sets
+ * the list, e.g. none.
  */
-export const DEFAULT_REPOSITORIES = ["candlefish-website", "rtpm-api", "nanda-api", "otter-gateway"] as const;
-let existingRepositories: readonly string[] = DEFAULT_REPOSITORIES;
+let existingRepositories: readonly string[] | undefined;
 export function setExistingRepositories(names: readonly string[] | undefined): void {
-    existingRepositories = names ?? DEFAULT_REPOSITORIES;
+    existingRepositories = names;
+}
+function repositoriesInAccount(): string[] {
+    if (existingRepositories) return [...existingRepositories];
+    const services = pulumi.runtime.allConfig()["candlefish-maturity-map:services"];
+    try {
+        return Object.keys(JSON.parse(services ?? "{}"));
+    } catch {
+        return [];
+    }
 }
 
 export const mocks: pulumi.runtime.Mocks = {

@@ -92,7 +92,7 @@ export interface RenderOptions {
     readonly program?: string;
     /** The outputs of the stack's last deployment (what a StackReference to itself reads); none by default. */
     readonly previousOutputs?: Record<string, unknown>;
-    /** The ECR repositories the account has before the update; the four services' by default (plan/mocks.ts). */
+    /** The ECR repositories the account has before the update; by default one per configured service (plan/mocks.ts). */
     readonly ecrRepositories?: readonly string[];
     readonly project?: string;
 }

@@ -13,7 +13,8 @@ import { Network } from "../components/network";
 import { Cluster } from "../components/cluster";
 import { Registry } from "../components/registry";
 import { AppSecrets, K8S_SECRETS, SecretDelivery } from "../components/secrets";
-import { Database } from "../components/database";
+import { Database, instanceIdentifier } from "../components/database";
+import { DatabaseCredentials, DatabaseRoles } from "../components/database-roles";
 import { Cache } from "../components/cache";
 import { Backups, backupBucketName } from "../components/backups";
 import { Certificates } from "../components/certificates";
@@ -71,6 +72,15 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
         identifier: `candlefish-maturity-map-${config.stack}-db`,
         masterUserSecretKmsKeyArn: secrets.kmsKey.arn,
     });
+    // The apps' and the exporter's own logins (docs/DATABASE.md): not the RDS master user,
+    // whose password RDS rotates under running pods.
+    const dbCredentials = new DatabaseCredentials("database-credentials", {
+        prefix: secrets.prefix,
+        kmsKeyArn: secrets.kmsKey.arn,
+        version: config.database.credentialsVersion,
+        recoveryWindowDays: config.secrets.recoveryWindowDays,
+        tags: config.tags,
+    });
     const cache = new Cache("cache", {
         ...dataPlacement,
         settings: config.cache,
@@ -108,12 +118,31 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 oidcProviderArn: cluster.oidcProviderArn,
                 oidcProviderUrl: cluster.oidcProviderUrl,
                 secrets,
-                database: { address: database.address, port: database.port, dbName: database.dbName, masterUserSecretArn: database.masterUserSecretArn },
+                database: {
+                    address: database.address,
+                    port: database.port,
+                    dbName: database.dbName,
+                    masterUserSecretArn: database.masterUserSecretArn,
+                    credentials: dbCredentials,
+                },
                 redis: { host: cache.primaryEndpoint, port: cache.port, authSecretName: `${secrets.prefix}redis-auth`, authVersionId: cache.authSecretVersion.versionId },
                 tags: config.tags,
             }, { ...inCluster, dependsOn: [ns] });
             delivery = d;
-            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum, ready: [] };
+            // The logins exist in PostgreSQL, with their current passwords, before any app pod or migration starts.
+            const roles = new DatabaseRoles("database-roles", {
+                namespace: ns.name,
+                database: {
+                    address: database.address,
+                    port: database.port,
+                    dbName: database.dbName,
+                    identifier: instanceIdentifier(`candlefish-maturity-map-${config.stack}-db`, config.database.restoreFromSnapshot),
+                },
+                adminSecretName: d.databaseSecretNames.admin,
+                credentials: dbCredentials,
+                version: config.database.credentialsVersion,
+            }, { ...inCluster, dependsOn: [ns] });
+            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
@@ -147,9 +176,11 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 environment: config.environment,
                 monitoring: config.monitoring,
                 alerts: config.alerts,
-                // The exporters read the same connection Secrets rtpm-api gets.
-                postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+                // The postgres exporter logs in as its own pg_monitor login, once the role Job made it.
+                postgres: { secretName: delivery.databaseSecretNames.monitor, key: "DATABASE_URL", rotationChecksum: delivery.monitorChecksum },
+                // The redis exporter reads the same Secret rtpm-api gets.
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
+            // Not after the role Job: the exporter retries its login on every scrape until the Job made it.
             }, { ...inCluster, dependsOn: [ns, delivery] });
 
             return {

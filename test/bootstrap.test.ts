@@ -20,7 +20,7 @@ interface Up {
     readonly edits?: readonly string[];
     /** The outputs of the last update (none: a first deploy). */
     readonly previous?: Rendered | Record<string, unknown>;
-    /** The account's ECR repositories before the update (default: the four services'). */
+    /** The account's ECR repositories before the update (default: one per configured service). */
     readonly repositories?: readonly string[];
 }
 
@@ -205,10 +205,11 @@ describe("bootstrap: the first deploy in a fresh account (ECR before the images 
 
         it("adding a service: apps is refused for the new one only; platform creates its repository and holds it back", async () => {
             const add = ["services.search-api.blue.imageTag=v1.0.0", "services.search-api.green.imageTag=v1.0.0"];
-            const r = await refused({ edits: add, previous: running });
+            // The account has the four repositories, not search-api's yet.
+            const r = await refused({ edits: add, previous: running, repositories: [...SERVICES] });
             assert.deepEqual(r.message.split("\n").slice(1).map((l) => l.trim().split(":")[0]), ["- services.search-api"]);
 
-            const p = await up({ edits: [...add, "bootstrap.phase=platform"], previous: running });
+            const p = await up({ edits: [...add, "bootstrap.phase=platform"], previous: running, repositories: [...SERVICES] });
             assert.ok(ofType(p, REPOSITORY).some((x) => x.name === "search-api"), "its repository is created");
             assert.deepEqual(appDeployments(p), allColors(SERVICES));
             assert.ok(!ofType(p, DEPLOYMENT).some((d) => d.name.startsWith("search-api-")), "the new service is held back");

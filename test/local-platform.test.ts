@@ -309,6 +309,8 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:Backups::backups",
                 "candlefish:data:Cache::cache",
                 "candlefish:data:Database::database",
+                "candlefish:data:DatabaseCredentials::database-credentials",
+                "candlefish:data:DatabaseRoles::database-roles",
                 "candlefish:data:SecretDelivery::secret-delivery",
                 "candlefish:ingress:Ingress::ingress",
                 "candlefish:monitoring:Monitoring::monitoring",
