@@ -10,6 +10,7 @@ import { ConfigError } from "../config";
 import { planServices, registryIssues } from "../config/bootstrap";
 import { Rendered, render } from "../plan/render";
 import { mocks } from "../plan/mocks";
+import { evaluatePolicies } from "../plan/policy";
 import { DEPLOYMENT, SERVICES, expectRejected, ofType, parseWith, stackConfig, withRegistrationCount } from "./harness";
 
 const REPOSITORY = "aws:ecr/repository:Repository";
@@ -141,6 +142,11 @@ describe("bootstrap: the first deploy in a fresh account (ECR before the images 
             assert.deepEqual(ofType(platform, JOB).filter((j) => j.name.includes("-migrate-")), [], "no migration Job");
             // What runs no image of ours still runs: the maintenance page (a public image) and the exporters.
             assert.ok(ofType(platform, DEPLOYMENT).some((d) => d.name === "maintenance-page"));
+        });
+
+        it("platform: passes the policy pack deploy.yml runs with (no blue/green set is required to exist)", async () => {
+            const report = await evaluatePolicies(platform);
+            assert.deepEqual(report.violations, []);
         });
 
         it("platform: outputs say so (deploy.yml reads bootstrapPhase), and no service is recorded as running", () => {
