@@ -31,7 +31,9 @@ async function main() {
     const migratedBefore = (svc: string) => [...deployedTags(previous, svc), ...(last.migrationHighWater[svc] ? [last.migrationHighWater[svc]] : [])];
 
     // The foundation, chosen here and nowhere else.
-    const foundation = config.platform === "local" ? localFoundation(config) : await awsFoundation(config);
+    // On AWS it also says which services this update runs (bootstrap.phase, config/bootstrap.ts).
+    const foundation = config.platform === "local" ? localFoundation(config) : await awsFoundation(config, last.runningServices);
+    const run = foundation.services.run;
     // Every in-cluster resource talks to the foundation's cluster, never to an ambient default provider.
     const inCluster = { providers: [foundation.provider] };
 
@@ -48,12 +50,16 @@ async function main() {
     const modeEnv = { READ_ONLY_MODE: String(config.readOnlyMode) };
     // The promotion gate reads the cluster with the same credentials as the Kubernetes provider.
     const promotion = new PromotionGates(config.promotion, foundation.cluster);
-    const services = config.services.map((svc) => {
+    const services = run.map((svc) => {
         const repository = foundation.repositories[svc.name];
         const migration = config.migrations.find((m) => m.service === svc.name);
         const secretEnv = delivery.secretEnvFor(svc.name);
         const migrations = migration
-            ? new Migrations(`${svc.name}-migrations`, { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name) }, { ...inCluster, dependsOn: [ns] })
+            ? new Migrations(
+                  `${svc.name}-migrations`,
+                  { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name), after: delivery.ready },
+                  { ...inCluster, dependsOn: [ns] },
+              )
             : undefined;
         return new BlueGreenService(
             svc.name,
@@ -65,8 +71,11 @@ async function main() {
                 secretEnv,
                 // A rotated or restored secret rolls both colors (no `kubectl rollout restart`).
                 podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
-                // Each color waits for its own image's migration Job.
-                colorDependsOn: migrations && { blue: jobsOf(migrations.jobs.blue), green: jobsOf(migrations.jobs.green) },
+                // Each color waits for what the foundation readies first (the database logins), and for its own image's migration Job.
+                colorDependsOn: {
+                    blue: [...delivery.ready, ...jobsOf(migrations?.jobs.blue)],
+                    green: [...delivery.ready, ...jobsOf(migrations?.jobs.green)],
+                },
                 promotion,
                 rolloutTimeoutSeconds: config.promotion.rolloutTimeoutSeconds,
                 flipping: previous?.[svc.name]?.live !== svc.activeColor,
@@ -126,12 +135,17 @@ async function main() {
         /** The self-hosted runner the workflows deploy from: its label and, inside the VPC, its security group and subnets. */
         deployRunner: platform.deployRunner,
         /** What the transition rules judge the next edit against (config/transitions.ts). */
-        promotionState: afterLiveServices(promotionState(config.services)),
+        promotionState: afterLiveServices(promotionState(run)),
+        /** The services this update runs: a plain list, written even by a failed update (config/previous.ts). */
+        deployedServices: run.map((s) => s.name),
+        /** AWS: platform in the first-deploy phase (services held back; deploy.yml skips its health checks), else apps. */
+        bootstrapPhase: config.platform === "aws" ? config.bootstrap.phase : undefined,
         /** Per service with migrations: the newest tag ever migrated; written even by a failed update (components/migrations.ts). */
         migrationHighWater: Object.fromEntries(
             config.migrations.map((m) => {
-                const svc = config.services.find((s) => s.name === m.service)!;
-                return [m.service, newestTag([...migratedBefore(m.service), svc.colors.blue.imageTag, svc.colors.green.imageTag])];
+                // A service held back by the platform phase ran no migration: its mark stays as it was.
+                const svc = run.find((s) => s.name === m.service);
+                return [m.service, newestTag([...migratedBefore(m.service), ...(svc ? [svc.colors.blue.imageTag, svc.colors.green.imageTag] : [])])];
             }).filter(([, t]) => t !== undefined),
         ),
     };

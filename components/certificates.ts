@@ -100,6 +100,8 @@ export interface Dns01Args {
     /** The cluster's IAM OIDC provider and issuer (without https://), for the IRSA trust policy. */
     readonly oidcProviderArn: pulumi.Input<string>;
     readonly oidcProviderUrl: pulumi.Input<string>;
+    /** The IAM role's name (the deploying role may create only candlefish-* roles). */
+    readonly roleName: string;
     readonly tags: Record<string, string>;
 }
 
@@ -157,6 +159,7 @@ export class Certificates extends pulumi.ComponentResource {
             this.dns01Role = new aws.iam.Role(
                 `${name}-dns01`,
                 {
+                    name: d.roleName,
                     description: "cert-manager DNS-01 challenges in the stack's Route53 zone (IRSA)",
                     assumeRolePolicy: irsaTrustPolicy(d.oidcProviderArn, d.oidcProviderUrl, serviceAccountSubject(CERT_MANAGER_NAMESPACE, CERT_MANAGER_SERVICE_ACCOUNT)),
                     tags: d.tags,

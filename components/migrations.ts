@@ -56,6 +56,8 @@ export interface MigrationsArgs {
     readonly labels?: Record<string, string>;
     /** Image tags this service ran in the stack's last deployment (from its promotionState); none on a first deploy. */
     readonly deployedTags?: readonly string[];
+    /** What every Job waits for before it starts (e.g. the Job that provisions the database login it uses). */
+    readonly after?: readonly pulumi.Resource[];
 }
 
 /** `v1.2.3` (optionally with a pre-release/build suffix) as comparable numbers; undefined for SHAs and digests. */
@@ -221,7 +223,7 @@ export class Migrations extends pulumi.ComponentResource {
                         // The tag is in the name: only a new tag makes a new Job (and a new run).
                         ignoreChanges: ["spec", "metadata.labels"],
                         // One migration at a time: the other tag's Job waits for the live tag's.
-                        dependsOn: byTag.size ? [...byTag.values()] : undefined,
+                        dependsOn: byTag.size || args.after?.length ? [...(args.after ?? []), ...byTag.values()] : undefined,
                         // Pulumi's default Job wait is 10 minutes; wait as long as the
                         // migration may legitimately run, plus time to pull the image.
                         customTimeouts: { create: `${m.activeDeadlineSeconds + 300}s`, update: `${m.activeDeadlineSeconds + 300}s` },

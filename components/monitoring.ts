@@ -33,6 +33,8 @@ export interface ExporterSecretRef {
     readonly secretName: pulumi.Input<string>;
     /** Key holding the URL: postgresql://user:pass@host:5432/db?sslmode=require, or rediss://:token@host:6379/0. */
     readonly key: string;
+    /** Changes when the credentials rotate: the pod annotation `checksum/secrets`, so the exporter rolls to them. */
+    readonly rotationChecksum?: pulumi.Input<string>;
 }
 
 export interface MonitoringArgs {
@@ -314,7 +316,7 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.postgres) {
             this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, 9187, [
                 { name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: args.postgres.key } } },
-            ], afterCrds);
+            ], afterCrds, args.postgres.rotationChecksum);
         }
         if (args.redis) {
             this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, 9121, [
@@ -351,6 +353,7 @@ export class Monitoring extends pulumi.ComponentResource {
         port: number,
         env: k8s.types.input.core.v1.EnvVar[],
         crdOpts: pulumi.CustomResourceOptions,
+        rotationChecksum?: pulumi.Input<string>,
     ): void {
         const labels = { app, "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "candlefish-maturity-map" };
         new k8s.apps.v1.Deployment(
@@ -361,7 +364,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     replicas: 1,
                     selector: { matchLabels: { app } },
                     template: {
-                        metadata: { labels },
+                        metadata: { labels, ...(rotationChecksum ? { annotations: { "checksum/secrets": rotationChecksum } } : {}) },
                         spec: {
                             automountServiceAccountToken: false,
                             securityContext: restrictedPodSecurity(EXPORTER_UID, { fsGroup: false }),

@@ -15,6 +15,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { SecretsConfig } from "../config/data";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import type { DatabaseCredentials } from "./database-roles";
 
 // ---------------------------------------------------------------------------
 // Secrets Manager
@@ -114,6 +115,16 @@ export const K8S_SECRETS = {
 export type SecretKind = "database" | "redis" | "jwt";
 
 /**
+ * Database Secrets no app service receives (AWS only): the exporter's own login
+ * (pg_monitor), and the RDS master credentials, which only the role Job reads
+ * (components/database-roles.ts).
+ */
+export const DB_SECRETS = {
+    monitor: "postgres-exporter-database",
+    admin: "candlefish-db-admin",
+} as const;
+
+/**
  * Which service receives which platform secret (all services also get every
  * key of candlefish/<stack>/config). rtpm-api owns the data; the website and
  * the gateway verify the JWTs that rtpm-api issues; nanda-api needs neither.
@@ -162,12 +173,15 @@ export interface SecretDeliveryArgs {
     readonly oidcProviderUrl: pulumi.Input<string>;
     /** The app secrets (names, KMS key, versions). */
     readonly secrets: AppSecrets;
-    /** The database's connection settings and its RDS-managed master secret. */
+    /** The database's connection settings, its RDS-managed master secret, and the program's own logins. */
     readonly database: {
         readonly address: pulumi.Input<string>;
         readonly port: number;
         readonly dbName: string;
+        /** Read by the role Job only (DB_SECRETS.admin). */
         readonly masterUserSecretArn: pulumi.Input<string>;
+        /** The app's and the exporter's logins (candlefish/<stack>/database-*). */
+        readonly credentials: DatabaseCredentials;
     };
     /** The cache's endpoint and the secret holding its AUTH token. */
     readonly redis: {
@@ -197,6 +211,10 @@ export class SecretDelivery extends pulumi.ComponentResource {
      * `checksum/secrets` it rolls the Deployments to the new values.
      */
     public readonly rotationChecksum: pulumi.Output<string>;
+    /** The exporter's and the role Job's Secrets (DB_SECRETS), as outputs of their ExternalSecrets. */
+    public readonly databaseSecretNames: Readonly<Record<keyof typeof DB_SECRETS, pulumi.Output<string>>>;
+    /** Changes exactly when the exporter's login rotates (its pods roll on it). */
+    public readonly monitorChecksum: pulumi.Output<string>;
     private readonly configKeys: readonly string[];
     private readonly secretNames: Readonly<Record<keyof typeof K8S_SECRETS, pulumi.Output<string>>>;
 
@@ -212,12 +230,17 @@ export class SecretDelivery extends pulumi.ComponentResource {
                 sec.configVersion.versionId,
                 sec.jwtVersion.versionId,
                 args.redis.authVersionId,
-                args.database.masterUserSecretArn,
+                // The app's own login (rotated by database.credentialsVersion), not the RDS master
+                // secret: RDS rotates that one outside any update, and no pod uses it any more.
+                args.database.credentials.versionIds.app,
                 args.database.address,
                 args.redis.host,
             ])
             .apply((parts) => crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex"));
         this.rotationChecksum = checksum;
+        this.monitorChecksum = pulumi
+            .all([args.database.credentials.versionIds.monitor, args.database.address])
+            .apply((parts) => crypto.createHash("sha256").update(JSON.stringify(parts)).digest("hex"));
 
         // IRSA: only the reader service account may assume the role ...
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
@@ -338,14 +361,19 @@ export class SecretDelivery extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.release] },
         );
 
-        const es = (key: keyof typeof K8S_SECRETS, spec: Record<string, unknown>, template?: Record<string, pulumi.Input<string>>) =>
+        const es = (
+            secretName: string,
+            spec: Record<string, unknown>,
+            template?: Record<string, pulumi.Input<string>>,
+            refreshInterval: string = cfg.refreshInterval,
+        ) =>
             new k8s.apiextensions.CustomResource(
-                `${name}-${K8S_SECRETS[key]}`,
+                `${name}-${secretName}`,
                 {
                     apiVersion: ESO_API_VERSION,
                     kind: "ExternalSecret",
                     metadata: {
-                        name: K8S_SECRETS[key],
+                        name: secretName,
                         namespace: args.namespace,
                         labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" },
                         // Any change of this annotation makes ESO re-sync at once (ESO "force-sync"),
@@ -353,10 +381,10 @@ export class SecretDelivery extends pulumi.ComponentResource {
                         annotations: { "force-sync": checksum },
                     },
                     spec: {
-                        refreshInterval: cfg.refreshInterval,
+                        refreshInterval,
                         secretStoreRef: { kind: "ClusterSecretStore", name: CLUSTER_SECRET_STORE },
                         target: {
-                            name: K8S_SECRETS[key],
+                            name: secretName,
                             creationPolicy: "Owner",
                             deletionPolicy: "Retain",
                             ...(template ? { template: { engineVersion: "v2", type: "Opaque", data: template } } : {}),
@@ -367,30 +395,45 @@ export class SecretDelivery extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [this.store], deleteBeforeReplace: true },
             );
 
+        // A login of the program's own ({username, password} of candlefish/<stack>/database-<purpose>)
+        // as DATABASE_URL; TLS is required by the parameter group.
+        const login = (secretName: string) => ({
+            data: [
+                { secretKey: "username", remoteRef: { key: secretName, property: "username" } },
+                { secretKey: "password", remoteRef: { key: secretName, property: "password" } },
+            ],
+        });
+        const databaseUrl = {
+            DATABASE_URL: pulumi.interpolate`postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@${args.database.address}:${args.database.port}/${args.database.dbName}?sslmode=require`,
+        };
+        const creds = args.database.credentials;
         const externalSecrets = {
-            config: es("config", { dataFrom: [{ extract: { key: sec.configSecretName } }] }),
-            jwt: es("jwt", { data: [{ secretKey: "JWT_SECRET", remoteRef: { key: sec.jwtSecretName, property: "jwt-secret" } }] }),
-            // The RDS-managed secret holds `username` and `password`; TLS is required by the parameter group.
-            database: es(
-                "database",
-                {
-                    data: [
-                        { secretKey: "username", remoteRef: { key: args.database.masterUserSecretArn, property: "username" } },
-                        { secretKey: "password", remoteRef: { key: args.database.masterUserSecretArn, property: "password" } },
-                    ],
-                },
-                {
-                    DATABASE_URL: pulumi.interpolate`postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@${args.database.address}:${args.database.port}/${args.database.dbName}?sslmode=require`,
-                },
-            ),
+            config: es(K8S_SECRETS.config, { dataFrom: [{ extract: { key: sec.configSecretName } }] }),
+            jwt: es(K8S_SECRETS.jwt, { data: [{ secretKey: "JWT_SECRET", remoteRef: { key: sec.jwtSecretName, property: "jwt-secret" } }] }),
+            // rtpm-api and its migrations: the app login (candlefish_app_a|b), never the master user.
+            database: es(K8S_SECRETS.database, login(creds.secretNames.app), databaseUrl),
             // rediss:// = TLS (transit encryption is required on the cluster).
             redis: es(
-                "redis",
+                K8S_SECRETS.redis,
                 { data: [{ secretKey: "token", remoteRef: { key: args.redis.authSecretName, property: "auth-token" } }] },
                 { REDIS_URL: pulumi.interpolate`rediss://:{{ .token | urlquery }}@${args.redis.host}:${args.redis.port}/0` },
             ),
         };
         this.externalSecrets = externalSecrets;
+        const monitor = es(DB_SECRETS.monitor, login(creds.secretNames.monitor), databaseUrl);
+        // The RDS-managed master secret (`username`, `password`), rotated by RDS every 7 days: for the
+        // role Job only, which reads it when it runs; re-read often, so a retry after a rotation succeeds.
+        const admin = es(
+            DB_SECRETS.admin,
+            {
+                data: [
+                    { secretKey: "username", remoteRef: { key: args.database.masterUserSecretArn, property: "username" } },
+                    { secretKey: "password", remoteRef: { key: args.database.masterUserSecretArn, property: "password" } },
+                ],
+            },
+            undefined,
+            "5m",
+        );
         const nameOf = (r: k8s.apiextensions.CustomResource) => (r.metadata as pulumi.Output<{ name?: string }>).apply((m) => m?.name ?? "");
         this.secretNames = {
             config: nameOf(externalSecrets.config),
@@ -398,6 +441,7 @@ export class SecretDelivery extends pulumi.ComponentResource {
             database: nameOf(externalSecrets.database),
             redis: nameOf(externalSecrets.redis),
         };
+        this.databaseSecretNames = { monitor: nameOf(monitor), admin: nameOf(admin) };
         this.registerOutputs({ rotationChecksum: this.rotationChecksum, roleArn: this.role.arn });
     }
 

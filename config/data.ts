@@ -29,8 +29,14 @@ export interface DatabaseConfig {
     readonly multiAz: boolean;
     /** The database the runbook dumps (`pg_dump ... candlefish`). */
     readonly dbName: string;
-    /** Master user name; its password is managed by RDS in Secrets Manager. */
+    /** Master user name; its password is managed (and rotated) by RDS in Secrets Manager. Only the role Job uses it. */
     readonly username: string;
+    /**
+     * Bump to rotate the passwords of the apps' and the exporter's own logins
+     * (components/database-roles.ts); pods roll to the new ones, and those still
+     * running keep working meanwhile (two logins alternate).
+     */
+    readonly credentialsVersion: number;
     /** Enhanced monitoring interval in seconds (FSBP RDS.6); 0 turns it off. */
     readonly monitoringIntervalSeconds: number;
     /** Create the instance from this snapshot (identifier or ARN). See README "Restore". */
@@ -124,6 +130,9 @@ export interface DataConfig {
     readonly backups: BackupsConfig;
 }
 
+/** The roles components/database-roles.ts creates (groups and their a/b logins); the master user may not be one. */
+export const DB_ROLE_NAME = /^candlefish_(app|monitor)(_[ab])?$/;
+
 export const INSTANCE_CLASS_PATTERN = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal(-\d+xl)?)$/;
 export const NODE_TYPE_PATTERN = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$/;
 
@@ -177,10 +186,16 @@ const databaseShape = s.object({
         s.string({
             pattern: /^[a-z][a-z0-9_]{0,62}$/,
             expected: "a PostgreSQL user name (lower-case letter first, then letters, digits, _)",
-            check: (u) => (["rdsadmin", "postgres", "admin"].includes(u) ? `"${u}" is reserved or too guessable; choose an application-specific name` : undefined),
+            check: (u) =>
+                ["rdsadmin", "postgres", "admin"].includes(u)
+                    ? `"${u}" is reserved or too guessable; choose an application-specific name`
+                    : DB_ROLE_NAME.test(u)
+                      ? `"${u}" is a role the program creates for the apps or the exporter (components/database-roles.ts); choose another master user name`
+                      : undefined,
         }),
     ),
     monitoringIntervalSeconds: s.optional(s.int({ min: 0, max: 60 })),
+    credentialsVersion: s.optional(s.int({ min: 1 })),
     restoreFromSnapshot: s.optional(
         s.string({
             pattern: SNAPSHOT_PATTERN,
@@ -261,6 +276,7 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
         multiAz: or(d.multiAz, prod),
         dbName: or(d.dbName, "candlefish"),
         username: or(d.username, "candlefish_admin"),
+        credentialsVersion: or(d.credentialsVersion, 1),
         monitoringIntervalSeconds: or(d.monitoringIntervalSeconds, 60),
         restoreFromSnapshot: d.restoreFromSnapshot,
     });

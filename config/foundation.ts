@@ -34,6 +34,7 @@ export const AWS_ONLY_KEYS: Readonly<Record<string, { readonly what: string; rea
     dns: { what: "Route53" },
     monitoring: { what: "kube-prometheus-stack" },
     alerts: { what: "AlertManager" },
+    bootstrap: { what: "the first-deploy phase order (ECR repositories before the images in them)" },
 };
 
 /** Where images come from when the stack does not say: a registry on the developer's machine. */

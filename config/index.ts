@@ -9,6 +9,7 @@ import { DataConfig, readData } from "./data";
 import { PlatformConfig, readPlatform } from "./platform";
 import { OperationsConfig, readOperations } from "./operations";
 import { LocalConfig, readLocal, readPlatformChoice, refuseLocalSettings } from "./foundation";
+import { BootstrapConfig, readBootstrap } from "./bootstrap";
 
 export type { Color, ColorSpec, Environment, ServiceConfig } from "./services";
 export type { LocalConfig, Platform } from "./foundation";
@@ -25,6 +26,8 @@ interface AppTierStackConfig extends CoreConfig, OperationsConfig {
 /** A stack on the AWS foundation (`platform: aws`, the default). */
 export interface AwsStackConfig extends AppTierStackConfig, AwsConfig, DataConfig, PlatformConfig {
     readonly platform: "aws";
+    /** The first-deploy phase (config/bootstrap.ts): ECR repositories before the images in them. */
+    readonly bootstrap: BootstrapConfig;
 }
 
 /** A stack on an existing cluster with no AWS (`platform: local`). */
@@ -58,9 +61,11 @@ export function parseConfig(src: ConfigSource): StackConfig {
     const data = readData(src, core, aws.region);
     const platformCfg = readPlatform(src, core, aws.region);
     const operations = readOperations(src, core);
+    const bootstrap = readBootstrap(src);
     src.finish();
     return Object.freeze({
         platform,
+        bootstrap,
         ...base,
         ...aws,
         ...data,

@@ -18,6 +18,12 @@ export interface PreviousDeployment {
      * failed update, so a skipped older tag stays skipped after one.
      */
     readonly migrationHighWater: Readonly<Record<string, string>>;
+    /**
+     * The services the last update ran: its `deployedServices` output (a plain
+     * list, so written even by a failed update) and its promotion state's. A
+     * platform-phase update (config/bootstrap.ts) keeps these running.
+     */
+    readonly runningServices: ReadonlySet<string>;
 }
 
 export async function previousDeployment(): Promise<PreviousDeployment> {
@@ -26,7 +32,13 @@ export async function previousDeployment(): Promise<PreviousDeployment> {
     const hw = (await ref.getOutputDetails("migrationHighWater")).value;
     const migrationHighWater: Record<string, string> = {};
     if (hw && typeof hw === "object") for (const [k, v] of Object.entries(hw as Record<string, unknown>)) if (typeof v === "string") migrationHighWater[k] = v;
-    return { state: await stateOf(ref), migrationHighWater };
+    const state = await stateOf(ref);
+    const deployed = (await ref.getOutputDetails("deployedServices")).value;
+    const runningServices = new Set<string>([
+        ...(Array.isArray(deployed) ? deployed.filter((x): x is string => typeof x === "string") : []),
+        ...Object.keys(state ?? {}),
+    ]);
+    return { state, migrationHighWater, runningServices };
 }
 
 async function stateOf(ref: pulumi.StackReference): Promise<PromotionState | undefined> {

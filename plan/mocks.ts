@@ -150,6 +150,8 @@ const CALLS: Record<string, (inputs: State, region: string) => State> = {
         const names = zonesOf(region);
         return { names, zoneIds: names.map((_, n) => `${region}-az${n + 1}`), id: region };
     },
+    // The account's repositories before this update (the bootstrap check, platforms/aws.ts).
+    "aws:ecr/getRepositories:getRepositories": (_i, region) => ({ names: repositoriesInAccount(), id: region, region }),
     "aws:ecr/getRepository:getRepository": (i, region) => ({
         name: i.name,
         repositoryUrl: `${MOCK_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${i.name}`,
@@ -180,6 +182,26 @@ const CALLS: Record<string, (inputs: State, region: string) => State> = {
 let previousOutputs: Record<string, unknown> = {};
 export function setPreviousOutputs(outputs: Record<string, unknown> | undefined): void {
     previousOutputs = outputs ?? {};
+}
+
+/**
+ * The ECR repositories the mock account already has. By default, one per
+ * service the stack configures (a running account: every render but a first
+ * deploy's, so `plan` renders in this world); a test of the first deploy sets
+ * the list, e.g. none.
+ */
+let existingRepositories: readonly string[] | undefined;
+export function setExistingRepositories(names: readonly string[] | undefined): void {
+    existingRepositories = names;
+}
+function repositoriesInAccount(): string[] {
+    if (existingRepositories) return [...existingRepositories];
+    const services = pulumi.runtime.allConfig()["candlefish-maturity-map:services"];
+    try {
+        return Object.keys(JSON.parse(services ?? "{}"));
+    } catch {
+        return [];
+    }
 }
 
 export const mocks: pulumi.runtime.Mocks = {

@@ -6,7 +6,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as publicSettings from "@pulumi/pulumi/runtime/settings";
-import { mocks, resetMockRegions, setPreviousOutputs } from "./mocks";
+import { mocks, resetMockRegions, setExistingRepositories, setPreviousOutputs } from "./mocks";
 
 // Runtime internals the mock harness needs (not in the public typings).
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -92,6 +92,8 @@ export interface RenderOptions {
     readonly program?: string;
     /** The outputs of the stack's last deployment (what a StackReference to itself reads); none by default. */
     readonly previousOutputs?: Record<string, unknown>;
+    /** The ECR repositories the account has before the update; by default one per configured service (plan/mocks.ts). */
+    readonly ecrRepositories?: readonly string[];
     readonly project?: string;
 }
 
@@ -202,6 +204,7 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
     pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
     setPreviousOutputs(opts.previousOutputs);
     resetMockRegions();
+    setExistingRepositories(opts.ecrRepositories);
 
     const program = opts.program ?? DEFAULT_PROGRAM;
     const resolved = require.resolve(program);

@@ -15,11 +15,13 @@ import * as aws from "@pulumi/aws";
 import { AwsStackConfig, ConfigError } from "../config";
 import { DEFAULT_ZONE_COUNT } from "../config/aws";
 import { backupBucketName } from "../config/data";
+import { planServices, registryIssues } from "../config/bootstrap";
 import { Network } from "../components/network";
 import { Cluster } from "../components/cluster";
 import { Registry } from "../components/registry";
 import { AppSecrets, K8S_SECRETS, SecretDelivery } from "../components/secrets";
-import { Database } from "../components/database";
+import { Database, instanceIdentifier } from "../components/database";
+import { DatabaseCredentials, DatabaseRoles } from "../components/database-roles";
 import { Cache } from "../components/cache";
 import { Backups } from "../components/backups";
 import { Certificates } from "../components/certificates";
@@ -55,10 +57,28 @@ async function defaultZones(provider: aws.Provider, config: AwsStackConfig): Pro
     return names;
 }
 
-export async function awsFoundation(config: AwsStackConfig): Promise<Foundation> {
+/**
+ * `running`: the services the stack's last update ran (config/previous.ts).
+ * Refuses, before registering anything, to run a service whose ECR repository
+ * is not in the account yet (config/bootstrap.ts).
+ */
+export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet<string>): Promise<Foundation> {
     // The stack's one AWS provider, in its configured region (docs/AWS.md "Region").
     const awsProvider = new aws.Provider(AWS_PROVIDER_NAME, { region: config.region as aws.Region });
     const onAws = { providers: [awsProvider] };
+    // The first-deploy phase: which services this update runs. Each one's images come from a
+    // repository that must exist before the update: one read of the account's repository names.
+    const services = planServices(config.bootstrap.phase, config.services, running);
+    if (services.run.length > 0) {
+        const existing = new Set((await aws.ecr.getRepositories({}, { provider: awsProvider })).names);
+        const issues = registryIssues({ owner: config.registry.owner, run: services.run, existing, stack: config.stack });
+        if (issues.length > 0) throw new ConfigError(issues);
+    }
+    if (services.heldBack.length > 0)
+        pulumi.log.info(
+            `bootstrap.phase is platform: ${services.heldBack.join(", ")} ${services.heldBack.length === 1 ? "is" : "are"} not started by this update ` +
+                `(push the images, then pulumi config set --path bootstrap.phase apps)`,
+        );
     const availabilityZones = config.network.availabilityZones ?? (await defaultZones(awsProvider, config));
     // An existing zone is looked up before anything is created: a missing one stops here, naming dns.zone.
     const foundZone =
@@ -80,7 +100,13 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
         retainVolumes: config.isProduction,
         tags: config.tags,
     }, onAws);
-    const registry = new Registry("ecr", { ...config.registry, tags: config.tags }, onAws);
+    // The owner creates every configured service's repository (also in the platform phase:
+    // that is what it is for); another stack looks up only those of the services it runs.
+    const registry = new Registry("ecr", {
+        ...config.registry,
+        repositories: config.registry.owner ? config.registry.repositories : services.run.map((s) => s.name),
+        tags: config.tags,
+    }, onAws);
 
     // Data stores: secrets -> database, cache -> backups. Private subnets, reachable
     // from the nodes only, every stateful resource protected.
@@ -91,6 +117,15 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
         settings: config.database,
         identifier: `candlefish-maturity-map-${config.stack}-db`,
         masterUserSecretKmsKeyArn: secrets.kmsKey.arn,
+    }, onAws);
+    // The apps' and the exporter's own logins (docs/DATABASE.md): not the RDS master user,
+    // whose password RDS rotates under running pods.
+    const dbCredentials = new DatabaseCredentials("database-credentials", {
+        prefix: secrets.prefix,
+        kmsKeyArn: secrets.kmsKey.arn,
+        version: config.database.credentialsVersion,
+        recoveryWindowDays: config.secrets.recoveryWindowDays,
+        tags: config.tags,
     }, onAws);
     const cache = new Cache("cache", {
         ...dataPlacement,
@@ -125,6 +160,7 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
 
     return {
         platform: "aws",
+        services,
         provider: cluster.provider,
         cluster: { kubeconfig: cluster.kubeconfig },
         repositories: registry.repositoryUrls,
@@ -140,12 +176,31 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
                 oidcProviderArn: cluster.oidcProviderArn,
                 oidcProviderUrl: cluster.oidcProviderUrl,
                 secrets,
-                database: { address: database.address, port: database.port, dbName: database.dbName, masterUserSecretArn: database.masterUserSecretArn },
+                database: {
+                    address: database.address,
+                    port: database.port,
+                    dbName: database.dbName,
+                    masterUserSecretArn: database.masterUserSecretArn,
+                    credentials: dbCredentials,
+                },
                 redis: { host: cache.primaryEndpoint, port: cache.port, authSecretName: `${secrets.prefix}redis-auth`, authVersionId: cache.authSecretVersion.versionId },
                 tags: config.tags,
             }, { ...inClusterAndAws, dependsOn: [ns] });
             delivery = d;
-            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum };
+            // The logins exist in PostgreSQL, with their current passwords, before any app pod or migration starts.
+            const roles = new DatabaseRoles("database-roles", {
+                namespace: ns.name,
+                database: {
+                    address: database.address,
+                    port: database.port,
+                    dbName: database.dbName,
+                    identifier: instanceIdentifier(`candlefish-maturity-map-${config.stack}-db`, config.database.restoreFromSnapshot),
+                },
+                adminSecretName: d.databaseSecretNames.admin,
+                credentials: dbCredentials,
+                version: config.database.credentialsVersion,
+            }, { ...inCluster, dependsOn: [ns] });
+            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
@@ -171,6 +226,8 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
                     region: config.region,
                     oidcProviderArn: cluster.oidcProviderArn,
                     oidcProviderUrl: cluster.oidcProviderUrl,
+                    // candlefish-*: the deploying role may create only roles so named (docs/iam/).
+                    roleName: `candlefish-${config.stack}-cert-manager-dns01`,
                     tags: config.tags,
                 },
             }, inClusterAndAws);
@@ -194,9 +251,11 @@ export async function awsFoundation(config: AwsStackConfig): Promise<Foundation>
                 environment: config.environment,
                 monitoring: config.monitoring,
                 alerts: config.alerts,
-                // The exporters read the same connection Secrets rtpm-api gets.
-                postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+                // The postgres exporter logs in as its own pg_monitor login, once the role Job made it.
+                postgres: { secretName: delivery.databaseSecretNames.monitor, key: "DATABASE_URL", rotationChecksum: delivery.monitorChecksum },
+                // The redis exporter reads the same Secret rtpm-api gets.
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
+            // Not after the role Job: the exporter retries its login on every scrape until the Job made it.
             }, { ...inCluster, dependsOn: [ns, delivery] });
 
             return {

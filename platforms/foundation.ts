@@ -10,6 +10,7 @@ import type { AppNamespace } from "../components/namespace";
 import type { MaintenancePage } from "../components/maintenance";
 import type { SecretEnv } from "../components/blue-green-service";
 import type { ClusterAccess } from "../components/promotion-gate";
+import type { ServicePlan } from "../config/bootstrap";
 
 /** How the promotion gates, run by `pulumi up` on the operator's machine, reach the cluster: the provider's kubeconfig. */
 export type { ClusterAccess };
@@ -20,6 +21,11 @@ export interface DeliveredSecrets {
     secretEnvFor(service: string): SecretEnv;
     /** Changes exactly when a delivered value changes; as the pod annotation `checksum/secrets` it rolls both colors. */
     readonly rotationChecksum: pulumi.Input<string>;
+    /**
+     * What the app workloads (Deployments, migration Jobs) must wait for before
+     * they start: on AWS, the Job that provisions their own database roles.
+     */
+    readonly ready: readonly pulumi.Resource[];
 }
 
 /** What the app tier declared, for the in-cluster platform the foundation installs around it. */
@@ -64,7 +70,12 @@ export interface Foundation {
     readonly provider: k8s.Provider;
     /** The same cluster, for checks that read it while `pulumi up` runs. */
     readonly cluster: ClusterAccess;
-    /** Per service, the image repository its colors run `<repository>:<tag>` from. */
+    /**
+     * The configured services this update runs, and those it holds back (the AWS
+     * foundation's first-deploy phase, config/bootstrap.ts; a local one runs all).
+     */
+    readonly services: ServicePlan;
+    /** Per service this update runs, the image repository its colors run `<repository>:<tag>` from. */
     readonly repositories: Readonly<Record<string, pulumi.Input<string>>>;
     /**
      * The namespaces of the in-cluster platform this foundation installs that

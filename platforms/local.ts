@@ -42,6 +42,7 @@ export function localFoundation(config: LocalStackConfig): Foundation {
             access ??= { kubeconfig: pulumi.secret(ambientKubeconfig()), context: local.kubeContext };
             return access;
         },
+        services: { run: config.services, heldBack: [] },
         repositories: Object.freeze(Object.fromEntries(config.services.map((s) => [s.name, `${local.registry}/${s.name}`]))),
         platformNamespaces: [],
 
@@ -53,7 +54,8 @@ export function localFoundation(config: LocalStackConfig): Foundation {
                 jwtSecret: local.jwtSecret,
                 config: local.config,
             }, { ...inCluster, dependsOn: [ns] });
-            return { secretEnvFor: (service) => secrets.secretEnvFor(service), rotationChecksum: secrets.rotationChecksum };
+            // The developer's database and its user are the developer's: nothing to provision first.
+            return { secretEnvFor: (service) => secrets.secretEnvFor(service), rotationChecksum: secrets.rotationChecksum, ready: [] };
         },
 
         installPlatform(): FoundationOutputs {

@@ -118,7 +118,7 @@ describe("TLS: cert-manager, issuers and candlefish-ai-tls", () => {
         assert.deepEqual(policy.Statement[1].Condition, { "ForAllValues:StringEquals": { "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"] } });
         // The chart's controller service account carries the role (the pod identity webhook reads the annotation).
         const cmv = inputs(ofType(prod, RELEASE).filter((r) => inputs(r).chart === "cert-manager")[0]).values;
-        assert.deepEqual(cmv.serviceAccount, { name: "cert-manager", annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::123456789012:role/tls-dns01` } });
+        assert.deepEqual(cmv.serviceAccount, { name: "cert-manager", annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::123456789012:role/candlefish-production-cert-manager-dns01` } });
         assert.equal(cmv.securityContext.fsGroup, 1001);
         assert.equal(cmv.securityContext.runAsNonRoot, true);
     });

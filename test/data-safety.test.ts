@@ -72,11 +72,12 @@ describe("data safety", function () {
                 for (const res of found) assert.equal(res.options.protect, true, `${r.stack}: ${type} ${res.name} is not protected`);
             }
         }
-        // The counts the issue implies for production: 1 DB, 1 cache, 1 bucket, 3 app secrets, 4 repositories.
+        // The counts the issue implies for production: 1 DB, 1 cache, 1 bucket, 4 repositories; 5 secrets
+        // (config, jwt-secret, redis-auth, and the apps' and the exporter's database logins).
         assert.equal(ofType(prod, "aws:rds/instance:Instance").length, 1);
         assert.equal(ofType(prod, "aws:elasticache/replicationGroup:ReplicationGroup").length, 1);
         assert.equal(ofType(prod, "aws:s3/bucket:Bucket").filter((b) => b.name === "backups-bucket").length, 1);
-        assert.equal(ofType(prod, "aws:secretsmanager/secret:Secret").length, 3);
+        assert.equal(ofType(prod, "aws:secretsmanager/secret:Secret").length, 5);
         assert.equal(ofType(prod, "aws:ecr/repository:Repository").length, 4);
     });
 

@@ -1,6 +1,6 @@
 // The `pulumi config set ...` / `pulumi config get ...` commands the docs show,
 // parsed out of the markdown (fenced code blocks and inline code spans), so a
-// command added to README.md or docs/RUNBOOK.md is run by
+// command added to one of DOC_FILES is run by
 // test/real-cli.test.ts without anyone listing it.
 import * as fs from "fs";
 import * as path from "path";
@@ -143,12 +143,15 @@ export function extractFromMarkdown(file: string, text: string): { commands: Doc
     return { commands, mentions };
 }
 
+/** The docs whose `pulumi config` commands test/real-cli.test.ts runs literally. */
+export const DOC_FILES = ["README.md", "docs/RUNBOOK.md", "docs/FIRST-DEPLOY.md", "docs/DATABASE.md"];
+
 /**
- * The commands of README.md and docs/RUNBOOK.md, each distinct command once (in
+ * The commands of DOC_FILES, each distinct command once (in
  * order of first appearance; a command without --stack acts on production, the
  * stack the README selects).
  */
-export function docCommands(root: string, files = ["README.md", "docs/RUNBOOK.md"]): { commands: DocCommand[]; mentions: DocMention[] } {
+export function docCommands(root: string, files = DOC_FILES): { commands: DocCommand[]; mentions: DocMention[] } {
     const byText = new Map<string, DocCommand>();
     const mentions: DocMention[] = [];
     for (const f of files) {

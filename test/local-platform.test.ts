@@ -183,7 +183,7 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
     });
 
     it("stack outputs: the app tier's, and none of the AWS foundation's", () => {
-        assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(local.outputs))).sort(), ["liveColors", "maintenanceMode", "maintenancePage", "migrationHighWater", "namespace", "promotionState", "readOnlyMode", "repositoryUrls"]);
+        assert.deepEqual(Object.keys(JSON.parse(JSON.stringify(local.outputs))).sort(), ["deployedServices", "liveColors", "maintenanceMode", "maintenancePage", "migrationHighWater", "namespace", "promotionState", "readOnlyMode", "repositoryUrls"]);
         assert.equal((local.outputs.repositoryUrls as Record<string, string>)["rtpm-api"], `${DEFAULT_LOCAL_REGISTRY}/rtpm-api`);
     });
 
@@ -309,6 +309,8 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:Backups::backups",
                 "candlefish:data:Cache::cache",
                 "candlefish:data:Database::database",
+                "candlefish:data:DatabaseCredentials::database-credentials",
+                "candlefish:data:DatabaseRoles::database-roles",
                 "candlefish:data:SecretDelivery::secret-delivery",
                 // New with issue 12: the Route53 zone (found or created) and the stack's one AWS provider.
                 "candlefish:dns:DnsZone::dns",

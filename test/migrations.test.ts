@@ -7,6 +7,8 @@ import { migrationJobNames, olderTags, tagSlug } from "../components/migrations"
 import { RUN_AS_USER } from "../components/blue-green-service";
 
 const JOB = "kubernetes:batch/v1:Job";
+/** The migration Jobs (the database role Job, components/database-roles.ts, is not one). */
+const migrationJobs = (r: Rendered) => ofType(r, JOB).filter((j) => j.name.includes("-migrate-"));
 
 describe("Migrations: a Job per image tag gates its color's rollout", () => {
     let prod: Rendered;
@@ -15,7 +17,7 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
     });
 
     it("declares a Job for the newest rtpm-api tag only, named from the tag (green's v2.4.0 is older and runs on v2.4.1's schema), and none for services without migrations", () => {
-        const jobs = ofType(prod, JOB).map((j) => inputs(j).metadata.name).sort();
+        const jobs = migrationJobs(prod).map((j) => inputs(j).metadata.name).sort();
         assert.deepEqual(jobs, ["rtpm-api-migrate-v2-4-1"]);
     });
 
@@ -38,9 +40,9 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
     it("each color's Deployment depends on its own tag's Job (Job -> Deployment ordering)", () => {
         assert.ok(find(prod, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-1`));
         // Green runs an older tag: no Job of its own to wait for.
-        assert.deepEqual(find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((d) => d.startsWith(JOB)), []);
+        assert.deepEqual(find(prod, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((d) => d.startsWith(`${JOB}::`) && d.includes("-migrate-")), []);
         // Services without migrations wait for nothing of the kind.
-        assert.deepEqual(find(prod, DEPLOYMENT, "nanda-api-blue").options.dependsOn.filter((d) => d.startsWith(JOB)), []);
+        assert.deepEqual(find(prod, DEPLOYMENT, "nanda-api-blue").options.dependsOn.filter((d) => d.startsWith(`${JOB}::`) && d.includes("-migrate-")), []);
     });
 
     it("the Job is hardened like the color's pods: PSS restricted, resources, no SA token, bounded retries and runtime", () => {
@@ -113,7 +115,7 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
 
     it("both colors on the same tag share one Job and both Deployments wait for it", async () => {
         const r = await renderStack("production", ["services.rtpm-api.green.imageTag=v2.4.1"]);
-        assert.deepEqual(ofType(r, JOB).map((j) => j.name), ["rtpm-api-migrate-v2-4-1"]);
+        assert.deepEqual(migrationJobs(r).map((j) => j.name), ["rtpm-api-migrate-v2-4-1"]);
         for (const color of ["blue", "green"])
             assert.ok(find(r, DEPLOYMENT, `rtpm-api-${color}`).options.dependsOn.includes(`${JOB}::rtpm-api-migrate-v2-4-1`));
     });
@@ -136,14 +138,14 @@ describe("Migrations: a Job per image tag gates its color's rollout", () => {
         const r = await renderWith("production", [], {
             migrations: { "nanda-api": { command: ["npm", "run", "migrate"], backoffLimit: 0, activeDeadlineSeconds: 300 } },
         });
-        const jobs = ofType(r, JOB).map((j) => inputs(j));
+        const jobs = migrationJobs(r).map((j) => inputs(j));
         assert.deepEqual(jobs.map((j) => j.metadata.name).sort(), ["nanda-api-migrate-v1-8-0"]);
         assert.deepEqual(jobs[0].spec.template.spec.containers[0].command, ["npm", "run", "migrate"]);
         assert.equal(jobs[0].spec.backoffLimit, 0);
         assert.equal(jobs[0].spec.activeDeadlineSeconds, 300);
-        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
+        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-blue").options.dependsOn.filter((x) => x.startsWith(`${JOB}::`) && x.includes("-migrate-")), []);
         const none = await renderWith("production", [], { migrations: {} });
-        assert.equal(ofType(none, JOB).length, 0);
+        assert.equal(migrationJobs(none).length, 0);
     });
 
     it("the Job does not get READ_ONLY_MODE, so toggling read-only mode never re-runs a migration", async () => {
@@ -190,10 +192,12 @@ describe("Migrations: never re-run, never concurrent, never an older tag's by ac
 
     it("never two migrations at once: when two Jobs exist (runOlderTags, or tags without order), the inactive tag's waits for the live tag's", async () => {
         const both = await renderWith("production", [], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } });
-        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-0").options.dependsOn, [`${JOB}::rtpm-api-migrate-v2-4-1`]);
-        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-1").options.dependsOn, []);
+        // Every migration also waits for the Job that provisions its database login (components/database-roles.ts).
+        const roles = `${JOB}::database-roles-job`;
+        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-0").options.dependsOn, [roles, `${JOB}::rtpm-api-migrate-v2-4-1`]);
+        assert.deepEqual(find(both, JOB, "rtpm-api-migrate-v2-4-1").options.dependsOn, [roles]);
         const shas = await renderStack("production", ["services.rtpm-api.blue.imageTag=1a2b3c4", "services.rtpm-api.green.imageTag=5d6e7f8"]);
-        assert.deepEqual(find(shas, JOB, "rtpm-api-migrate-5d6e7f8").options.dependsOn, [`${JOB}::rtpm-api-migrate-1a2b3c4`]);
+        assert.deepEqual(find(shas, JOB, "rtpm-api-migrate-5d6e7f8").options.dependsOn, [roles, `${JOB}::rtpm-api-migrate-1a2b3c4`]);
     });
 
     it("a tag older than one deployed before runs no migration unless runOlderTags is set", async () => {
@@ -206,17 +210,17 @@ describe("Migrations: never re-run, never concurrent, never an older tag's by ac
         // Green rolls back by tag, from v2.5.0 to v2.3.9.
         const cfg = stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"]);
         const r = await render({ stack: "production", ...cfg, previousOutputs: last });
-        assert.deepEqual(ofType(r, JOB).map((j) => j.name), [], "both v2.4.1 and v2.3.9 are older than the v2.5.0 that ran");
-        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((x) => x.startsWith(JOB)), []);
+        assert.deepEqual(migrationJobs(r).map((j) => j.name), [], "both v2.4.1 and v2.3.9 are older than the v2.5.0 that ran");
+        assert.deepEqual(find(r, DEPLOYMENT, "rtpm-api-green").options.dependsOn.filter((x) => x.startsWith(`${JOB}::`) && x.includes("-migrate-")), []);
         const asked = await render({ stack: "production", ...stackConfig("production", ["services.rtpm-api.green.imageTag=v2.3.9"], { migrations: { "rtpm-api": { command: ["python", "manage.py", "migrate"], runOlderTags: true } } }), previousOutputs: last });
-        assert.deepEqual(ofType(asked, JOB).map((j) => j.name).sort(), ["rtpm-api-migrate-v2-3-9", "rtpm-api-migrate-v2-4-1"]);
+        assert.deepEqual(migrationJobs(asked).map((j) => j.name).sort(), ["rtpm-api-migrate-v2-3-9", "rtpm-api-migrate-v2-4-1"]);
     });
 
     it("the newest migrated tag is a stack output written even by a failed update, and keeps older tags skipped after one", async () => {
         assert.deepEqual(prod.outputs.migrationHighWater, { "rtpm-api": "v2.4.1" });
         // A failed update leaves no promotionState, only the high-water mark (here: v3.7.0 was tried).
         const r = await render({ stack: "production", ...stackConfig("production"), previousOutputs: { migrationHighWater: { "rtpm-api": "v3.7.0-fails" } } });
-        assert.deepEqual(ofType(r, JOB).map((j) => j.name), [], "v2.4.1 and v2.4.0 are older than the v3.7.0 that was migrated (or tried)");
+        assert.deepEqual(migrationJobs(r).map((j) => j.name), [], "v2.4.1 and v2.4.0 are older than the v3.7.0 that was migrated (or tried)");
         assert.deepEqual(r.outputs.migrationHighWater, { "rtpm-api": "v3.7.0-fails" });
     });
 });

@@ -164,7 +164,8 @@ describe("monitoring: kube-prometheus-stack", () => {
 
     it("runs postgres_exporter and redis_exporter on the delivered connection Secrets, hardened, each with a ServiceMonitor", () => {
         const env = (name: string) => inputs(find(prod, DEPLOYMENT, `monitoring-${name}`)).spec.template.spec.containers[0].env;
-        assert.deepEqual(env("postgres-exporter"), [{ name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: "rtpm-api-database", key: "DATABASE_URL" } } }]);
+        // Its own pg_monitor login (docs/DATABASE.md), not rtpm-api's.
+        assert.deepEqual(env("postgres-exporter"), [{ name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: "postgres-exporter-database", key: "DATABASE_URL" } } }]);
         assert.deepEqual(env("redis-exporter"), [{ name: "REDIS_ADDR", valueFrom: { secretKeyRef: { name: "candlefish-redis", key: "REDIS_URL" } } }]);
         for (const name of ["postgres-exporter", "redis-exporter"]) {
             const d = inputs(find(prod, DEPLOYMENT, `monitoring-${name}`));

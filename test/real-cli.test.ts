@@ -4,7 +4,7 @@
 //
 //   - `pulumi config` on each stack lists Pulumi.yaml's declared keys and
 //     decrypts every value (a fake `secure:` value fails here).
-//   - Every `pulumi config set|get` command README.md and docs/RUNBOOK.md show
+//   - Every `pulumi config set|get` command the docs show (DOC_FILES: README.md, docs/RUNBOOK.md, docs/FIRST-DEPLOY.md, docs/DATABASE.md)
 //     (parsed out of the markdown) runs literally, placeholders replaced by
 //     samples; the program's config loader accepts what the CLI then hands it,
 //     with the intended types; the offline plan reads the same config as its
@@ -261,6 +261,34 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
             assert.equal(value, "existing");
             assert.deepEqual(diff, { changed: [], added: [], removed: [] });
             assert.ok(!standInsAfter.includes("dns.zone"), JSON.stringify(standInsAfter));
+        },
+    },
+    {
+        key: /^bootstrap\.phase$/,
+        says: "docs/FIRST-DEPLOY.md: on a stack whose services run, neither phase deletes or starts anything (the platform phase keeps what the last update ran)",
+        check({ diff }) {
+            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+        },
+    },
+    {
+        key: /^database\.credentialsVersion$/,
+        says: "docs/DATABASE.md: the _b logins get new passwords, the role Job runs again, every app pod and the exporter roll; nothing stateful",
+        check({ diff }) {
+            const changed = new Map(diff.changed.map((c) => [`${c.type}::${c.name}`, c.paths]));
+            for (const p of ["app", "monitor"]) {
+                assert.deepEqual(changed.get(`random:index/randomPassword:RandomPassword::database-credentials-${p}-b`), ["keepers.generation"], p);
+                assert.equal(changed.get(`random:index/randomPassword:RandomPassword::database-credentials-${p}-a`), undefined, `${p}-a keeps its password`);
+            }
+            for (const s of APP_SERVICES) for (const color of ["blue", "green"])
+                assert.deepEqual(changed.get(`${DEPLOYMENT}::${s}-${color}`), ["spec.template.metadata.annotations.checksum/secrets"], `${s}-${color}`);
+            for (const c of diff.changed) assert.doesNotMatch(c.type, /^aws:(rds|elasticache|kms|s3)\//, `${c.type} ${c.name}`);
+        },
+    },
+    {
+        key: /^cluster\.deletionProtection$/,
+        says: "docs/FIRST-DEPLOY.md teardown: only the EKS cluster's deletion protection changes",
+        check({ diff }) {
+            assert.deepEqual(diff, { changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["deletionProtection"] }], added: [], removed: [] });
         },
     },
     {
@@ -558,7 +586,7 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
         assert.match(msg, /- alerts\.slackWebhookUrl: required in production: .*`pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\/\S+`/);
     });
 
-    describe("every `pulumi config set|get` README.md and docs/RUNBOOK.md show, run literally", () => {
+    describe("every `pulumi config set|get` the docs (DOC_FILES) show, run literally", () => {
         const { commands, mentions } = docCommands(ROOT);
         const setOnce = (key: string) => {
             const c = commands.find((x) => x.verb === "set" && x.key === key);

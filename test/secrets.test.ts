@@ -6,7 +6,7 @@
 // `kubectl rollout restart`).
 import { strict as assert } from "assert";
 import { Rendered, Secret } from "../plan/render";
-import { CLUSTER_SECRET_STORE, K8S_SECRETS, SECRET_CONSUMERS } from "../components/secrets";
+import { CLUSTER_SECRET_STORE, DB_SECRETS, K8S_SECRETS, SECRET_CONSUMERS } from "../components/secrets";
 import { DEPLOYMENT, SERVICES, diffRenders, find, inputs, ofType, renderBoth, renderStack, renderWith } from "./harness";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
@@ -36,7 +36,13 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
         it("the runbook's names, candlefish/<stack>/config and candlefish/<stack>/jwt-secret, KMS-encrypted and protected", () => {
             for (const [r, stack, window] of [[prod, "production", 30], [staging, "staging", 7]] as const) {
                 const names = ofType(r, SECRET).map((s) => inputs(s).name).sort();
-                assert.deepEqual(names, [`candlefish/${stack}/config`, `candlefish/${stack}/jwt-secret`, `candlefish/${stack}/redis-auth`]);
+                assert.deepEqual(names, [
+                    `candlefish/${stack}/config`,
+                    `candlefish/${stack}/database-app`,
+                    `candlefish/${stack}/database-monitor`,
+                    `candlefish/${stack}/jwt-secret`,
+                    `candlefish/${stack}/redis-auth`,
+                ]);
                 for (const s of ofType(r, SECRET)) {
                     assert.equal(inputs(s).kmsKeyId, SECRETS_KEY, s.name);
                     assert.equal(inputs(s).recoveryWindowInDays, window, s.name);
@@ -147,9 +153,9 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             assert.deepEqual(css.options.dependsOn, ["kubernetes:helm.sh/v3:Release::secret-delivery-eso"]);
         });
 
-        it("ExternalSecrets produce candlefish-config, candlefish-jwt, rtpm-api-database and candlefish-redis in the app namespace", () => {
+        it("ExternalSecrets produce candlefish-config, candlefish-jwt, rtpm-api-database and candlefish-redis in the app namespace (and the exporter's and the role Job's database Secrets)", () => {
             const byName: Record<string, any> = Object.fromEntries(ofType(prod, ES).map((e) => [inputs(e).metadata.name, inputs(e)]));
-            assert.deepEqual(Object.keys(byName).sort(), Object.values(K8S_SECRETS).sort());
+            assert.deepEqual(Object.keys(byName).sort(), [...Object.values(K8S_SECRETS), ...Object.values(DB_SECRETS)].sort());
             for (const [name, es] of Object.entries(byName)) {
                 assert.equal(es.metadata.namespace, "production", name);
                 assert.deepEqual(es.spec.secretStoreRef, { kind: "ClusterSecretStore", name: CLUSTER_SECRET_STORE }, name);
@@ -158,18 +164,25 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             }
             assert.deepEqual(byName["candlefish-config"].spec.dataFrom, [{ extract: { key: "candlefish/production/config" } }]);
             assert.deepEqual(byName["candlefish-jwt"].spec.data, [{ secretKey: "JWT_SECRET", remoteRef: { key: "candlefish/production/jwt-secret", property: "jwt-secret" } }]);
-            const db = byName["rtpm-api-database"];
-            assert.deepEqual(
-                db.spec.data.map((d: any) => [d.secretKey, d.remoteRef.key, d.remoteRef.property]),
-                [
-                    ["username", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-database-instance", "username"],
-                    ["password", "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-database-instance", "password"],
-                ],
-            );
-            assert.equal(
-                db.spec.target.template.data.DATABASE_URL,
-                "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@candlefish-maturity-map-production-db.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/candlefish?sslmode=require",
-            );
+            // rtpm-api and the exporter: the program's own logins, never the RDS master secret (docs/DATABASE.md).
+            const master = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-database-instance";
+            const url =
+                "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@candlefish-maturity-map-production-db.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/candlefish?sslmode=require";
+            for (const [secret, source] of [["rtpm-api-database", "candlefish/production/database-app"], ["postgres-exporter-database", "candlefish/production/database-monitor"]]) {
+                assert.deepEqual(
+                    byName[secret].spec.data.map((d: any) => [d.secretKey, d.remoteRef.key, d.remoteRef.property]),
+                    [["username", source, "username"], ["password", source, "password"]],
+                    secret,
+                );
+                assert.equal(byName[secret].spec.target.template.data.DATABASE_URL, url, secret);
+            }
+            // The master credentials reach only the role Job's Secret, as username/password (no URL), re-read every 5 minutes.
+            const admin = byName["candlefish-db-admin"];
+            assert.deepEqual(admin.spec.data.map((d: any) => [d.secretKey, d.remoteRef.key, d.remoteRef.property]), [["username", master, "username"], ["password", master, "password"]]);
+            assert.equal(admin.spec.target.template, undefined);
+            assert.equal(admin.spec.refreshInterval, "5m");
+            const masterReaders = Object.entries(byName).filter(([, es]) => JSON.stringify(es.spec).includes("rds!db-")).map(([n]) => n);
+            assert.deepEqual(masterReaders, ["candlefish-db-admin"]);
             const redis = byName["candlefish-redis"];
             assert.deepEqual(redis.spec.data, [{ secretKey: "token", remoteRef: { key: "candlefish/production/redis-auth", property: "auth-token" } }]);
             assert.equal(
@@ -180,7 +193,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
 
         it("ClusterSecretStore and ExternalSecrets validate against the external-secrets.io/v1beta1 schemas", async () => {
             const objs = [...ofType(prod, CSS), ...ofType(prod, ES)].map((r) => inputs(r));
-            assert.equal(objs.length, 5);
+            assert.equal(objs.length, 7);
             for (const obj of objs) {
                 const mod = await importModel(`@kubernetes-models/external-secrets/external-secrets.io/v1beta1/${obj.kind}`);
                 assert.doesNotThrow(() => new mod[obj.kind](obj).validate(), `${obj.kind} ${obj.metadata.name}`);

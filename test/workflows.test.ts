@@ -9,7 +9,7 @@ import * as YAML from "yaml";
 import { ROOT } from "../plan/stackfile";
 import { parseArgs } from "../plan/cli";
 import { parseArgs as parseSwitchArgs } from "../switch/args";
-import { SERVICES, find, ofType, inputs, parseWith, renderBoth, renderWith, expectRejected } from "./harness";
+import { SERVICES, find, ofType, inputs, parseWith, renderBoth, renderStack, renderWith, expectRejected } from "./harness";
 import { deployRunnerLabel } from "../config/aws";
 import { Rendered } from "../plan/render";
 
@@ -136,6 +136,27 @@ describe("CI/CD workflows: what each one does", () => {
         assert.match(String(up?.with?.["stack-name"]), /\/production$/);
         assert.equal((prod as any).concurrency.group, "pulumi-production");
         assert.equal((prod as any).concurrency["cancel-in-progress"], false);
+    });
+
+    it("deploy: the first-deploy phase order (docs/FIRST-DEPLOY.md): staging first, health checks skipped while the stack's bootstrapPhase output is platform", async () => {
+        const wf = load("deploy.yml");
+        // staging -> production stays: the platform phase of staging looks no repository up, and its apps
+        // phase is refused by the program (not by a failed lookup) while production has not created them.
+        assert.equal(wf.jobs.staging.needs, "test");
+        assert.equal(wf.jobs.production.needs, "staging");
+        for (const id of ["staging", "production"]) {
+            const job = wf.jobs[id];
+            const up = job.steps.find((s) => s.uses?.startsWith("pulumi/actions@")) as Step & { id?: string };
+            assert.equal(up.id, "up", `${id}: the up step's outputs are read by id`);
+            const health = job.steps.filter((s) => /curl .*\/api\/health/.test(s.run ?? "")) as (Step & { if?: string })[];
+            assert.equal(health.length, 1, `${id}: one health check step`);
+            assert.equal(health[0].if, "steps.up.outputs.bootstrapPhase != 'platform'", id);
+            assert.ok(job.steps.indexOf(health[0]) > job.steps.indexOf(up), `${id}: the health check follows the up`);
+        }
+        // The output the condition reads is the program's own: "platform" in that phase, "apps" otherwise.
+        const platform = await renderStack("production", ["bootstrap.phase=platform"]);
+        assert.equal(platform.outputs.bootstrapPhase, "platform");
+        assert.equal((await renderStack("staging")).outputs.bootstrapPhase, "apps");
     });
 
     it("switch: workflow_dispatch with stack, service and color as choices and a required reason", () => {
