@@ -4,7 +4,7 @@
 // selectors?", "does this image bump restart the live color?", "does this
 // edit replace the database?"). Reference: docs/PLAN.md.
 //
-//   npx --no candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+//   npx --no -- candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
 //
 // Contract (issue 3): stdout carries only the requested output; every error
 // exits non-zero with nothing on stdout and a message on stderr that names the
@@ -23,8 +23,8 @@ import { PROJECT } from "../config/source";
 import type { PolicyReport } from "./policy";
 import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
 
-export const USAGE = `usage: npx --no candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
-   (or: node scripts/plan.js ...; \`npm run plan -- ...\` prints npm's banner on stdout unless --silent)
+export const USAGE = `usage: npx --no -- candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+   (the same: node scripts/plan.js ...; \`npm run plan -- ...\` prints npm's banner on stdout unless --silent)
 
   --stack NAME              stack to plan, read from Pulumi.NAME.yaml (default: production)
   --config-file FILE        read the stack's config from FILE instead of Pulumi.NAME.yaml (as pulumi --config-file)
@@ -166,7 +166,7 @@ function stackConfig(args: PlanArgs, origin: ConfigOrigin, sets: readonly string
             if (!fs.existsSync(file)) throw new StackFileError(`${origin.flag}: no such file ${origin.file}`);
             cfg = readStack(args.stack, path.dirname(file), file);
         } else cfg = readStack(args.stack);
-        for (const s of sets) applySet(cfg, s);
+        for (const s of sets) applySet(cfg, s, false, true);
         for (const s of secretSets) applySet(cfg, s, true);
         standIns = applyStandIns(args.stack, cfg);
     } catch (e) {

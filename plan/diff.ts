@@ -31,6 +31,8 @@ export interface Changed extends ResourceRef {
     readonly replaceKnown: boolean;
     /** The resource is protected: `pulumi up` refuses to replace or delete it. */
     readonly protect: boolean;
+    /** retainOnDelete: a replaced resource's old instance leaves the stack but is not deleted. */
+    readonly retainOnDelete: boolean;
     /** Old and new value per changed path, secrets masked. */
     readonly values: Record<string, ValueChange>;
 }
@@ -119,6 +121,7 @@ export function diffRenders(before: Rendered, after: Rendered): PlanDiff {
             mayReplace: verdict.mayReplace,
             replaceKnown: verdict.known,
             protect: r.options.protect || old.options.protect,
+            retainOnDelete: old.options.retainOnDelete,
             values,
         });
     }

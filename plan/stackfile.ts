@@ -153,17 +153,18 @@ export function parsePath(p: string): (string | number)[] {
 /**
  * Applies one `PATH=VALUE` edit. The first path segment is the key, in the
  * project namespace unless written `ns:key`. VALUE is parsed as a YAML scalar.
- * `secret`: the edit is `--set-secret` (as `pulumi config set --secret`); a
- * plain `--set` of a key that must be secret is refused, as the program
- * refuses a plaintext value in the stack file.
+ * `secret`: the edit is `--set-secret` (as `pulumi config set --secret`).
+ * `refusePlaintextSecrets` (the plan's --set): a plain edit of a key that must
+ * be secret is refused, as the program refuses a plaintext value in the stack
+ * file. Tests leave it off to feed the program plaintext on purpose.
  */
-export function applySet(cfg: StackConfigMap, assignment: string, secret = false): void {
+export function applySet(cfg: StackConfigMap, assignment: string, secret = false, refusePlaintextSecrets = false): void {
     const flag = secret ? "--set-secret" : "--set";
     const eq = assignment.indexOf("=");
     if (eq <= 0) throw new StackFileError(`${flag}: expected PATH=VALUE, got "${secret ? assignment.replace(/=.*/s, "=...") : assignment}"`);
     const segments = parsePath(assignment.slice(0, eq));
     const dotted = segments.map(String).join(".");
-    if (!secret && (mustBeSecret(dotted) || cfg.secretPaths.has(dotted))) {
+    if (refusePlaintextSecrets && !secret && (mustBeSecret(dotted) || cfg.secretPaths.has(dotted))) {
         throw new StackFileError(
             `--set ${dotted}: this key holds a secret, and a plaintext value is refused (the stack file must store it as ciphertext: pulumi config set --secret --path ${dotted} ...). ` +
                 `To plan with another value, pass it with --set-secret ${dotted}=VALUE; it is masked like a secure: value`,

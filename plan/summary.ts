@@ -278,7 +278,7 @@ export function replacementViolations(d: PlanDiff, allow: readonly string[] = []
             type: c.type,
             name: c.name,
             message:
-                `${c.type} ${c.name} (${statefulKind(c.type)}) would be REPLACED: ${c.replaceBecause.join(", ")} force${c.replaceBecause.length === 1 ? "s" : ""} a new resource, and the old one's data does not move to it.` +
+                `${c.type} ${c.name} (${statefulKind(c.type)}) would be REPLACED: ${c.replaceBecause.join(", ")} force${c.replaceBecause.length === 1 ? "s" : ""} a new resource, and the old one's data does not move to it${c.retainOnDelete ? " (the old one is retained, outside the stack)" : ""}.` +
                 (c.protect ? " It is protected, so `pulumi up` refuses it until `pulumi state unprotect`." : "") +
                 ` If the replacement is intended, list it in the stack config key allowReplacement (pulumi config set --path 'allowReplacement[0]' ${c.name}) in the same change.`,
         }));
@@ -382,7 +382,7 @@ export function formatDiff(d: PlanDiff, ctx: DiffContext): string {
         lines.push("");
         for (const c of loud) {
             lines.push(
-                `!!! REPLACES A STATEFUL RESOURCE: ${c.type} ${c.name} (${statefulKind(c.type)}): forced by ${c.replaceBecause.join(", ")}; a new one is created and the old one deleted, its data does not move.` +
+                `!!! REPLACES A STATEFUL RESOURCE: ${c.type} ${c.name} (${statefulKind(c.type)}): forced by ${c.replaceBecause.join(", ")}; a new one is created and the old one ${c.retainOnDelete ? "leaves the stack (retainOnDelete: it keeps running)" : "deleted"}, its data does not move.` +
                     (c.protect ? " Protected: `pulumi up` refuses it until `pulumi state unprotect`." : "") +
                     (allow.includes(c.name) ? " Allowed by allowReplacement." : " Not in allowReplacement."),
             );

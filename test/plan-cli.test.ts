@@ -83,7 +83,7 @@ describe("plan CLI: flags", function () {
     it("--help prints the usage on stdout and exits 0", async () => {
         const r = await plan("--help");
         assert.equal(r.code, 0);
-        assert.match(r.stdout, /^usage: npx --no candlefish-plan \[--stack NAME\] \[--set PATH=VALUE\]\.\.\. \[--json\] \[--diff\] \[--out DIR\] \[--policy\]/);
+        assert.match(r.stdout, /^usage: npx --no -- candlefish-plan \[--stack NAME\] \[--set PATH=VALUE\]\.\.\. \[--json\] \[--diff\] \[--out DIR\] \[--policy\]/);
     });
 });
 
@@ -320,6 +320,7 @@ describe("plan CLI: --diff", function () {
             mayReplace: [],
             replaceKnown: true,
             protect: false,
+            retainOnDelete: false,
             values: { [path]: { old, new: now } },
         });
         const text = formatDiff(
