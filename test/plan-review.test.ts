@@ -119,6 +119,28 @@ describe("plan review: replacements are derived from the providers' sources (iss
         assert.deepEqual(missing, [], "run scripts/extract-force-new.js for these types (docs/PLAN.md)");
     });
 
+    it("the extraction reads Go schema literals: ForceNew, names.Attr keys, MaxItems 1 blocks flattened, lists as *", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const x = require(path.join(ROOT, "scripts", "extract-force-new.js"));
+        const go = `
+            "db_name": { Type: schema.TypeString, Optional: true, ForceNew: true }, // a comment with { braces }
+            names.AttrName: { Type: schema.TypeString, Description: "a string with } and {", ForceNew: true },
+            "engine_version": { Type: schema.TypeString, Optional: true },
+            "arn": { Type: schema.TypeString, Computed: true, ForceNew: true },
+            "s3_import": { Type: schema.TypeList, MaxItems: 1, Optional: true, Elem: &schema.Resource{ Schema: map[string]*schema.Schema{
+                "bucket_name": { Type: schema.TypeString, Required: true, ForceNew: true },
+            } } },
+            "ingress": { Type: schema.TypeSet, Optional: true, Elem: &schema.Resource{ Schema: map[string]*schema.Schema{
+                "from_port": { Type: schema.TypeInt, Required: true, ForceNew: true },
+                "cidr_blocks": { Type: schema.TypeList, Optional: true },
+            } } },
+        `;
+        const schema = x.sdkSchema(go, { consts: { AttrName: "name" }, pkg: "", where: "test" });
+        const out = { forceNew: [] as string[], mayReplace: [] as string[] };
+        x.flatten(schema, "", out);
+        assert.deepEqual(out.forceNew.sort(), ["dbName", "ingress.*.fromPort", "name", "s3Import.bucketName"]);
+    });
+
     it("Kubernetes: the provider's table (Deployment selector, Job template, Service clusterIP, PVC storage class, ...)", () => {
         const k = forceNewData().kubernetes;
         assert.deepEqual(k.always, ["metadata.name", "metadata.namespace"]);
