@@ -120,12 +120,17 @@ function syntheticStack(n: number): string {
     const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
     const key = `${PROJECT}:services`;
     const services = { ...(doc.config[key] as Record<string, unknown>) };
+    // Each synthetic service is declared, as any service beyond the program's own must be (serviceCatalog).
+    const catalog: Record<string, unknown> = {};
     for (let i = 1; Object.keys(services).length < n; i++) {
-        services[`synthetic-${String(i).padStart(2, "0")}`] = { blue: { imageTag: `v1.0.${i}`, replicas: 2 }, green: { imageTag: `v1.0.${i - 1}`, replicas: 2 } };
+        const name = `synthetic-${String(i).padStart(2, "0")}`;
+        services[name] = { blue: { imageTag: `v1.0.${i}`, replicas: 2 }, green: { imageTag: `v1.0.${i - 1}`, replicas: 2 } };
+        catalog[name] = { port: 8080 };
     }
     const names = Object.keys(services);
     if (names.length > n) throw new Error(`production already has ${names.length} services; cannot scale down to ${n}`);
     doc.config[key] = services;
+    if (Object.keys(catalog).length) doc.config[`${PROJECT}:serviceCatalog`] = catalog;
     const dir = path.join(TMP, `stack-${n}`);
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, "Pulumi.production.yaml");

@@ -10,6 +10,7 @@ import { PlatformConfig, readPlatform } from "./platform";
 import { OperationsConfig, readOperations } from "./operations";
 import { LocalConfig, readLocal, readPlatformChoice, refuseLocalSettings } from "./foundation";
 import { BootstrapConfig, readBootstrap } from "./bootstrap";
+import { ReviewConfig, readReview } from "./review";
 
 export type { Color, ColorSpec, Environment, ServiceConfig } from "./services";
 export type { LocalConfig, Platform } from "./foundation";
@@ -18,7 +19,7 @@ export { ConfigError } from "./schema";
 export { ConfigSource, PROJECT } from "./source";
 
 /** What every stack configures, whatever it runs on: the app tier. */
-interface AppTierStackConfig extends CoreConfig, OperationsConfig {
+interface AppTierStackConfig extends CoreConfig, OperationsConfig, ReviewConfig {
     readonly stack: string;
     readonly isProduction: boolean;
 }
@@ -42,7 +43,7 @@ export type StackConfig = AwsStackConfig | LocalStackConfig;
 export function parseConfig(src: ConfigSource): StackConfig {
     const core = readCore(src);
     const platform = readPlatformChoice(src);
-    const base = { stack: src.stack, isProduction: core.environment === "production", ...core };
+    const base = { stack: src.stack, isProduction: core.environment === "production", ...core, ...readReview(src) };
     if (platform === undefined) {
         readOperations(src, core);
         src.finish(); // throws: the platform is invalid

@@ -110,8 +110,16 @@ export interface ServiceConfig {
     readonly colors: Readonly<Record<Color, ColorSpec>>;
 }
 
-/** Defaults for the services the runbook names; other services get generic ones. */
-interface CatalogEntry {
+/**
+ * What a service is, declared once: its container port, container name and
+ * resources. A stack's `services.<name>` may only name a declared service, so a
+ * misspelt name (`services.rtpm-ap...`) is an error with a did-you-mean, never a
+ * new service with an ECR repository, DNS record and Deployments of its own.
+ * Declared here: the runbook's four. Any other service is declared by the stack
+ * that runs it, in `serviceCatalog.<name>` (its port is required: no default is
+ * guessed for an app this program does not know).
+ */
+export interface CatalogEntry {
     readonly port: number;
     readonly containerName?: string;
     readonly requests: Resources;
@@ -132,7 +140,41 @@ export const SERVICE_CATALOG: Readonly<Record<string, CatalogEntry>> = {
 /** Both colors run this many pods unless config says otherwise ("two identical environments"). */
 export const DEFAULT_REPLICAS = 2;
 
-const GENERIC: CatalogEntry = { port: 8080, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } };
+/** Resources of a service the stack declares (serviceCatalog) without its own. */
+const DECLARED_DEFAULT_RESOURCES = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } } as const;
+
+const catalogShape = s.object({
+    port: s.int({ min: 1024, max: 65535 }),
+    containerName: s.optional(s.dnsLabel),
+    requests: s.optional(resourceShape),
+    limits: s.optional(resourceShape),
+});
+
+/**
+ * The services a stack may run: the code's SERVICE_CATALOG plus the stack's
+ * own `serviceCatalog` declarations (which may not redeclare a code entry).
+ */
+export function readCatalog(src: ConfigSource): Readonly<Record<string, CatalogEntry>> {
+    const declared = src.read(
+        "serviceCatalog",
+        s.optional(s.record(s.dnsLabel, catalogShape, "a map of service name to { port, containerName?, requests?, limits? }"), {}),
+    );
+    const out: Record<string, CatalogEntry> = { ...SERVICE_CATALOG };
+    if (s.isInvalid(declared)) return out;
+    for (const [name, d] of Object.entries(declared)) {
+        if (SERVICE_CATALOG[name]) {
+            src.problem(`serviceCatalog.${name}`, `${name} is declared by the program itself (config/services.ts SERVICE_CATALOG); set services.${name}.port or .requests/.limits to change it`);
+            continue;
+        }
+        out[name] = {
+            port: d.port,
+            containerName: d.containerName,
+            requests: { cpu: d.requests?.cpu ?? DECLARED_DEFAULT_RESOURCES.requests.cpu, memory: d.requests?.memory ?? DECLARED_DEFAULT_RESOURCES.requests.memory },
+            limits: { cpu: d.limits?.cpu ?? DECLARED_DEFAULT_RESOURCES.limits.cpu, memory: d.limits?.memory ?? DECLARED_DEFAULT_RESOURCES.limits.memory },
+        };
+    }
+    return out;
+}
 
 /** The promotion gate (components/promotion-gate.ts). */
 export interface PromotionConfig {
@@ -198,11 +240,23 @@ export function readCore(src: ConfigSource): CoreConfig {
         s.record(s.dnsLabel, serviceShape, "a map of service name to its blue/green settings"),
     );
 
+    const catalog = readCatalog(src);
+
     const out: ServiceConfig[] = [];
     if (!s.isInvalid(services) && services !== undefined) {
         if (Object.keys(services).length === 0) src.problem("services", "expected at least one service");
         for (const [name, svc] of Object.entries(services)) {
-            const cat = SERVICE_CATALOG[name] ?? GENERIC;
+            const cat = catalog[name];
+            if (!cat) {
+                // Nothing else is checked for it: an undeclared name's own settings would only mislead.
+                const hint = s.suggest(name, Object.keys(catalog));
+                src.problem(
+                    `services.${name}`,
+                    `unknown service${hint ? `; did you mean "${hint}"?` : ""} Services: ${Object.keys(catalog).sort().join(", ")}. ` +
+                        `A new service is a deliberate declaration, not a side effect of a key: declare it in serviceCatalog.${name}.port (its container port) in the same change`,
+                );
+                continue;
+            }
             const live: Color | undefined = svc.activeColor ?? (s.isInvalid(activeColor) ? undefined : activeColor);
             const colors = {} as Record<Color, ColorSpec>;
             for (const color of COLORS) {
@@ -222,9 +276,11 @@ export function readCore(src: ConfigSource): CoreConfig {
                     );
                 }
                 if (isLive && replicas === 0) {
+                    // No "switch back" here: nothing at parse time says a switch happened
+                    // (the offline plan --diff adds that hint when its base had another color live).
                     src.problem(
                         `${key}.replicas`,
-                        `${color} is the live color (${via}=${color}) but has 0 replicas, so it cannot serve; set ${key}.replicas to at least 1 (2 or more in production), or switch ${via} back`,
+                        `${color} is the live color (${via}=${color}) but has 0 replicas, so it cannot serve; set ${key}.replicas to at least 1 (2 or more in production)`,
                     );
                 }
                 colors[color] = {

@@ -9,6 +9,22 @@ const runtimeConfig: { isConfigSecret(key: string): boolean } = require("@pulumi
 export const PROJECT = "candlefish-maturity-map";
 
 /**
+ * The `--path` keys whose values are secrets ("*": any one key). The program
+ * refuses each in plaintext (the runtime tells it only whether the top-level
+ * key holds a secret; test/config.test.ts checks each path here is refused);
+ * the offline plan refuses a plaintext `--set` of any of them.
+ */
+export const SECRET_PATHS: readonly string[] = [
+    "alerts.slackWebhookUrl",
+    "alerts.smtp.password",
+    "secrets.config.*",
+    "local.database.password",
+    "local.redis.password",
+    "local.jwtSecret",
+    "local.config.*",
+];
+
+/**
  * The stack's raw config, read once. Sections pull their top-level keys from
  * it; every key a section reads becomes "known", and `finish()` rejects the
  * rest, so a typo such as `activeColour` stops the program instead of being

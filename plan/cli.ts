@@ -1,36 +1,44 @@
 // The offline plan: runs the real program under Pulumi's mock runtime and
 // answers a reviewer's questions without the Pulumi CLI, provider plugins or
 // cloud credentials ("does this rollback touch anything but the Service
-// selectors?", "does this image bump restart the live color?").
+// selectors?", "does this image bump restart the live color?", "does this
+// edit replace the database?"). Reference: docs/PLAN.md.
 //
-//   npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+//   npx --no -- candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
 //
 // Contract (issue 3): stdout carries only the requested output; every error
 // exits non-zero with nothing on stdout and a message on stderr that names the
-// key or flag and the reason.
+// key or flag and the reason. Exit codes: 0 ok; 1 bad input (invalid config,
+// a stack file that is not YAML, a plaintext secret), a program error or a
+// mandatory policy violation; 2 a bad invocation (flag, stack, missing file,
+// malformed --set, --out target).
 import * as fs from "fs";
 import * as path from "path";
 import { Rendered, SECRET_PLACEHOLDER, render } from "./render";
 import { diffRenders } from "./diff";
 import { SECURE_PLACEHOLDER, StackFileError, StandIn, applySet, applyStandIns, readStack, toRuntimeConfig } from "./stackfile";
-import { formatDiff, formatPolicy, formatSummary, planDocument, statefulChanges } from "./summary";
+import { diffSummary, formatDiff, formatPolicy, formatSummary, planDocument, replacementViolations, statefulChanges } from "./summary";
+import { PROJECT } from "../config/source";
 // Types only: plan/policy.ts itself is loaded lazily (loadEvaluator).
 import type { PolicyReport } from "./policy";
 import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
 
-export const USAGE = `usage: npm run --silent plan -- [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+export const USAGE = `usage: npx --no -- candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
+   (the same: node scripts/plan.js ...; \`npm run plan -- ...\` prints npm's banner on stdout unless --silent)
 
-  --stack NAME        stack to plan, read from Pulumi.NAME.yaml (default: production)
-  --config-file FILE  read the stack's config from FILE instead of Pulumi.NAME.yaml (as pulumi --config-file)
-  --set PATH=VALUE    override config as \`pulumi config set --path PATH VALUE\` would; repeatable
-  --json              print one JSON document instead of the summary
-  --diff              print what the --set edits change, compared with the stack as it is
-  --diff-base FILE    with --diff: compare with the stack config in FILE (e.g. main's stack file in a PR)
-  --out DIR           write every Kubernetes object to DIR/<namespace or _cluster>/<Kind>-<name>.yaml
-  --policy            evaluate the policy pack; exit 1 on any mandatory violation
-  --help              this text
+  --stack NAME              stack to plan, read from Pulumi.NAME.yaml (default: production)
+  --config-file FILE        read the stack's config from FILE instead of Pulumi.NAME.yaml (as pulumi --config-file)
+  --set PATH=VALUE          override config as \`pulumi config set --path PATH VALUE\` would; repeatable
+  --set-secret PATH=VALUE   the same for a secret, as \`pulumi config set --secret --path\`; masked in all output
+  --json                    print one JSON document instead of the summary
+  --diff                    print what the edits change, compared with the stack as it is
+  --diff-base FILE          with --diff: compare with the stack config in FILE (e.g. main's stack file in a PR)
+  --out DIR                 write every Kubernetes object to DIR/<namespace or _cluster>/<Kind>-<name>.yaml
+  --policy                  evaluate the policy pack; exit 1 on any mandatory violation
+  --help                    this text
 
-exit codes: 0 ok, 1 invalid config / program error / mandatory policy violation, 2 bad flag, stack, --set or --out target`;
+exit codes: 0 ok; 1 bad input (invalid config, stack file not YAML, plaintext secret), program error
+or mandatory policy violation; 2 bad invocation (flag, unknown stack, missing file, malformed --set, --out target)`;
 
 /** Where output goes; tests pass collectors, the command passes the process streams. */
 export interface PlanIO {
@@ -44,6 +52,8 @@ export interface PlanArgs {
     /** With --diff: the stack config to compare with (e.g. the base branch's stack file). */
     readonly diffBase?: string;
     readonly sets: string[];
+    /** --set-secret edits, applied after the --set edits. */
+    readonly secretSets: string[];
     readonly json: boolean;
     readonly diff: boolean;
     readonly out?: string;
@@ -59,11 +69,19 @@ export class UsageError extends Error {
     }
 }
 
-const VALUE_FLAGS = new Set(["--stack", "--set", "--out", "--config-file", "--diff-base"]);
+/** Bad input (a stack file that is not YAML, a plaintext secret): exit 1, like invalid config. */
+export class InputError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "InputError";
+    }
+}
+
+const VALUE_FLAGS = new Set(["--stack", "--set", "--set-secret", "--out", "--config-file", "--diff-base"]);
 const BOOL_FLAGS = new Set(["--json", "--diff", "--policy", "--help"]);
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
-    const a = { stack: "production", sets: [] as string[], json: false, diff: false, policy: false, help: false } as {
+    const a = { stack: "production", sets: [] as string[], secretSets: [] as string[], json: false, diff: false, policy: false, help: false } as {
         -readonly [K in keyof PlanArgs]: PlanArgs[K];
     };
     const once = new Set<string>();
@@ -94,11 +112,12 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
             value = argv[++i];
             if (value === undefined || (value.startsWith("--") && value !== "--")) throw new UsageError(`${flag}: expects a value`);
         }
-        if (flag !== "--set") {
+        if (flag !== "--set" && flag !== "--set-secret") {
             if (once.has(flag)) throw new UsageError(`${flag}: given more than once`);
             once.add(flag);
         }
         if (flag === "--set") a.sets.push(value);
+        else if (flag === "--set-secret") a.secretSets.push(value);
         else if (flag === "--stack") {
             if (!value) throw new UsageError("--stack: expects a stack name");
             a.stack = value;
@@ -128,26 +147,34 @@ function editDistance(a: string, b: string): number {
     return prev[b.length];
 }
 
+/** Where a stack's config comes from: the stack file, --config-file, or --diff-base (named in errors). */
+interface ConfigOrigin {
+    readonly file?: string;
+    readonly flag: "--config-file" | "--diff-base";
+}
+
 /**
- * Reads the stack file and applies --set edits, as the Pulumi runtime would
+ * Reads the stack file and applies the edits, as the Pulumi runtime would
  * see them, plus the plan's stand-ins for required values left unset.
  */
-function stackConfig(args: PlanArgs, sets: readonly string[]) {
+function stackConfig(args: PlanArgs, origin: ConfigOrigin, sets: readonly string[], secretSets: readonly string[]) {
     let cfg;
     let standIns: StandIn[];
     try {
-        if (args.configFile !== undefined) {
-            const file = path.resolve(args.configFile);
-            if (!fs.existsSync(file)) throw new StackFileError(`--config-file: no such file ${args.configFile}`);
+        if (origin.file !== undefined) {
+            const file = path.resolve(origin.file);
+            if (!fs.existsSync(file)) throw new StackFileError(`${origin.flag}: no such file ${origin.file}`);
             cfg = readStack(args.stack, path.dirname(file), file);
         } else cfg = readStack(args.stack);
-        for (const s of sets) applySet(cfg, s);
+        for (const s of sets) applySet(cfg, s, false, true);
+        for (const s of secretSets) applySet(cfg, s, true);
         standIns = applyStandIns(args.stack, cfg);
     } catch (e) {
-        if (e instanceof StackFileError) throw new UsageError(e.message);
+        if (e instanceof StackFileError) throw e.exitCode === 1 ? new InputError(e.message) : new UsageError(e.message);
         throw e;
     }
-    return { ...toRuntimeConfig(cfg), standIns };
+    const allow = cfg.values[`${PROJECT}:allowReplacement`];
+    return { ...toRuntimeConfig(cfg), standIns, allowReplacement: Array.isArray(allow) ? allow.map(String) : [] };
 }
 
 /** Says, once, which required values the plan stood in for and how an operator sets them. */
@@ -158,9 +185,30 @@ function standInNote(standIns: readonly StandIn[], stack: string): string {
     return `note: stack ${stack} leaves required values unset; the offline plan stands in for them (${list}). A real pulumi preview/up stops until they are set: ${cmds}\n`;
 }
 
-async function renderWith(args: PlanArgs, sets: readonly string[], previousOutputs?: Record<string, unknown>): Promise<Rendered> {
-    const { config, secretKeys } = stackConfig(args, sets);
+async function renderWith(args: PlanArgs, origin: ConfigOrigin, edits: boolean, previousOutputs?: Record<string, unknown>): Promise<Rendered> {
+    const { config, secretKeys } = stackConfig(args, origin, edits ? args.sets : [], edits ? args.secretSets : []);
     return render({ stack: args.stack, config, secretKeys, previousOutputs });
+}
+
+/**
+ * For a config error in the edited stack of a `--diff`: when the edit made a
+ * color live that has no replicas, say which color the base had live, so the
+ * undo is named (the program alone cannot know that anything was switched).
+ */
+function switchBackHint(e: unknown, base: Rendered): string {
+    if ((e as Error)?.name !== "ConfigError") return "";
+    const live = (base.outputs.liveColors ?? {}) as Record<string, unknown>;
+    const hints: string[] = [];
+    for (const issue of (e as { issues?: { key: string; message: string }[] }).issues ?? []) {
+        const m = /^services\.([^.]+)\.(blue|green)\.replicas$/.exec(issue.key);
+        if (!m || !/is the live color .* but has 0 replicas/.test(issue.message)) continue;
+        const was = live[m[1]];
+        if (typeof was === "string" && was !== m[2]) {
+            const via = /\((services\.[^.]+\.activeColor|activeColor)=/.exec(issue.message)?.[1] ?? "activeColor";
+            hints.push(`hint: this edit makes ${m[2]} live for ${m[1]} (the base has ${was} live); to undo the switch, set ${via}=${was}\n`);
+        }
+    }
+    return [...new Set(hints)].join("");
 }
 
 function checkOutDirOrUsage(dir: string): void {
@@ -205,38 +253,58 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
             return 0;
         }
         const evaluate = args.policy ? loadEvaluator() : undefined;
+        const origin: ConfigOrigin = { file: args.configFile, flag: "--config-file" };
+        const baseOrigin: ConfigOrigin = args.diffBase !== undefined ? { file: args.diffBase, flag: "--diff-base" } : origin;
         // Validate the edits and the --out target before the (slower) render, so a typo fails fast.
-        io.stderr(standInNote(stackConfig(args, args.sets).standIns, args.stack));
-        const baseArgs: PlanArgs = args.diffBase !== undefined ? { ...args, configFile: args.diffBase } : args;
-        if (args.diffBase !== undefined) stackConfig(baseArgs, []);
+        const edited = stackConfig(args, origin, args.sets, args.secretSets);
+        io.stderr(standInNote(edited.standIns, args.stack));
+        if (args.diffBase !== undefined) stackConfig(args, baseOrigin, [], []);
         if (args.out) checkOutDirOrUsage(args.out);
 
         if (args.diff) {
-            const before = await renderWith(baseArgs, []);
+            const before = await renderWith(args, baseOrigin, false);
             // The program is deterministic under the mocks: without edits, "after" is "before".
             // The edit is judged as `pulumi up` would judge it after the base was deployed:
             // the program's transition rules see the base's promotionState output.
-            const after =
-                args.sets.length || args.diffBase !== undefined
-                    ? await renderWith(args, args.sets, { promotionState: before.outputs.promotionState })
-                    : before;
+            let after: Rendered;
+            try {
+                after =
+                    args.sets.length || args.secretSets.length || args.diffBase !== undefined
+                        ? await renderWith(args, origin, true, { promotionState: before.outputs.promotionState })
+                        : before;
+            } catch (e) {
+                io.stderr(switchBackHint(e, before));
+                throw e;
+            }
             const d = diffRenders(before, after);
             if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
-            // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys).
-            const report = evaluate ? await evaluate(after) : undefined;
+            // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys),
+            // and the plan's own policy judges the diff: no stateful replacement unless allowed.
+            let report = evaluate ? await evaluate(after) : undefined;
+            if (report) report = { policies: report.policies + 1, violations: [...report.violations, ...replacementViolations(d, edited.allowReplacement)] };
+            const replacedNames = new Set(d.changed.filter((c) => c.replace).map((c) => c.name));
+            for (const n of edited.allowReplacement) if (!replacedNames.has(n)) warn(`allowReplacement lists ${n}, which this change does not replace; remove it once its replacement is deployed`);
             const code = report?.violations.some((v) => v.level === "mandatory") ? 1 : 0;
             if (args.json) {
                 for (const s of statefulChanges(d)) warn(`this edit changes a STATEFUL resource: ${s}`);
-                const doc = { changed: d.changed, added: d.added, removed: d.removed, ...(report && { policy: { policies: report.policies, violations: report.violations } }) };
+                const doc = {
+                    stack: args.stack,
+                    changed: d.changed,
+                    added: d.added,
+                    removed: d.removed,
+                    summary: diffSummary(d),
+                    ...(report && { policy: { policies: report.policies, violations: report.violations } }),
+                };
                 io.stdout(JSON.stringify(doc, null, 2) + "\n");
             } else {
-                const edits = args.diffBase !== undefined ? [`${args.diffBase} -> ${args.configFile ?? `Pulumi.${args.stack}.yaml`}`, ...args.sets] : args.sets;
-                io.stdout(formatDiff(d, edits) + (report ? "\n" + formatPolicy(report) : ""));
+                const sets = [...args.sets.map((x) => `--set ${x}`), ...args.secretSets.map((x) => `--set-secret ${x.replace(/=.*/s, "=[secret]")}`)];
+                const edits = args.diffBase !== undefined ? [`${args.diffBase} -> ${args.configFile ?? `Pulumi.${args.stack}.yaml`}`, ...sets] : sets;
+                io.stdout(formatDiff(d, { stack: args.stack, edits, allowReplacement: edited.allowReplacement }) + (report ? "\n" + formatPolicy(report) : ""));
             }
             return code;
         }
 
-        const rendered = await renderWith(args, args.sets);
+        const rendered = await renderWith(args, origin, true);
         let text: string;
         let code = 0;
         if (evaluate) {
@@ -268,7 +336,7 @@ function failure(e: unknown, io: PlanIO): number {
         io.stderr(`plan: ${err.message}\n${err.message.startsWith("--stack") ? "" : "run with --help for usage\n"}`);
         return 2;
     }
-    if (err?.name === "ConfigError") {
+    if (err instanceof InputError || err?.name === "ConfigError") {
         io.stderr(`plan: ${err.message}\n`);
         return 1;
     }

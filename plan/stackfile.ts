@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { PROJECT } from "../config/source";
+import { PROJECT, SECRET_PATHS } from "../config/source";
 import { ConfigError, ConfigSource, parseConfig } from "../config";
 import { MOCK_ACCOUNT } from "./mocks";
 
@@ -25,7 +25,14 @@ function findRoot(dir: string): string {
 export const SECURE_PLACEHOLDER = "offline-placeholder-for-secure-value";
 
 export class StackFileError extends Error {
-    constructor(message: string) {
+    /**
+     * 2: a bad invocation (unknown stack, missing file, malformed --set);
+     * 1: bad input (a stack file that is not YAML, a plaintext value for a secret key), as invalid config.
+     */
+    constructor(
+        message: string,
+        readonly exitCode: 1 | 2 = 2,
+    ) {
         super(message);
         this.name = "StackFileError";
     }
@@ -36,6 +43,8 @@ export interface StackConfigMap {
     readonly values: Record<string, unknown>;
     /** Keys holding a `secure:` value somewhere inside. */
     readonly secretKeys: Set<string>;
+    /** Dotted `--path` paths (project keys without namespace) whose value is a secret: `secure:` in the file, or set with --set-secret. */
+    readonly secretPaths: Set<string>;
 }
 
 export function stackFile(stack: string, root = ROOT): string {
@@ -60,28 +69,36 @@ export function readStack(stack: string, root = ROOT, file = stackFile(stack, ro
     try {
         doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
     } catch (e) {
-        throw new StackFileError(`${path.basename(file)}: not valid YAML: ${(e as Error).message}`);
+        // Bad input, like invalid config (exit 1), named by the file the operator gave.
+        throw new StackFileError(`${path.basename(file)}: not valid YAML: ${(e as Error).message}`, 1);
     }
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) throw new StackFileError(`${path.basename(file)}: expected a YAML mapping with a config: block`, 1);
     const config = ((doc as Record<string, unknown>).config ?? {}) as Record<string, unknown>;
     const values: Record<string, unknown> = {};
     const secretKeys = new Set<string>();
+    const secretPaths = new Set<string>();
     for (const [k, v] of Object.entries(config)) {
         const key = k.includes(":") ? k : `${PROJECT}:${k}`;
-        const { value, secret } = replaceSecure(v);
+        const leaves: string[] = [];
+        const { value, secret } = replaceSecure(v, key.startsWith(`${PROJECT}:`) ? key.slice(PROJECT.length + 1) : key, leaves);
         values[key] = value;
         if (secret) secretKeys.add(key);
+        for (const l of leaves) secretPaths.add(l);
     }
-    return { values, secretKeys };
+    return { values, secretKeys, secretPaths };
 }
 
-function replaceSecure(v: unknown): { value: unknown; secret: boolean } {
+function replaceSecure(v: unknown, at: string, leaves: string[]): { value: unknown; secret: boolean } {
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
         const o = v as Record<string, unknown>;
-        if (Object.keys(o).length === 1 && typeof o.secure === "string") return { value: SECURE_PLACEHOLDER, secret: true };
+        if (Object.keys(o).length === 1 && typeof o.secure === "string") {
+            leaves.push(at);
+            return { value: SECURE_PLACEHOLDER, secret: true };
+        }
         let secret = false;
         const out: Record<string, unknown> = {};
         for (const [k, x] of Object.entries(o)) {
-            const r = replaceSecure(x);
+            const r = replaceSecure(x, `${at}.${k}`, leaves);
             out[k] = r.value;
             secret ||= r.secret;
         }
@@ -89,14 +106,23 @@ function replaceSecure(v: unknown): { value: unknown; secret: boolean } {
     }
     if (Array.isArray(v)) {
         let secret = false;
-        const out = v.map((x) => {
-            const r = replaceSecure(x);
+        const out = v.map((x, i) => {
+            const r = replaceSecure(x, `${at}.${i}`, leaves);
             secret ||= r.secret;
             return r.value;
         });
         return { value: out, secret };
     }
     return { value: v, secret: false };
+}
+
+/** Whether a dotted path must hold a secret: one of the program's SECRET_PATHS ("*" = any one key). */
+export function mustBeSecret(dotted: string): boolean {
+    const p = dotted.split(".");
+    return SECRET_PATHS.some((pattern) => {
+        const q = pattern.split(".");
+        return q.length === p.length && q.every((s, i) => s === "*" || s === p[i]);
+    });
 }
 
 /** Splits a `pulumi config set --path` path: a.b["c.d"][0] -> ["a", "b", "c.d", 0]. */
@@ -127,20 +153,38 @@ export function parsePath(p: string): (string | number)[] {
 /**
  * Applies one `PATH=VALUE` edit. The first path segment is the key, in the
  * project namespace unless written `ns:key`. VALUE is parsed as a YAML scalar.
+ * `secret`: the edit is `--set-secret` (as `pulumi config set --secret`).
+ * `refusePlaintextSecrets` (the plan's --set): a plain edit of a key that must
+ * be secret is refused, as the program refuses a plaintext value in the stack
+ * file. Tests leave it off to feed the program plaintext on purpose.
  */
-export function applySet(cfg: StackConfigMap, assignment: string): void {
+export function applySet(cfg: StackConfigMap, assignment: string, secret = false, refusePlaintextSecrets = false): void {
+    const flag = secret ? "--set-secret" : "--set";
     const eq = assignment.indexOf("=");
-    if (eq <= 0) throw new StackFileError(`--set: expected PATH=VALUE, got "${assignment}"`);
+    if (eq <= 0) throw new StackFileError(`${flag}: expected PATH=VALUE, got "${secret ? assignment.replace(/=.*/s, "=...") : assignment}"`);
     const segments = parsePath(assignment.slice(0, eq));
+    const dotted = segments.map(String).join(".");
+    if (refusePlaintextSecrets && !secret && (mustBeSecret(dotted) || cfg.secretPaths.has(dotted))) {
+        throw new StackFileError(
+            `--set ${dotted}: this key holds a secret, and a plaintext value is refused (the stack file must store it as ciphertext: pulumi config set --secret --path ${dotted} ...). ` +
+                `To plan with another value, pass it with --set-secret ${dotted}=VALUE; it is masked like a secure: value`,
+            1,
+        );
+    }
     let value: unknown;
     try {
         value = YAML.parse(assignment.slice(eq + 1));
     } catch {
         value = assignment.slice(eq + 1);
     }
-    if (value !== null && typeof value === "object") throw new StackFileError(`--set: VALUE must be a scalar, got "${assignment.slice(eq + 1)}"`);
+    if (value !== null && typeof value === "object") throw new StackFileError(`${flag}: VALUE must be a scalar, got "${secret ? "..." : assignment.slice(eq + 1)}"`);
+    if (secret) value = String(value);
     const first = String(segments[0]);
     const key = first.includes(":") ? first : `${PROJECT}:${first}`;
+    if (secret) {
+        cfg.secretKeys.add(key);
+        cfg.secretPaths.add(dotted);
+    }
     if (segments.length === 1) {
         cfg.values[key] = value;
         return;

@@ -20,6 +20,7 @@ import {
     stackOf,
     stackPolicy,
     str,
+    withFix,
 } from "./lib";
 
 const OPEN_CIDRS = ["0.0.0.0/0", "::/0"];
@@ -456,10 +457,13 @@ export const rdsFinalSnapshot = resourcePolicy(
         enforcementLevel: "mandatory",
         remediation: "set skipFinalSnapshot: false and finalSnapshotIdentifier (e.g. <identifier>-final).",
     },
-    validateResourceOfType(aws.rds.Instance, (db, _args, report) => {
+    validateResourceOfType(aws.rds.Instance, (db, args, report) => {
         const skip = read(db, "skipFinalSnapshot");
-        if (skip === true) report("skipFinalSnapshot is true.");
-        else if (skip !== UNKNOWN && !isSet(db, "finalSnapshotIdentifier")) report("finalSnapshotIdentifier is not set, so a delete fails or loses the data.");
+        const id = read(db, "identifier");
+        const base = typeof id === "string" ? id : args.name;
+        const fix = `set skipFinalSnapshot: false and finalSnapshotIdentifier (e.g. ${base}-final) on ${args.name}.`;
+        if (skip === true) report(withFix("skipFinalSnapshot is true.", fix));
+        else if (skip !== UNKNOWN && !isSet(db, "finalSnapshotIdentifier")) report(withFix("finalSnapshotIdentifier is not set, so a delete fails or loses the data.", fix));
     }),
 );
 
@@ -633,7 +637,7 @@ export const ecrLifecyclePolicy = stackPolicy(
         const policies = ofTypes(args.resources, "aws:ecr/lifecyclePolicy:LifecyclePolicy");
         for (const repo of ofTypes(args.resources, "aws:ecr/repository:Repository")) {
             if (!policies.some((p) => refersTo(p, "repository", repo, [read(repo.props, "name")])))
-                report(`Repository ${repo.name} has no lifecycle policy.`, repo.urn);
+                report(withFix(`Repository ${repo.name} has no lifecycle policy.`, `declare an aws.ecr.LifecyclePolicy with repository: ${repo.name}'s name and the expiry rules (components/registry.ts declares one per repository).`), repo.urn);
         }
     },
 );

@@ -22,6 +22,7 @@ import {
     selects,
     stackPolicy,
     str,
+    withFix,
 } from "./lib";
 
 /** One service's blue/green objects in one namespace, found by the runbook's names. */
@@ -91,7 +92,14 @@ export const bothColors = stackPolicy(
         forSets(args, (s) => {
             for (const c of COLORS) {
                 const n = s.deployments[c].length;
-                if (n !== 1) report(`${s.namespace}/${s.name} has ${n} ${s.name}-${c} Deployments (expected exactly one).`, s.deployments[c][1]?.urn ?? s.live?.urn);
+                if (n !== 1)
+                    report(
+                        withFix(
+                            `${s.namespace}/${s.name} has ${n} ${s.name}-${c} Deployments (expected exactly one).`,
+                            `declare ${s.name} through BlueGreenService, with services.${s.name}.blue.imageTag and services.${s.name}.green.imageTag set; scale an unused color to 0 (services.${s.name}.${c}.replicas: 0) instead of removing it.`,
+                        ),
+                        s.deployments[c][1]?.urn ?? s.live?.urn,
+                    );
             }
         }),
 );
@@ -133,14 +141,27 @@ export const liveSelectsReadyColor = stackPolicy(
         forSets(args, (s) => {
             const id = `${s.namespace}/${s.name}-service`;
             if (!s.live) {
-                report(`${s.namespace}/${s.name} has blue/green Deployments but no ${s.name}-service to carry live traffic.`, s.deployments.blue[0]?.urn ?? s.deployments.green[0]?.urn);
+                report(
+                    withFix(
+                        `${s.namespace}/${s.name} has blue/green Deployments but no ${s.name}-service to carry live traffic.`,
+                        `declare ${s.name} through BlueGreenService (config services.${s.name}), which registers ${s.name}-service.`,
+                    ),
+                    s.deployments.blue[0]?.urn ?? s.deployments.green[0]?.urn,
+                );
                 return;
             }
             const color = selectedColor(s.live);
             if (color === UNKNOWN) return;
-            if (!isColor(color)) return report(`${id} has ${color}.`, s.live.urn);
+            if (!isColor(color)) return report(withFix(`${id} has ${color}.`, `set activeColor (or services.${s.name}.activeColor) to blue or green.`), s.live.urn);
             const dep = s.deployments[color][0];
-            if (!dep) return report(`${id} selects ${color}, but ${s.namespace}/${s.name}-${color} does not exist: live traffic would have no pods.`, s.live.urn);
+            if (!dep)
+                return report(
+                    withFix(
+                        `${id} selects ${color}, but ${s.namespace}/${s.name}-${color} does not exist: live traffic would have no pods.`,
+                        `set services.${s.name}.${color}.imageTag to an immutable tag (v1.2.3), or make ${otherColor(color)} live (services.${s.name}.activeColor: ${otherColor(color)}).`,
+                    ),
+                    s.live.urn,
+                );
             checkReady(s, color, dep, s.live, cfg, tagPattern, report);
         });
     },
@@ -151,14 +172,27 @@ function checkReady(s: BlueGreenSet, color: Color, dep: PolicyResource, live: Po
     const selector = map(live.props, "spec.selector");
     if (selector !== UNKNOWN && selector) {
         const ok = selects(selector, map(dep.props, "spec.template.metadata.labels"));
-        if (ok === false) report(`${s.namespace}/${s.name}-service selects ${JSON.stringify(selector)}, which ${depName}'s pod labels do not carry.`, live.urn);
+        if (ok === false)
+            report(
+                withFix(
+                    `${s.namespace}/${s.name}-service selects ${JSON.stringify(selector)}, which ${depName}'s pod labels do not carry.`,
+                    `register ${s.name}-service and ${s.name}-${color} through BlueGreenService, which gives both the labels { app: ${s.name}, version: ${color} }.`,
+                ),
+                live.urn,
+            );
     }
     const replicas = read(dep.props, "spec.replicas");
     const prod = cfg.productionNamespaces.includes(s.namespace);
     const min = prod ? cfg.minimumProductionLiveReplicas : cfg.minimumLiveReplicas;
     const n = replicas === undefined ? 1 : replicas;
     if (n !== UNKNOWN && (typeof n !== "number" || n < min))
-        report(`${depName} is live with ${String(n)} replica(s); at least ${min} required${prod ? " in production" : ""}.`, dep.urn);
+        report(
+            withFix(
+                `${depName} is live with ${String(n)} replica(s); at least ${min} required${prod ? " in production" : ""}.`,
+                `set services.${s.name}.${color}.replicas to ${min} or more.`,
+            ),
+            dep.urn,
+        );
     const cs = containersOf(read(dep.props, "spec.template.spec"));
     if (cs === UNKNOWN) return;
     for (const c of cs) {
@@ -166,7 +200,14 @@ function checkReady(s: BlueGreenSet, color: Color, dep: PolicyResource, live: Po
         if (image === UNKNOWN) continue;
         const { tag, digest } = parseImage(image ?? "");
         if (digest && /^sha256:[0-9a-f]{64}$/.test(digest)) continue;
-        if (!tag || !tagPattern.test(tag)) report(`${depName} is live with image ${image ?? "(none)"}, whose tag is not immutable: a rollback could not return to it.`, dep.urn);
+        if (!tag || !tagPattern.test(tag))
+            report(
+                withFix(
+                    `${depName} is live with image ${image ?? "(none)"}, whose tag is not immutable: a rollback could not return to it.`,
+                    `set services.${s.name}.${color}.imageTag to an immutable tag such as v1.2.3 (or a git SHA, or a digest).`,
+                ),
+                dep.urn,
+            );
     }
 }
 
@@ -183,15 +224,17 @@ export const previewSelectsOther = stackPolicy(
             if (!s.live) return; // reported by bluegreen-live-service-selects-ready-color
             const live = selectedColor(s.live);
             if (!isColor(live)) return;
-            if (!s.preview) return report(`${s.namespace}/${s.name} has no ${s.name}-preview Service selecting ${otherColor(live)}.`, s.live.urn);
+            const fix = `declare ${s.name} through BlueGreenService, which sets ${s.name}-preview's selector to { app: ${s.name}, version: ${otherColor(live)} }.`;
+            if (!s.preview) return report(withFix(`${s.namespace}/${s.name} has no ${s.name}-preview Service selecting ${otherColor(live)}.`, fix), s.live.urn);
             const prev = selectedColor(s.preview);
             if (prev === UNKNOWN) return;
-            if (prev !== otherColor(live)) return report(`${s.namespace}/${s.name}-preview selects ${isColor(prev) ? prev : `nothing valid (${prev})`}; the live color is ${live}, so it must select ${otherColor(live)}.`, s.preview.urn);
+            if (prev !== otherColor(live))
+                return report(withFix(`${s.namespace}/${s.name}-preview selects ${isColor(prev) ? prev : `nothing valid (${prev})`}; the live color is ${live}, so it must select ${otherColor(live)}.`, fix), s.preview.urn);
             const ls = map(s.live.props, "spec.selector");
             const ps = map(s.preview.props, "spec.selector");
             if (ls && ps && ls !== UNKNOWN && ps !== UNKNOWN) {
                 const diff = [...new Set([...Object.keys(ls), ...Object.keys(ps)])].filter((k) => k !== "version" && ls[k] !== ps[k]);
-                if (diff.length) report(`${s.namespace}/${s.name}-preview and -service differ in selector keys ${diff.join(", ")}: the preview would not test the same app.`, s.preview.urn);
+                if (diff.length) report(withFix(`${s.namespace}/${s.name}-preview and -service differ in selector keys ${diff.join(", ")}: the preview would not test the same app.`, fix), s.preview.urn);
             }
         }),
 );
@@ -212,11 +255,12 @@ export const liveDependsOnDeployment = stackPolicy(
             if (!isColor(color)) return;
             const dep = s.deployments[color][0];
             if (!dep) return;
-            if (!s.live.dependencies.some((d) => d.urn === dep.urn))
-                report(`${s.namespace}/${s.name}-service does not depend on ${s.name}-${color}: the switch could happen before its pods are ready.`, s.live.urn);
             const gate = `${s.name}-gate-${color}`;
+            const fix = `register ${s.name}-service with dependsOn: [${s.name}-${color}, ${gate}] (BlueGreenService does this).`;
+            if (!s.live.dependencies.some((d) => d.urn === dep.urn))
+                report(withFix(`${s.namespace}/${s.name}-service does not depend on ${s.name}-${color}: the switch could happen before its pods are ready.`, fix), s.live.urn);
             if (!s.live.dependencies.some((d) => d.urn.endsWith(`::${gate}`)))
-                report(`${s.namespace}/${s.name}-service does not depend on its promotion gate ${gate}: nothing checks ${color} before the selector moves.`, s.live.urn);
+                report(withFix(`${s.namespace}/${s.name}-service does not depend on its promotion gate ${gate}: nothing checks ${color} before the selector moves.`, fix), s.live.urn);
         }),
 );
 

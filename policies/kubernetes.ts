@@ -32,6 +32,7 @@ import {
     selects,
     stackPolicy,
     str,
+    withFix,
 } from "./lib";
 
 const EXEMPT_SCHEMA = {
@@ -78,6 +79,14 @@ function effective(ctx: WorkloadContext, c: unknown, field: string): unknown {
 }
 
 const where = (ctx: WorkloadContext, c: ContainerRef) => `${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)}: ${c.where}`;
+
+/** The blue/green service and color a Deployment <svc>-<color> runs, for fixes that name the config key. */
+function colorOf(ctx: WorkloadContext): { service: string; color: string } | undefined {
+    if (ctx.args.type !== "kubernetes:apps/v1:Deployment") return undefined;
+    const name = k8sName(ctx.props, ctx.args.name);
+    const m = typeof name === "string" ? /^(.+)-(blue|green)$/.exec(name) : null;
+    return m ? { service: m[1], color: m[2] } : undefined;
+}
 
 export const runAsNonRoot = workloadPolicy(
     {
@@ -203,7 +212,10 @@ export const resourcesSet = workloadPolicy(
     (ctx) => {
         for (const c of ctx.containers) {
             const missing = ["requests.cpu", "requests.memory", "limits.cpu", "limits.memory"].filter((k) => !isSet(c.c, `resources.${k}`));
-            if (missing.length) ctx.report(`${where(ctx, c)} has no resources.${missing.join(", resources.")}.`);
+            if (!missing.length) continue;
+            const bg = colorOf(ctx);
+            const fix = `set resources.${missing.join(", resources.")} on ${c.where}${bg ? ` (config services.${bg.service}.requests / services.${bg.service}.limits)` : ""}.`;
+            ctx.report(withFix(`${where(ctx, c)} has no resources.${missing.join(", resources.")}.`, fix));
         }
     },
 );
@@ -252,8 +264,12 @@ export const imageTagPinned = workloadPolicy(
             }
             const { tag, digest } = parseImage(image);
             if (digest) continue;
-            if (!tag) ctx.report(`${where(ctx, c)} image ${image} has no tag (pulls latest).`);
-            else if ((ctx.cfg.mutableTags as string[]).includes(tag)) ctx.report(`${where(ctx, c)} image ${image} uses the moving tag ${tag}.`);
+            const bg = colorOf(ctx);
+            const fix = bg
+                ? `set services.${bg.service}.${bg.color}.imageTag to a release tag such as v1.2.3 (or a git SHA, or sha256:<64 hex>).`
+                : `reference ${image.split(/[:@]/)[0]} by a release tag (e.g. :v1.2.3) or a digest (@sha256:...).`;
+            if (!tag) ctx.report(withFix(`${where(ctx, c)} image ${image} has no tag (pulls latest).`, fix));
+            else if ((ctx.cfg.mutableTags as string[]).includes(tag)) ctx.report(withFix(`${where(ctx, c)} image ${image} uses the moving tag ${tag}.`, fix));
         }
     },
 );
@@ -274,7 +290,13 @@ export const noTokenAutomount = workloadPolicy(
         if (a === false || a === UNKNOWN) return;
         const why = read(ctx.props, ["metadata", "annotations", API_ACCESS_ANNOTATION]);
         if (why === UNKNOWN || (typeof why === "string" && why.trim() !== "")) return;
-        ctx.report(`${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)} mounts a service-account token it does not declare a need for.`);
+        const what = `${ctx.args.type.split(":").pop()} ${k8sName(ctx.props, ctx.args.name)}`;
+        ctx.report(
+            withFix(
+                `${what} mounts a service-account token it does not declare a need for.`,
+                `set automountServiceAccountToken: false in ${what}'s pod spec, or annotate ${what} with ${API_ACCESS_ANNOTATION} saying why it calls the Kubernetes API.`,
+            ),
+        );
     },
 );
 
@@ -300,8 +322,10 @@ export const ingressTls = resourcePolicy(
         const tls = list(ing, "spec.tls");
         const rules = list(ing, "spec.rules");
         if (tls === UNKNOWN || rules === UNKNOWN) return;
+        const ruleHosts = rules.map((r) => read(r, "host")).filter((h): h is string => typeof h === "string");
+        const hostFix = (hosts: string[]) => `set spec.tls on Ingress ${name}: [{ hosts: [${hosts.join(", ")}], secretName: the cert-manager Certificate's secret }].`;
         if (tls.length === 0) {
-            report(`Ingress ${name} has no spec.tls: its hosts are served over plain HTTP.`);
+            report(withFix(`Ingress ${name} has no spec.tls: its hosts are served over plain HTTP.`, hostFix(ruleHosts)));
             return;
         }
         const tlsHosts: (string | Unknown)[] = [];
@@ -309,13 +333,13 @@ export const ingressTls = resourcePolicy(
             const hs = list(t, "hosts");
             if (hs === UNKNOWN) return;
             for (const h of hs) tlsHosts.push(h as string | Unknown);
-            if (!isSet(t, "secretName")) report(`Ingress ${name} has a tls entry without secretName.`);
+            if (!isSet(t, "secretName")) report(withFix(`Ingress ${name} has a tls entry without secretName.`, `set secretName on Ingress ${name}'s tls entry for ${hs.map(String).join(", ")} to the cert-manager Certificate's secret.`));
         }
         if (tlsHosts.includes(UNKNOWN)) return;
         for (const r of rules) {
             const host = read(r, "host");
             if (typeof host !== "string") continue;
-            if (!tlsHosts.some((p) => typeof p === "string" && covers(p, host))) report(`Ingress ${name} routes ${host} without TLS for it.`);
+            if (!tlsHosts.some((p) => typeof p === "string" && covers(p, host))) report(withFix(`Ingress ${name} routes ${host} without TLS for it.`, `add ${host} to the hosts of a spec.tls entry of Ingress ${name} (and to its Certificate's dnsNames).`));
         }
     }),
 );

@@ -63,9 +63,20 @@ function common(meta: PolicyMeta) {
     };
 }
 
-/** Appends the remediation to each message, so a violation says what to set. */
+const FIX = " Fix: ";
+
+/**
+ * A violation message with its own fix, naming the real keys and objects
+ * (services.rtpm-api.green.replicas, not the remediation's services.<name>...).
+ * The policy's generic remediation is then not appended.
+ */
+export function withFix(message: string, fix: string): string {
+    return `${message}${FIX}${fix}`;
+}
+
+/** Appends the remediation to each message that has no fix of its own, so a violation says what to set. */
 function withRemediation(meta: PolicyMeta, report: ReportViolation): ReportViolation {
-    return (message, urn) => report(`${message} Fix: ${meta.remediation}`, urn);
+    return (message, urn) => report(message.includes(FIX) ? message : `${message}${FIX}${meta.remediation}`, urn);
 }
 
 /**

@@ -1,7 +1,7 @@
 // The blue/green contract, read like the runbook: names the kubectl commands
 // address, selectors that carry traffic, and what a switch may touch.
 import { strict as assert } from "assert";
-import { DEPLOYMENT, PDB, SERVICE, SERVICES, at, diffRenders, find, inputs, ofType, renderStack } from "./harness";
+import { DEPLOYMENT, PDB, SERVICE, SERVICES, at, brief, diffRenders, find, inputs, ofType, renderStack } from "./harness";
 import { Rendered } from "../plan/render";
 
 describe("BlueGreenService: names and selectors (runbook: Blue-Green Deployment)", () => {
@@ -171,11 +171,11 @@ describe("Switch semantics", () => {
         const flipped = await renderStack("production", ["activeColor=green"]);
         const back = await renderStack("production", ["activeColor=green", "activeColor=blue"]);
         assert.equal(diffRenders(flipped, back).changed.length, 8);
-        assert.deepEqual(diffRenders(prod, back), { changed: [], added: [], removed: [] });
+        assert.deepEqual(brief(diffRenders(prod, back)), { changed: [], added: [], removed: [] });
     });
 
     it("deploying to the inactive color touches only that color's Deployment (runbook Step 2)", async () => {
-        const d = diffRenders(prod, await renderStack("production", ["services.nanda-api.green.imageTag=v1.9.0"]));
+        const d = brief(diffRenders(prod, await renderStack("production", ["services.nanda-api.green.imageTag=v1.9.0"])));
         assert.deepEqual(d, {
             changed: [{ type: DEPLOYMENT, name: "nanda-api-green", paths: ["spec.template.spec.containers.0.image"] }],
             added: [],
@@ -184,7 +184,7 @@ describe("Switch semantics", () => {
     });
 
     it("deploying a new rtpm-api tag to the inactive color also brings that tag's migration Job, and nothing live", async () => {
-        const d = diffRenders(prod, await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"]));
+        const d = brief(diffRenders(prod, await renderStack("production", ["services.rtpm-api.green.imageTag=v2.5.0"])));
         assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: "rtpm-api-green", paths: ["spec.template.spec.containers.0.image"] }]);
         assert.deepEqual(d.added, [{ type: "kubernetes:batch/v1:Job", name: "rtpm-api-migrate-v2-5-0" }]);
         // Blue's v2.4.1 is now the older tag: its completed Job goes (deleting it re-runs nothing).
@@ -192,7 +192,7 @@ describe("Switch semantics", () => {
     });
 
     it("scaling the old color down is its own edit and touches only that Deployment's replicas (runbook Step 6)", async () => {
-        const d = diffRenders(prod, await renderStack("production", ["services.candlefish-website.green.replicas=0"]));
+        const d = brief(diffRenders(prod, await renderStack("production", ["services.candlefish-website.green.replicas=0"])));
         assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: "candlefish-website-green", paths: ["spec.replicas"] }]);
     });
 

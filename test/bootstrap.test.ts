@@ -211,7 +211,8 @@ describe("bootstrap: the first deploy in a fresh account (ECR before the images 
         });
 
         it("adding a service: apps is refused for the new one only; platform creates its repository and holds it back", async () => {
-            const add = ["services.search-api.blue.imageTag=v1.0.0", "services.search-api.green.imageTag=v1.0.0"];
+            // A new service is declared (serviceCatalog, issue 13), then given its tags.
+            const add = ["serviceCatalog.search-api.port=8080", "services.search-api.blue.imageTag=v1.0.0", "services.search-api.green.imageTag=v1.0.0"];
             // The account has the four repositories, not search-api's yet.
             const r = await refused({ edits: add, previous: running, repositories: [...SERVICES] });
             assert.deepEqual(r.message.split("\n").slice(1).map((l) => l.trim().split(":")[0]), ["- services.search-api"]);

@@ -105,11 +105,12 @@ describe("config: accepted values", () => {
     });
 
     it("coerces numbers and booleans from the strings `pulumi config set` may store", () => {
-        const cfg = parseWith("staging", ["services.x.replicas='3'", "services.x.blue.imageTag=v1.0.0", "services.x.green.imageTag=v1.0.0", "readOnlyMode='true'"]);
+        const cfg = parseWith("staging", ["serviceCatalog.x.port='8081'", "services.x.replicas='3'", "services.x.blue.imageTag=v1.0.0", "services.x.green.imageTag=v1.0.0", "readOnlyMode='true'"]);
         const x = cfg.services.find((s) => s.name === "x")!;
         assert.equal(x.colors.blue.replicas, 3);
-        assert.equal(x.port, 8080); // not in the catalog: generic defaults
+        assert.equal(x.port, 8081); // declared by the stack (serviceCatalog), with its port
         assert.equal(x.containerName, "x");
+        assert.deepEqual([x.requests, x.limits], [{ cpu: "100m", memory: "256Mi" }, { cpu: "500m", memory: "512Mi" }]);
     });
 
     it("requires an environment for a stack whose name is not one", () => {

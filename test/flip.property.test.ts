@@ -57,13 +57,15 @@ describe("Property: a color flip changes only Service selectors", () => {
                 if (target === null) afterColor = flip(activeColor);
                 else afterServices[target].activeColor = flip(live(services[target], activeColor));
 
-                const a = await renderWith("staging", [], { activeColor, services });
-                const b = await renderWith("staging", [], { activeColor: afterColor, services: afterServices });
+                // svc-a and svc-b are not among the program's own services: the stack declares them.
+                const serviceCatalog = { "svc-a": { port: 8080 }, "svc-b": { port: 8080 } };
+                const a = await renderWith("staging", [], { activeColor, services, serviceCatalog });
+                const b = await renderWith("staging", [], { activeColor: afterColor, services: afterServices, serviceCatalog });
                 const d = diffRenders(a, b);
 
                 const moved = Object.keys(services).filter((n) => live(services[n], activeColor) !== live(afterServices[n], afterColor));
                 // Gates: exactly the flipping services get a new gate (named for the color they move to)...
-                const sortRefs = (r: { type: string; name: string }[]) => [...r].sort((x, y) => x.name.localeCompare(y.name));
+                const sortRefs = (r: { type: string; name: string }[]) => r.map(({ type, name }) => ({ type, name })).sort((x, y) => x.name.localeCompare(y.name));
                 assert.deepEqual(sortRefs(d.added), sortRefs(moved.map((n) => ({ type: GATE, name: `${n}-gate-${live(afterServices[n], afterColor)}` }))));
                 assert.deepEqual(sortRefs(d.removed), sortRefs(moved.map((n) => ({ type: GATE, name: `${n}-gate-${live(services[n], activeColor)}` }))));
                 // ...and every live Service that changes waits for the gates of all services flipping in this edit.

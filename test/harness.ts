@@ -10,6 +10,19 @@ import { PROJECT } from "../config/source";
 
 export { diffRenders } from "../plan/diff";
 
+/** A diff reduced to what most tests compare: each change's type, name and paths; each addition's and deletion's type and name. */
+export function brief(d: {
+    changed: readonly { type: string; name: string; paths: string[] }[];
+    added: readonly { type: string; name: string }[];
+    removed: readonly { type: string; name: string }[];
+}) {
+    return {
+        changed: d.changed.map((c) => ({ type: c.type, name: c.name, paths: c.paths })),
+        added: d.added.map((a) => ({ type: a.type, name: a.name })),
+        removed: d.removed.map((r) => ({ type: r.type, name: r.name })),
+    };
+}
+
 /** Renders Pulumi.<stack>.yaml with `--set`-style edits applied. */
 export async function renderStack(stack: string, sets: readonly string[] = []): Promise<Rendered> {
     const { config, secretKeys } = loadStack(stack, sets);

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import { ConfigSource, parseConfig } from "../config";
 import { Rendered } from "../plan/render";
 import { DEFAULT_MAINTENANCE_MESSAGE } from "../config/operations";
-import { DEPLOYMENT, SERVICE, SERVICES, diffRenders, expectRejected, find, inputs, parseWith, renderStack, renderWith, withRegistrationCount } from "./harness";
+import { DEPLOYMENT, SERVICE, SERVICES, brief, diffRenders, expectRejected, find, inputs, parseWith, renderStack, renderWith, withRegistrationCount } from "./harness";
 
 describe("operations config: defaults", () => {
     it("production: modes off, the configured page with two replicas, rtpm-api migrations", () => {
@@ -138,7 +138,7 @@ describe("emergency scale (runbook: `kubectl scale deployment candlefish-website
         const d = diffRenders(prod, scaled);
         assert.deepEqual(d.added, []);
         assert.deepEqual(d.removed, []);
-        assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: "candlefish-website-blue", paths: ["spec.replicas"] }]);
+        assert.deepEqual(brief(d).changed, [{ type: DEPLOYMENT, name: "candlefish-website-blue", paths: ["spec.replicas"] }]);
         assert.equal(inputs(find(scaled, DEPLOYMENT, "candlefish-website-blue")).spec.replicas, 6);
         assert.equal(inputs(find(prod, DEPLOYMENT, "candlefish-website-blue")).spec.replicas, 3);
     });

@@ -15,7 +15,7 @@ import { formatDiff, formatPolicy, planDocument, scrubbed, statefulKind } from "
 import { Rendered, Secret } from "../plan/render";
 import { ROOT, SECURE_PLACEHOLDER, readStack } from "../plan/stackfile";
 import { PROJECT } from "../config/source";
-import { DEPLOYMENT, SERVICE, SERVICES, renderStack } from "./harness";
+import { DEPLOYMENT, SERVICE, SERVICES, brief, renderStack } from "./harness";
 
 interface Run {
     code: number;
@@ -55,7 +55,7 @@ const production = () => (prodRender ??= renderStack("production"));
 
 describe("plan CLI: flags", function () {
     it("defaults to the production stack, the summary and no edits", () => {
-        assert.deepEqual(parseArgs([]), { stack: "production", sets: [], json: false, diff: false, policy: false, help: false });
+        assert.deepEqual(parseArgs([]), { stack: "production", sets: [], secretSets: [], json: false, diff: false, policy: false, help: false });
     });
 
     it("takes values as separate words or after =, and --set repeatedly in order", () => {
@@ -83,7 +83,7 @@ describe("plan CLI: flags", function () {
     it("--help prints the usage on stdout and exits 0", async () => {
         const r = await plan("--help");
         assert.equal(r.code, 0);
-        assert.match(r.stdout, /^usage: npm run --silent plan -- \[--stack NAME\] \[--set PATH=VALUE\]\.\.\. \[--json\] \[--diff\] \[--out DIR\] \[--policy\]/);
+        assert.match(r.stdout, /^usage: npx --no -- candlefish-plan \[--stack NAME\] \[--set PATH=VALUE\]\.\.\. \[--json\] \[--diff\] \[--out DIR\] \[--policy\]/);
     });
 });
 
@@ -208,11 +208,14 @@ describe("plan CLI: --diff", function () {
     it("shows a change to a remote component's inputs (eks:index:Cluster, built by the eks provider)", async () => {
         const r = await plan("--diff", "--json", "--set", "cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/admins");
         assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout), {
+        const doc = JSON.parse(r.stdout);
+        assert.deepEqual(brief(doc), {
             changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["accessEntries.admin.principalArn"] }],
             added: [],
             removed: [],
         });
+        // A remote component: its own provider decides what its children do, so the plan does not claim an update.
+        assert.deepEqual([doc.changed[0].replace, doc.changed[0].replaceKnown], [false, false]);
         const rendered = await production();
         const eks = rendered.resources.find((x) => x.type === "eks:index:Cluster")!;
         assert.deepEqual([eks.custom, eks.remote], [false, true]);
@@ -224,7 +227,9 @@ describe("plan CLI: --diff", function () {
         const r = await plan("--diff", "--json", "--set", `activeColor=${other(live)}`);
         assert.equal(r.code, 0, r.stderr);
         const d = JSON.parse(r.stdout);
-        assert.deepEqual(Object.keys(d), ["changed", "added", "removed"]);
+        assert.deepEqual(Object.keys(d), ["stack", "changed", "added", "removed", "summary"]);
+        assert.equal(d.stack, "production");
+        assert.equal(d.summary, `4 services: live ${live} \u2192 ${other(live)}; nothing else changes`);
         // Plus the promotion gates: one added for the new color, one removed for the old, per service.
         assert.deepEqual(d.added.map((a: any) => a.name).sort(), SERVICES.map((s) => `${s}-gate-${other(live)}`).sort());
         assert.deepEqual(d.removed.map((a: any) => a.name).sort(), SERVICES.map((s) => `${s}-gate-${live}`).sort());
@@ -233,6 +238,11 @@ describe("plan CLI: --diff", function () {
         for (const c of d.changed) {
             assert.equal(c.type, SERVICE);
             assert.deepEqual(c.paths, ["spec.selector.version"]);
+            assert.equal(c.replace, false);
+            const svc = c.name.replace(/-(service|preview)$/, "");
+            assert.equal(c.component, `candlefish:apps:BlueGreenService::${svc}`);
+            const [from, to] = c.name.endsWith("-service") ? [live, other(live)] : [other(live), live];
+            assert.deepEqual(c.values, { "spec.selector.version": { old: from, new: to } });
         }
     });
 
@@ -241,7 +251,8 @@ describe("plan CLI: --diff", function () {
         const r = await plan("--diff", "--json", "--set", `services.nanda-api.${idle}.imageTag=v9.9.9`);
         assert.equal(r.code, 0, r.stderr);
         const d = JSON.parse(r.stdout);
-        assert.deepEqual(d.changed, [{ type: DEPLOYMENT, name: `nanda-api-${idle}`, paths: ["spec.template.spec.containers.0.image"] }]);
+        assert.deepEqual(brief(d).changed, [{ type: DEPLOYMENT, name: `nanda-api-${idle}`, paths: ["spec.template.spec.containers.0.image"] }]);
+        assert.equal(d.changed[0].replace, false, "a Deployment's template is updated in place (a rollout), not replaced");
         assert.deepEqual([...d.added, ...d.removed], []);
     });
 
@@ -249,14 +260,16 @@ describe("plan CLI: --diff", function () {
         const r = await plan("--diff", "--json", "--set", "aws:region=us-west-2");
         assert.equal(r.code, 0, r.stderr);
         const d = JSON.parse(r.stdout);
-        assert.deepEqual(d.changed.find((c: any) => c.type === "pulumi:providers:aws"), { type: "pulumi:providers:aws", name: "aws", paths: ["region"] });
+        const provider = d.changed.find((c: any) => c.type === "pulumi:providers:aws");
+        assert.deepEqual([provider.name, provider.paths, provider.values.region], ["aws", ["region"], { old: "us-east-1", new: "us-west-2" }]);
         const subnets = (list: any[]) => list.filter((x) => x.type === "aws:ec2/subnet:Subnet").map((x) => x.name.replace(/^candlefish-production-/, "")).sort();
         assert.deepEqual(subnets(d.added), ["a", "b", "c"].flatMap((z) => [`private-us-west-2${z}`, `public-us-west-2${z}`]).sort());
         assert.deepEqual(subnets(d.removed), ["a", "b", "c"].flatMap((z) => [`private-us-east-1${z}`, `public-us-east-1${z}`]).sort());
         assert.deepEqual(d.changed.find((c: any) => c.name === "backups-bucket").paths, ["bucket"]);
         const text = await plan("--diff", "--set", "aws:region=us-west-2");
         assert.doesNotMatch(text.stdout, /\(no changes\)/);
-        assert.match(text.stdout, /^ {2}~ pulumi:providers:aws aws \[region\]$/m);
+        assert.match(text.stdout, /pulumi:providers:aws aws/);
+        assert.match(text.stdout, /region: "us-east-1" → "us-west-2"/);
     });
 
     it("prints preview-like lines without --json", async () => {
@@ -264,7 +277,7 @@ describe("plan CLI: --diff", function () {
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /^ {2}~ kubernetes:core\/v1:Service rtpm-api-service \[spec\.selector\.version\]$/m);
         assert.match(r.stdout, /^ {2}\+ pulumi-nodejs:dynamic\/candlefish:Resource rtpm-api-gate-/m);
-        assert.match(r.stdout, /^Changes: 8 to update, 4 to create, 4 to delete$/m);
+        assert.match(r.stdout, /^Changes: 8 to update, 0 to replace, 4 to create, 4 to delete$/m);
         assert.doesNotMatch(r.stdout, /STATEFUL/);
     });
 
@@ -281,18 +294,20 @@ describe("plan CLI: --diff", function () {
         assert.equal(r.code, 0, r.stderr);
         const d = JSON.parse(r.stdout);
         assert.deepEqual(d.changed.map((c: any) => c.name).sort(), SERVICES.flatMap((s) => [`${s}-preview`, `${s}-service`]).sort());
+        assert.equal(d.summary, `4 services: live ${other(live)} \u2192 ${live}; nothing else changes`);
         for (const c of d.changed) assert.deepEqual(c.paths, ["spec.selector.version"]);
         const text2 = await plan("--diff", "--diff-base", base);
-        assert.ok(text2.stdout.includes(`Offline diff: ${base} -> Pulumi.production.yaml\n`), text2.stdout.slice(0, 200));
+        assert.ok(text2.stdout.includes(`Offline diff of stack production: ${base} -> Pulumi.production.yaml\n`), text2.stdout.slice(0, 200));
         assert.throws(() => parseArgs(["--diff-base", base]), /--diff-base: only with --diff/);
-        const missing = await plan("--diff", "--diff-base", path.join(dir, "nope.yaml"));
-        assert.equal(missing.code, 2);
-        assert.equal(missing.stdout, "");
+        // A missing base is named as --diff-base (not --config-file), exit 2, nothing on stdout.
+        const nope = path.join(dir, "nope.yaml");
+        assertRejected(await plan("--diff", "--diff-base", nope), 2, `--diff-base: no such file ${nope}`);
+        assert.doesNotMatch((await plan("--diff", "--diff-base", nope)).stderr, /--config-file/);
     });
 
     it("with no edits reports no changes", async () => {
         const r = await plan("--diff", "--json");
-        assert.deepEqual(JSON.parse(r.stdout), { changed: [], added: [], removed: [] });
+        assert.deepEqual(JSON.parse(r.stdout), { stack: "production", changed: [], added: [], removed: [], summary: "no changes" });
     });
 
     it("flags changes to stateful resources loudly, decided by type token", () => {
@@ -312,18 +327,30 @@ describe("plan CLI: --diff", function () {
             ["eks:index:Cluster", undefined],
         ];
         for (const [t, k] of kinds) assert.equal(statefulKind(t), k, t);
+        const change = (type: string, name: string, path: string, old: unknown, now: unknown) => ({
+            type,
+            name,
+            component: null,
+            paths: [path],
+            replace: false,
+            replaceBecause: [],
+            mayReplace: [],
+            replaceKnown: true,
+            protect: false,
+            retainOnDelete: false,
+            values: { [path]: { old, new: now } },
+        });
         const text = formatDiff(
             {
-                changed: [
-                    { type: "aws:rds/instance:Instance", name: "candlefish-db", paths: ["engineVersion"] },
-                    { type: SERVICE, name: "rtpm-api-service", paths: ["spec.selector.version"] },
-                ],
+                changed: [change("aws:rds/instance:Instance", "candlefish-db", "engineVersion", "16.1", "16.2"), change(SERVICE, "rtpm-api-service", "spec.selector.version", "blue", "green")],
                 added: [],
-                removed: [{ type: "aws:kms/key:Key", name: "data-key" }],
+                removed: [{ type: "aws:kms/key:Key", name: "data-key", component: null }],
             },
-            ["x=1"],
+            { stack: "production", edits: ["--set x=1"] },
         );
+        assert.match(text, /^Offline diff of stack production: --set x=1$/m);
         assert.match(text, /^ {2}~ aws:rds\/instance:Instance candlefish-db \[engineVersion\] {3}<-- STATEFUL \(database\)$/m);
+        assert.match(text, /^ {6}engineVersion: "16\.1" \u2192 "16\.2"$/m);
         assert.match(text, /^ {2}~ kubernetes:core\/v1:Service rtpm-api-service \[spec\.selector\.version\]$/m);
         assert.match(text, /^ {2}- aws:kms\/key:Key data-key {3}<-- STATEFUL \(key\)$/m);
         assert.match(text, /!!! WARNING: this edit touches 2 STATEFUL resource\(s\)/);
@@ -506,14 +533,17 @@ describe("plan CLI: secrets", function () {
         const file = path.join(dir, "Pulumi.production.yaml");
         fs.writeFileSync(file, YAML.stringify(src));
         const runs: Run[] = [];
-        for (const args of [["--json", "--out", path.join(dir, "out")], [], ["--diff", "--json", "--set", "secrets.config.PLAN_TEST_TOKEN=other"]]) {
+        const ROTATED = "plan-test-rotated-token-7f3a9c";
+        for (const args of [["--json", "--out", path.join(dir, "out")], [], ["--diff", "--json", "--set-secret", `secrets.config.PLAN_TEST_TOKEN=${ROTATED}`], ["--diff", "--set-secret", `secrets.config.PLAN_TEST_TOKEN=${ROTATED}`]]) {
             const r = await plan("--config-file", file, ...args);
             assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
             for (const text of [r.stdout, r.stderr]) {
-                assert.ok(!text.includes(SECURE_PLACEHOLDER) && !text.includes(CIPHERTEXT), args.join(" "));
+                assert.ok(!text.includes(SECURE_PLACEHOLDER) && !text.includes(CIPHERTEXT) && !text.includes(ROTATED), args.join(" "));
             }
             runs.push(r);
         }
+        // The rotated secret did change what the stack deploys, shown masked.
+        assert.match(runs[3].stdout, /\[secret\] \u2192 \[secret\] \(changed\)/);
         // The value did reach the plan, masked.
         assert.ok(runs[0].stdout.includes('"[secret]"'));
         for (const f of fs.readdirSync(path.join(dir, "out"), { recursive: true }).map(String)) {
@@ -555,15 +585,21 @@ describe("plan CLI: policy report", () => {
         const bad = await plan("--diff", "--policy", "--json", "--set", `services.rtpm-api.${live}.replicas=1`);
         assert.equal(bad.code, 1, bad.stderr);
         const doc = JSON.parse(bad.stdout);
-        assert.deepEqual(Object.keys(doc), ["changed", "added", "removed", "policy"]);
-        assert.deepEqual(doc.changed, [{ type: DEPLOYMENT, name: `rtpm-api-${live}`, paths: ["spec.replicas"] }]);
+        assert.deepEqual(Object.keys(doc), ["stack", "changed", "added", "removed", "summary", "policy"]);
+        assert.deepEqual(brief(doc).changed, [{ type: DEPLOYMENT, name: `rtpm-api-${live}`, paths: ["spec.replicas"] }]);
         const mandatory = doc.policy.violations.filter((v: any) => v.level === "mandatory");
         assert.ok(mandatory.length >= 1);
         assert.ok(mandatory.every((v: any) => Object.keys(v).sort().join() === "level,message,name,policy,type"));
+        // Each text names the real service, color and key, never a <name> placeholder.
+        for (const v of doc.policy.violations) assert.doesNotMatch(v.message, /<(name|svc|color|identifier)>/, v.message);
+        assert.ok(
+            mandatory.some((v: any) => v.message.includes(`Fix: set services.rtpm-api.${live}.replicas to 2 or more.`)),
+            mandatory.map((v: any) => v.message).join("\n"),
+        );
 
         const ok = await plan("--diff", "--policy", "--set", `activeColor=${other(live)}`);
         assert.equal(ok.code, 0, ok.stderr);
-        assert.match(ok.stdout, /^Changes: 8 to update, 4 to create, 4 to delete$/m);
+        assert.match(ok.stdout, /^Changes: 8 to update, 0 to replace, 4 to create, 4 to delete$/m);
         assert.match(ok.stdout, /^Policies: \d+ evaluated; 0 mandatory and 0 advisory violation\(s\)$/m);
     });
 });

@@ -27,6 +27,7 @@ import { ConfigError, ConfigSource, PROJECT, StackConfig, parseConfig } from "..
 import { ROOT, STAND_INS, applySet, applyStandIns, listStacks, readStack, toRuntimeConfig } from "../plan/stackfile";
 import { main as planMain } from "../plan/cli";
 import { PlanDiff } from "../plan/diff";
+import { brief } from "./harness";
 import { DocCommand, docCommands, placeholders, substitute } from "./doc-commands";
 import { testbedEnv, testbedTool, testbedVersion } from "./testbed";
 
@@ -146,7 +147,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         says: "only that Deployment's spec.replicas changes",
         check({ diff, key }) {
             const [, svc, color] = key.split(".");
-            assert.deepEqual(diff, { changed: [{ type: DEPLOYMENT, name: `${svc}-${color}`, paths: ["spec.replicas"] }], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [{ type: DEPLOYMENT, name: `${svc}-${color}`, paths: ["spec.replicas"] }], added: [], removed: [] });
         },
     },
     {
@@ -223,7 +224,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         key: /^alerts\.slackWebhookUrl$/,
         says: "a secret the offline plan cannot read: nothing visible changes, and the plan no longer stands in for it",
         check({ diff, standInsAfter }) {
-            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
             assert.ok(!standInsAfter.includes("alerts.slackWebhookUrl"), JSON.stringify(standInsAfter));
         },
     },
@@ -251,7 +252,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         key: /^local\.(database\.password|redis\.password|jwtSecret)$/,
         says: "a secret replacing a secret: the offline plan reads neither, so nothing visible changes (the CLI stored ciphertext, checked above)",
         check({ diff }) {
-            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
         },
     },
     {
@@ -259,7 +260,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         says: "the operator's statement that the zone exists (the plan's own stand-in): nothing changes, and the plan no longer stands in for it",
         check({ diff, value, standInsAfter }) {
             assert.equal(value, "existing");
-            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
             assert.ok(!standInsAfter.includes("dns.zone"), JSON.stringify(standInsAfter));
         },
     },
@@ -267,7 +268,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         key: /^bootstrap\.phase$/,
         says: "docs/FIRST-DEPLOY.md: on a stack whose services run, neither phase deletes or starts anything (the platform phase keeps what the last update ran)",
         check({ diff }) {
-            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
         },
     },
     {
@@ -288,7 +289,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         key: /^cluster\.deletionProtection$/,
         says: "docs/FIRST-DEPLOY.md teardown: only the EKS cluster's deletion protection changes",
         check({ diff }) {
-            assert.deepEqual(diff, { changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["deletionProtection"] }], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["deletionProtection"] }], added: [], removed: [] });
         },
     },
     {
@@ -296,7 +297,7 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         says: "candlefish.ai is already production's zone: nothing changes",
         check({ diff, value }) {
             assert.equal(value, "candlefish.ai");
-            assert.deepEqual(diff, { changed: [], added: [], removed: [] });
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
         },
     },
 ];

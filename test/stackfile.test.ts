@@ -23,7 +23,7 @@ describe("stack files and --set edits", () => {
     });
 
     it("sets nested values, creating objects on the way, with YAML scalar typing", () => {
-        const cfg = { values: {} as Record<string, unknown>, secretKeys: new Set<string>() };
+        const cfg = { values: {} as Record<string, unknown>, secretKeys: new Set<string>(), secretPaths: new Set<string>() };
         applySet(cfg, "services.rtpm-api.green.imageTag=v2.0.0");
         applySet(cfg, "services.rtpm-api.green.replicas=3");
         applySet(cfg, "maintenanceMode=true");
@@ -36,7 +36,7 @@ describe("stack files and --set edits", () => {
     });
 
     it("refuses malformed edits with the flag named", () => {
-        const cfg = { values: { [`${PROJECT}:activeColor`]: "blue" } as Record<string, unknown>, secretKeys: new Set<string>() };
+        const cfg = { values: { [`${PROJECT}:activeColor`]: "blue" } as Record<string, unknown>, secretKeys: new Set<string>(), secretPaths: new Set<string>() };
         assert.throws(() => applySet(cfg, "activeColor"), /--set: expected PATH=VALUE/);
         assert.throws(() => applySet(cfg, "activeColor.x=1"), /--set: activeColor is a scalar/);
         assert.throws(() => applySet(cfg, "a=[1, 2]"), /--set: VALUE must be a scalar/);
