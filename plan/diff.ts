@@ -72,11 +72,18 @@ export function componentOf(r: Rendered, x: RecordedResource): string | null {
     return top;
 }
 
-function valueAt(v: unknown, path: string): unknown {
+export function valueAt(v: unknown, path: string): unknown {
+    // Keys may hold dots themselves (a ConfigMap's "roles.sql", an annotation's
+    // "checksum/secrets" is fine): at each level take the longest key that exists.
+    const parts = path.split(".");
     let cur = v;
-    for (const s of path.split(".")) {
+    for (let i = 0; i < parts.length; ) {
         if (cur === null || typeof cur !== "object") return undefined;
-        cur = (cur as Record<string, unknown>)[s];
+        const obj = cur as Record<string, unknown>;
+        let j = parts.length;
+        while (j > i + 1 && !(parts.slice(i, j).join(".") in obj)) j--;
+        cur = obj[parts.slice(i, j).join(".")];
+        i = j;
     }
     return cur;
 }

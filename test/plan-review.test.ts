@@ -13,6 +13,7 @@ import { main } from "../plan/cli";
 import { RecordedResource } from "../plan/render";
 import { ROOT, applySet, readStack } from "../plan/stackfile";
 import { forceNewData, replacementOf } from "../plan/replace";
+import { valueAt } from "../plan/diff";
 import { ConfigError, ConfigSource, PROJECT, parseConfig } from "../config";
 import { SECRET_PATHS } from "../config/source";
 import { SERVICE_CATALOG } from "../config/services";
@@ -281,6 +282,17 @@ describe("plan review: the diff names the stack, shows values, groups by compone
         assert.ok(!s.stdout.includes(hook) && !s.stderr.includes(hook));
         assert.match(s.stdout, /--set-secret alerts\.slackWebhookUrl=\[secret\]/);
         assert.match(s.stdout, /\[secret\] \u2192 \[secret\] \(changed\)/);
+    });
+});
+
+describe("plan review: values under keys that hold dots", () => {
+    it("a ConfigMap's roles.sql or an annotation's checksum/secrets is read as one key, not as a path (it showed (none) -> (none))", () => {
+        const obj = { data: { "roles.sql": "GRANT ...", roles: { sql: "not this" } }, metadata: { annotations: { "checksum/secrets": "abc" } }, spec: { ports: [{ port: 80 }] } };
+        assert.equal(valueAt(obj, "data.roles.sql"), "GRANT ...");
+        assert.equal(valueAt(obj, "metadata.annotations.checksum/secrets"), "abc");
+        assert.equal(valueAt(obj, "spec.ports.0.port"), 80);
+        assert.equal(valueAt(obj, "spec.missing.key"), undefined);
+        assert.equal(valueAt({ data: { roles: { sql: "nested" } } }, "data.roles.sql"), "nested");
     });
 });
 
