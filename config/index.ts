@@ -3,7 +3,8 @@
 // `pulumi.Config` themselves. Each section lives in its own module and reads
 // its own top-level keys; `finish()` then rejects every key nobody read.
 import { ConfigSource } from "./source";
-import { CoreConfig, readCore } from "./services";
+import { CoreConfig, PLATFORM_SECRET_ENV, ServiceConfig, readCore } from "./services";
+import { suggest } from "./schema";
 import { AwsConfig, readAws } from "./aws";
 import { DataConfig, readData } from "./data";
 import { PlatformConfig, readPlatform } from "./platform";
@@ -50,6 +51,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
         const operations = readOperations(src, core);
         if (operations.maintenanceMode)
             src.problem("maintenanceMode", 'routes the domain through the Ingress, which platform "local" does not install; the maintenance page itself still runs when maintenance.image is set');
+        checkSecretAccess(src, core.services, Object.keys(local.config), "local.config");
         src.finish();
         return Object.freeze({ platform, ...base, ...operations, local });
     }
@@ -58,6 +60,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
     const data = readData(src, core);
     const platformCfg = readPlatform(src, core);
     const operations = readOperations(src, core);
+    checkSecretAccess(src, core.services, Object.keys(data.secrets.config), "secrets.config");
     src.finish();
     return Object.freeze({
         platform,
@@ -67,6 +70,31 @@ export function parseConfig(src: ConfigSource): StackConfig {
         ...platformCfg,
         ...operations,
     });
+}
+
+/**
+ * Per-service secrets: every name in `services.<name>.secrets` is a platform
+ * secret or a key of the stack's secret config (`configKey`), and every key of
+ * that config reaches at least one service (a key no service lists would be
+ * stored and delivered to nobody, silently).
+ */
+function checkSecretAccess(src: ConfigSource, services: readonly ServiceConfig[], configKeys: readonly string[], configKey: string): void {
+    const known = [...PLATFORM_SECRET_ENV, ...configKeys];
+    for (const svc of services) {
+        svc.secrets.forEach((name, i) => {
+            if (known.includes(name)) return;
+            const hint = suggest(name, known);
+            src.problem(
+                `services.${svc.name}.secrets.${i}`,
+                `${name} is neither a platform secret (${PLATFORM_SECRET_ENV.join(", ")}) nor a key of ${configKey}` +
+                    (hint ? `; did you mean "${hint}"?` : `; set it with \`pulumi config set --secret --path ${configKey}.${name} <value>\``),
+            );
+        });
+    }
+    for (const k of configKeys) {
+        if (!services.some((svc) => svc.secrets.includes(k)))
+            src.problem(`${configKey}.${k}`, `reaches no service: secrets are delivered per service. Add ${k} to services.<name>.secrets of each service that needs it`);
+    }
 }
 
 /** Reads and validates the running stack's config; throws ConfigError listing every problem. */

@@ -14,8 +14,10 @@ import { Database } from "../components/database";
 import { Cache } from "../components/cache";
 import { Backups, backupBucketName } from "../components/backups";
 import { Certificates } from "../components/certificates";
-import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
-import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
+import { Ingress, INGRESS_CLASS } from "../components/ingress";
+import { Monitoring } from "../components/monitoring";
+import { DataStoreDestinations, anyAddressExceptMetadata } from "../components/network-policies";
+import { AWS_TRAFFIC_SOURCES, PlatformNetworkPolicies } from "../components/platform-network-policies";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
@@ -58,6 +60,13 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         databaseArn: database.arn,
         tags: config.tags,
     });
+    // RDS and ElastiCache sit in the private subnets, so pods reach them at VPC
+    // addresses (their security groups admit the nodes' group only); no rule
+    // reaches 169.254.169.254, which lies outside the VPC block anyway.
+    const dataStores: DataStoreDestinations = {
+        database: { to: [anyAddressExceptMetadata(config.network.cidr)], port: database.port },
+        redis: { to: [anyAddressExceptMetadata(config.network.cidr)], port: cache.port },
+    };
     // Every in-cluster resource talks to this cluster, never to an ambient kubeconfig.
     const inCluster = { providers: [cluster.provider] };
     let delivery: SecretDelivery | undefined;
@@ -67,7 +76,8 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
         provider: cluster.provider,
         cluster: { kubeconfig: cluster.kubeconfig },
         repositories: registry.repositoryUrls,
-        platformNamespaces: [INGRESS_NAMESPACE, MONITORING_NAMESPACE],
+        trafficSources: AWS_TRAFFIC_SOURCES,
+        dataStores,
 
         // Secrets reach pods as Kubernetes Secrets through External Secrets Operator (IRSA).
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
@@ -84,7 +94,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 tags: config.tags,
             }, { ...inCluster, dependsOn: [ns] });
             delivery = d;
-            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum };
+            return { secretEnvFor: (names) => d.secretEnvFor(names), rotationChecksum: d.rotationChecksum };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
@@ -122,6 +132,13 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
             }, { ...inCluster, dependsOn: [ns, delivery] });
+
+            // Default deny in every platform namespace, per-target rules, and the
+            // exporters' and the ACME solver's rules in the app namespace.
+            new PlatformNetworkPolicies("platform-network", {
+                appNamespace: ns.name,
+                exporters: { postgres: dataStores.database, redis: dataStores.redis },
+            }, { ...inCluster, dependsOn: [ns, tls, ingress, monitoring] });
 
             return {
                 clusterName: cluster.clusterName,

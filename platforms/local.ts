@@ -11,8 +11,8 @@
 //                   apps read on AWS (components/cluster-secrets.ts)
 // Nothing of the in-cluster platform is installed (no ingress controller,
 // cert-manager, External Secrets or monitoring): the app namespace admits
-// traffic from its own pods only, and each service is reached through its
-// `<name>-service` (kubectl port-forward).
+// traffic from its own pods only (the services' callers), and each service is
+// reached through its `<name>-service` (kubectl port-forward).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -20,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { LocalStackConfig } from "../config";
 import { ClusterSecrets } from "../components/cluster-secrets";
+import { anyAddressExceptMetadata } from "../components/network-policies";
 import type { AppNamespace } from "../components/namespace";
 import { ClusterAccess, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 
@@ -43,7 +44,14 @@ export function localFoundation(config: LocalStackConfig): Foundation {
             return access;
         },
         repositories: Object.freeze(Object.fromEntries(config.services.map((s) => [s.name, `${local.registry}/${s.name}`]))),
-        platformNamespaces: [],
+        // Nothing of the in-cluster platform runs here: no ingress controller, no Prometheus.
+        trafficSources: { ingress: [], scrape: [] },
+        // The data stores may run in the cluster (a pod) or outside it (an address):
+        // their port is open to any pod and any address but the instance metadata service.
+        dataStores: {
+            database: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.database.port },
+            redis: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.redis.port },
+        },
 
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
             const secrets = new ClusterSecrets("app-secrets", {
@@ -53,7 +61,7 @@ export function localFoundation(config: LocalStackConfig): Foundation {
                 jwtSecret: local.jwtSecret,
                 config: local.config,
             }, { ...inCluster, dependsOn: [ns] });
-            return { secretEnvFor: (service) => secrets.secretEnvFor(service), rotationChecksum: secrets.rotationChecksum };
+            return { secretEnvFor: (names) => secrets.secretEnvFor(names), rotationChecksum: secrets.rotationChecksum };
         },
 
         installPlatform(): FoundationOutputs {

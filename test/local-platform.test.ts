@@ -121,8 +121,9 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
             `candlefish:apps:AppNamespace::${NS} <- null`,
             "candlefish:data:ClusterSecrets::app-secrets <- null",
             `kubernetes:core/v1:Namespace::${NS} <- candlefish:apps:AppNamespace::${NS}`,
-            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-allow-platform <- candlefish:apps:AppNamespace::${NS}`,
+            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-allow-dns <- candlefish:apps:AppNamespace::${NS}`,
             `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny <- candlefish:apps:AppNamespace::${NS}`,
+            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny-egress <- candlefish:apps:AppNamespace::${NS}`,
             `pulumi:providers:kubernetes::${LOCAL_PROVIDER} <- null`,
         ].sort());
     });
@@ -162,11 +163,16 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
         assert.equal(d.changed.length, rolled.length + 1);
     });
 
-    it("extra config secrets reach every service from candlefish-config, as secrets.config does on AWS", async () => {
-        const r = await renderWith("local", ["local.config.ANALYTICS_KEY=abc"]);
+    it("extra config secrets reach only the services that list them, from candlefish-config, as secrets.config does on AWS", async () => {
+        const r = await renderWith("local", ["local.config.ANALYTICS_KEY=abc", "services.nanda-api.secrets[0]=ANALYTICS_KEY"]);
         const cfg = ofType(r, SECRET).find((s) => inputs(s).metadata.name === K8S_SECRETS.config)!;
         assert.deepEqual(inputs(cfg).stringData, { ANALYTICS_KEY: "abc" });
-        for (const name of SERVICES) assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, "candlefish-config/ANALYTICS_KEY");
+        for (const name of SERVICES)
+            assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, name === "nanda-api" ? "candlefish-config/ANALYTICS_KEY" : undefined, name);
+        // A key no service lists is refused, naming it: it would be stored and delivered to nobody.
+        const nobody = await expectRejected("local", ["local.config.ANALYTICS_KEY=abc"]);
+        assert.match(nobody.message, /local\.config\.ANALYTICS_KEY: reaches no service: secrets are delivered per service\. Add ANALYTICS_KEY to services\.<name>\.secrets/);
+        assert.equal(nobody.registered, 0);
     });
 
     it("connection strings URL-encode credentials; Redis without a password or with TLS", () => {
@@ -300,6 +306,7 @@ describe("platform: chosen by one config key", function () {
         for (const stack of ["production", "staging"]) {
             assert.deepEqual(await top(stack), [
                 `candlefish:apps:AppNamespace::${stack}`,
+                "candlefish:apps:AppNetworkPolicies::app-network",
                 "candlefish:apps:BlueGreenService::candlefish-website",
                 "candlefish:apps:BlueGreenService::nanda-api",
                 "candlefish:apps:BlueGreenService::otter-gateway",
@@ -315,6 +322,7 @@ describe("platform: chosen by one config key", function () {
                 `candlefish:network:Network::candlefish-${stack}`,
                 "candlefish:operations:MaintenancePage::maintenance-page",
                 "candlefish:operations:Migrations::rtpm-api-migrations",
+                "candlefish:platform:PlatformNetworkPolicies::platform-network",
                 "candlefish:registry:Registry::ecr",
                 "candlefish:tls:Certificates::tls",
                 "pulumi:pulumi:StackReference::previous-promotion-state",
