@@ -73,27 +73,26 @@ export function parseConfig(src: ConfigSource): StackConfig {
 }
 
 /**
- * Per-service secrets: every name in `services.<name>.secrets` is a platform
- * secret or a key of the stack's secret config (`configKey`), and every key of
- * that config reaches at least one service (a key no service lists would be
- * stored and delivered to nobody, silently).
+ * Per-service secrets: every key a service lists in `services.<name>.secrets`
+ * is a key of the stack's secret config (`configKey`), and every key of that
+ * config reaches at least one service (a key no service lists would be stored
+ * and delivered to nobody, silently).
  */
 function checkSecretAccess(src: ConfigSource, services: readonly ServiceConfig[], configKeys: readonly string[], configKey: string): void {
-    const known = [...PLATFORM_SECRET_ENV, ...configKeys];
     for (const svc of services) {
         svc.secrets.forEach((name, i) => {
-            if (known.includes(name)) return;
-            const hint = suggest(name, known);
+            if ((PLATFORM_SECRET_ENV as readonly string[]).includes(name) || configKeys.includes(name)) return;
+            const hint = suggest(name, configKeys);
+            const at = i - svc.secrets.filter((k) => (PLATFORM_SECRET_ENV as readonly string[]).includes(k)).length;
             src.problem(
-                `services.${svc.name}.secrets.${i}`,
-                `${name} is neither a platform secret (${PLATFORM_SECRET_ENV.join(", ")}) nor a key of ${configKey}` +
-                    (hint ? `; did you mean "${hint}"?` : `; set it with \`pulumi config set --secret --path ${configKey}.${name} <value>\``),
+                `services.${svc.name}.secrets.${at}`,
+                `${name} is not a key of ${configKey}` + (hint ? `; did you mean "${hint}"?` : `; set it with \`pulumi config set --secret --path ${configKey}.${name} <value>\``),
             );
         });
     }
     for (const k of configKeys) {
         if (!services.some((svc) => svc.secrets.includes(k)))
-            src.problem(`${configKey}.${k}`, `reaches no service: secrets are delivered per service. Add ${k} to services.<name>.secrets of each service that needs it`);
+            src.problem(`${configKey}.${k}`, `reaches no service: secrets are delivered per service. List ${k} in services.<name>.secrets of each service that needs it`);
     }
 }
 

@@ -74,6 +74,7 @@ const serviceShape = s.object({
     port: s.optional(s.int({ min: 1024, max: 65535 })),
     metricsPort: s.optional(s.int({ min: 1024, max: 65535 })),
     callers: s.optional(s.list(s.dnsLabel, { max: 50 })),
+    platformSecrets: s.optional(s.list(s.oneOf(PLATFORM_SECRET_ENV), { max: PLATFORM_SECRET_ENV.length })),
     secrets: s.optional(s.list(envVarName, { max: 100 })),
     healthPath: s.optional(s.string({ pattern: /^\/[A-Za-z0-9/_.-]*$/, expected: "an absolute HTTP path such as /api/health" })),
     containerName: s.optional(s.dnsLabel),
@@ -129,9 +130,10 @@ export interface ServiceConfig {
      */
     readonly callers: readonly string[];
     /**
-     * The secret env vars this service's pods get: any of DATABASE_URL,
-     * REDIS_URL, JWT_SECRET, and keys of the stack's secret config. Every
-     * service gets only what it lists (default: its catalog entry's).
+     * Every secret env var this service's pods get, and nothing else: its
+     * platform secrets (`services.<name>.platformSecrets`, default its catalog
+     * entry's: DATABASE_URL, REDIS_URL, JWT_SECRET) followed by the keys of the
+     * stack's secret config it lists in `services.<name>.secrets`.
      */
     readonly secrets: readonly string[];
     readonly healthPath: string;
@@ -297,11 +299,21 @@ export function readCore(src: ConfigSource): CoreConfig {
                 if ((RESERVED_PLAIN_ENV as readonly string[]).includes(k))
                     src.problem(`services.${name}.env.${k}`, `${k} is set by the platform from services.${name}.metricsPort; set that instead`);
                 if ((PLATFORM_SECRET_ENV as readonly string[]).includes(k))
-                    src.problem(`services.${name}.env.${k}`, `${k} is a secret the platform delivers; list it in services.${name}.secrets instead of setting it in plaintext`);
+                    src.problem(`services.${name}.env.${k}`, `${k} is a secret the platform delivers; list it in services.${name}.platformSecrets instead of setting it in plaintext`);
             }
-            const secrets = svc.secrets ?? cat.secrets ?? [];
-            const dupes = secrets.filter((x, i) => secrets.indexOf(x) !== i);
-            if (dupes.length) src.problem(`services.${name}.secrets`, `lists ${dupes[0]} twice`);
+            // Platform secrets: the catalog's unless config lists them (a full list: [] gives none).
+            const platformSecrets: readonly string[] = svc.platformSecrets ?? cat.secrets ?? [];
+            // Keys of the secret config: only those listed, in addition.
+            const configSecrets = svc.secrets ?? [];
+            configSecrets.forEach((k, i) => {
+                if ((PLATFORM_SECRET_ENV as readonly string[]).includes(k))
+                    src.problem(`services.${name}.secrets.${i}`, `${k} is a platform secret; list it in services.${name}.platformSecrets (the full list of DATABASE_URL, REDIS_URL, JWT_SECRET this service gets)`);
+            });
+            const secrets = [...platformSecrets, ...configSecrets.filter((k) => !(PLATFORM_SECRET_ENV as readonly string[]).includes(k))];
+            for (const [key, list] of [["platformSecrets", platformSecrets], ["secrets", configSecrets]] as const) {
+                const dupes = list.filter((x, i) => list.indexOf(x) !== i);
+                if (dupes.length) src.problem(`services.${name}.${key}`, `lists ${dupes[0]} twice`);
+            }
             out.push(
                 Object.freeze({
                     name,

@@ -171,7 +171,7 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
             assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, name === "nanda-api" ? "candlefish-config/ANALYTICS_KEY" : undefined, name);
         // A key no service lists is refused, naming it: it would be stored and delivered to nobody.
         const nobody = await expectRejected("local", ["local.config.ANALYTICS_KEY=abc"]);
-        assert.match(nobody.message, /local\.config\.ANALYTICS_KEY: reaches no service: secrets are delivered per service\. Add ANALYTICS_KEY to services\.<name>\.secrets/);
+        assert.match(nobody.message, /local\.config\.ANALYTICS_KEY: reaches no service: secrets are delivered per service\. List ANALYTICS_KEY in services\.<name>\.secrets/);
         assert.equal(nobody.registered, 0);
     });
 

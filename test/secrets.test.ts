@@ -64,11 +64,8 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             const secrets = { config: { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" } };
             const lists = [
                 "services.candlefish-website.secrets[0]=SENTRY_DSN",
-                "services.rtpm-api.secrets[0]=DATABASE_URL",
-                "services.rtpm-api.secrets[1]=REDIS_URL",
-                "services.rtpm-api.secrets[2]=JWT_SECRET",
-                "services.rtpm-api.secrets[3]=STRIPE_KEY",
-                "services.rtpm-api.secrets[4]=SENTRY_DSN",
+                "services.rtpm-api.secrets[0]=STRIPE_KEY",
+                "services.rtpm-api.secrets[1]=SENTRY_DSN",
             ];
             const r = await renderWith("staging", lists, { secrets }, { secret: ["secrets"] });
             const v = find(r, VERSION, "secrets-config");
