@@ -40,6 +40,12 @@ export const METADATA_CIDR = "169.254.169.254/32";
 export interface Destination {
     readonly to: readonly Peer[];
     readonly port: number;
+    /**
+     * The store may run as a pod of the app namespace itself (a local cluster's
+     * `postgres.<namespace>.svc`): the namespace's default deny would refuse its
+     * clients, so its pods accept the store's consumers on this port.
+     */
+    readonly inAppNamespace?: boolean;
 }
 
 /** Where the app tier's data stores are, as NetworkPolicy destinations. */
@@ -191,6 +197,21 @@ export class AppNetworkPolicies extends pulumi.ComponentResource {
                     ingress: [],
                     egress: svc.secrets.includes("DATABASE_URL") ? [toStore(dataStores.database)] : [],
                 },
+                own,
+            );
+        }
+
+        // A data store running in the app namespace (platform local) accepts its consumers.
+        for (const [store, env] of [["database", "DATABASE_URL"], ["redis", "REDIS_URL"]] as const) {
+            const dest = dataStores[store];
+            if (!dest.inAppNamespace) continue;
+            const consumers = [
+                ...args.services.filter((svc) => svc.secrets.includes(env)).map((svc) => pods({ app: svc.name })),
+                ...(store === "database" ? args.migrations.filter((m) => args.services.find((x) => x.name === m)?.secrets.includes(env)).map((m) => pods(migrationPodLabels(m))) : []),
+            ];
+            networkPolicy(
+                `${name}-${store}-in-namespace`,
+                { name: `allow-${store}-clients`, namespace: args.namespace, podSelector: {}, ingress: consumers.length ? [{ from: consumers, ports: tcp(dest.port) }] : [] },
                 own,
             );
         }

@@ -48,9 +48,10 @@ export function localFoundation(config: LocalStackConfig): Foundation {
         trafficSources: { ingress: [], scrape: [] },
         // The data stores may run in the cluster (a pod) or outside it (an address):
         // their port is open to any pod and any address but the instance metadata service.
+        // A store addressed as a Service of the app namespace runs there: its pods then accept the store's clients.
         dataStores: {
-            database: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.database.port },
-            redis: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.redis.port },
+            database: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.database.port, inAppNamespace: inNamespace(local.database.host, config.namespace) },
+            redis: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.redis.port, inAppNamespace: inNamespace(local.redis.host, config.namespace) },
         },
 
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
@@ -68,6 +69,13 @@ export function localFoundation(config: LocalStackConfig): Foundation {
             return {};
         },
     };
+}
+
+/** `host` names a Service of `namespace` (`name`, `name.<namespace>`, `name.<namespace>.svc[.cluster.local]`). */
+export function inNamespace(host: string, namespace: string): boolean {
+    const parts = host.split(".");
+    if (parts.length === 1) return true;
+    return parts[1] === namespace && (parts.length === 2 || parts[2] === "svc");
 }
 
 /** The kubeconfig the provider will read: the first readable file of KUBECONFIG, else ~/.kube/config; "" when there is none. */

@@ -121,6 +121,9 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
             `candlefish:apps:AppNamespace::${NS} <- null`,
             "candlefish:data:ClusterSecrets::app-secrets <- null",
             `kubernetes:core/v1:Namespace::${NS} <- candlefish:apps:AppNamespace::${NS}`,
+            // Its database and cache run in the app namespace, so their pods accept their clients.
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy::app-network-database-in-namespace <- candlefish:apps:AppNetworkPolicies::app-network",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy::app-network-redis-in-namespace <- candlefish:apps:AppNetworkPolicies::app-network",
             `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-allow-dns <- candlefish:apps:AppNamespace::${NS}`,
             `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny <- candlefish:apps:AppNamespace::${NS}`,
             `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny-egress <- candlefish:apps:AppNamespace::${NS}`,
