@@ -7,7 +7,7 @@
 // monitoring). Data flows one way: each part gets what it needs as args and
 // returns what others need.
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./config";
+import { loadConfig, undeliveredSecrets } from "./config";
 import { previousDeployment } from "./config/previous";
 import { checkTransitions, deployedTags, enforceTransitions, promotionState } from "./config/transitions";
 import { awsFoundation } from "./platforms/aws";
@@ -24,6 +24,7 @@ const jobsOf = <T>(job: T | undefined): T[] => (job ? [job] : []);
 async function main() {
     // Parsed and validated before anything is registered: bad config stops here.
     const config = loadConfig();
+    for (const m of undeliveredSecrets(config)) pulumi.log.warn(m);
     // Judged against the last deployment (config/transitions.ts): a refused edit stops here too.
     const last = await previousDeployment();
     const previous = last.state;

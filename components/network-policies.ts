@@ -11,6 +11,8 @@
 //                 -> the services that list them as callers, on their serving port
 //   migrations    -> the database port (services with DATABASE_URL)
 //   maintenance   <- the ingress controller, on its port
+//   labelled candlefish.ai/egress=aws-apis -> HTTPS anywhere but the metadata
+//                 service (AWS APIs, for a workload that uses IRSA; none today)
 //
 // No rule anywhere admits 169.254.169.254 (the instance metadata service): an
 // ipBlock that would contain it lists it in `except` (anyAddressExceptMetadata).
@@ -95,6 +97,15 @@ export const tcp = (...ports: number[]): PolicyPort[] => ports.map((port) => ({ 
 
 /** kube-dns (CoreDNS) in kube-system: its label on EKS, kind, k3d and minikube. */
 export const KUBE_DNS: Peer = podsIn("kube-system", { "k8s-app": "kube-dns" });
+
+/**
+ * The label a pod of the app namespace carries to call AWS APIs (IRSA: STS,
+ * then S3 or Secrets Manager): HTTPS to any address but the metadata service.
+ * AWS's public endpoints have no fixed addresses (and this VPC has no
+ * endpoints), so the rule cannot be narrower than port 443. No app pod
+ * carries it: the apps get their secrets as env and call no AWS API.
+ */
+export const AWS_API_EGRESS_LABEL = { "candlefish.ai/egress": "aws-apis" } as const;
 
 /** Labels of a service's migration Job pods (components/migrations.ts). */
 export const migrationPodLabels = (service: string) => ({ "app.kubernetes.io/name": service, "app.kubernetes.io/component": "migration" });
@@ -215,6 +226,13 @@ export class AppNetworkPolicies extends pulumi.ComponentResource {
                 own,
             );
         }
+
+        // Opt-in HTTPS egress for a workload that calls AWS APIs (AWS_API_EGRESS_LABEL).
+        networkPolicy(
+            `${name}-aws-apis`,
+            { name: "allow-aws-apis-egress", namespace: args.namespace, podSelector: { ...AWS_API_EGRESS_LABEL }, egress: [{ to: [anyAddressExceptMetadata()], ports: tcp(443) }] },
+            own,
+        );
 
         if (args.maintenance) {
             networkPolicy(

@@ -74,9 +74,10 @@ export function parseConfig(src: ConfigSource): StackConfig {
 
 /**
  * Per-service secrets: every key a service lists in `services.<name>.secrets`
- * is a key of the stack's secret config (`configKey`), and every key of that
- * config reaches at least one service (a key no service lists would be stored
- * and delivered to nobody, silently).
+ * is a key of the stack's secret config (`configKey`). (A key of that config
+ * that no service lists is stored and delivered to nobody: a warning, see
+ * undeliveredSecrets, since storing a value first and handing it to a service
+ * in a later change is a legitimate order.)
  */
 function checkSecretAccess(src: ConfigSource, services: readonly ServiceConfig[], configKeys: readonly string[], configKey: string): void {
     for (const svc of services) {
@@ -90,10 +91,14 @@ function checkSecretAccess(src: ConfigSource, services: readonly ServiceConfig[]
             );
         });
     }
-    for (const k of configKeys) {
-        if (!services.some((svc) => svc.secrets.includes(k)))
-            src.problem(`${configKey}.${k}`, `reaches no service: secrets are delivered per service. List ${k} in services.<name>.secrets of each service that needs it`);
-    }
+}
+
+/** Keys of the stack's secret config that no service lists in `services.<name>.secrets`, as warnings naming the key. */
+export function undeliveredSecrets(config: StackConfig): string[] {
+    const [keys, prefix] = config.platform === "local" ? [Object.keys(config.local.config), "local.config"] : [Object.keys(config.secrets.config), "secrets.config"];
+    return keys
+        .filter((k) => !config.services.some((svc) => svc.secrets.includes(k)))
+        .map((k) => `${prefix}.${k}: reaches no service: secrets are delivered per service. List ${k} in services.<name>.secrets of each service that needs it`);
 }
 
 /** Reads and validates the running stack's config; throws ConfigError listing every problem. */

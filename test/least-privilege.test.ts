@@ -149,6 +149,13 @@ describe("least privilege: who can reach what (production, rendered)", function 
                 }
             for (const who of [migration("rtpm-api"), pod(NS, { app: "postgres-exporter" }), pod(NS, { app: "redis-exporter" }), pod(NS, { app: "maintenance-page" })])
                 for (const port of [80, 443]) assert.ok(!allowed(prod, who, METADATA, port));
+            // Only a pod labelled for AWS APIs gets HTTPS out, and never to the metadata address.
+            const awsCaller = pod(NS, { app: "logical-backup", "candlefish.ai/egress": "aws-apis" });
+            assert.ok(allowed(prod, awsCaller, INTERNET, 443));
+            assert.ok(!allowed(prod, awsCaller, METADATA, 443));
+            assert.ok(!allowed(prod, awsCaller, METADATA, 80));
+            assert.ok(!allowed(prod, awsCaller, INTERNET, 80));
+            for (const svc of SERVICES) assert.ok(!allowed(prod, app(svc), INTERNET, 443), `${svc} has no AWS API egress`);
             // The VPC block the data-store rules use does not contain the metadata address.
             assert.ok(!cidrContains("10.0.0.0/16", "169.254.169.254"));
             assert.ok(cidrContains("0.0.0.0/0", "169.254.169.254") && cidrContains("10.0.0.0/16", "10.0.255.255") && !cidrContains("10.0.0.0/16", "10.1.0.0"));
@@ -233,6 +240,7 @@ describe("least privilege: who can reach what (production, rendered)", function 
             const lapp = (name: string) => pod(lns, { app: name, version: "blue", "app.kubernetes.io/name": name });
             const names = ofType(local, K8S.NetworkPolicy).map((p) => inputs(p).metadata.name).sort();
             assert.deepEqual(names, [
+                "allow-aws-apis-egress",
                 "allow-candlefish-website",
                 // The local stack's database and cache are Services of its own namespace (postgres.candlefish-local.svc...).
                 "allow-database-clients",

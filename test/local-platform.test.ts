@@ -12,6 +12,7 @@ import { ROOT, SECURE_PLACEHOLDER } from "../plan/stackfile";
 import { evaluatePolicies } from "../plan/policy";
 import { POLICIES } from "../policies/pack";
 import { AWS_ONLY_KEYS, DEFAULT_LOCAL_REGISTRY } from "../config/foundation";
+import { undeliveredSecrets } from "../config";
 import { K8S_SECRETS } from "../components/secrets";
 import { databaseUrl, redisUrl } from "../components/cluster-secrets";
 import { LOCAL_PROVIDER, ambientKubeconfig } from "../platforms/local";
@@ -172,10 +173,11 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
         assert.deepEqual(inputs(cfg).stringData, { ANALYTICS_KEY: "abc" });
         for (const name of SERVICES)
             assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, name === "nanda-api" ? "candlefish-config/ANALYTICS_KEY" : undefined, name);
-        // A key no service lists is refused, naming it: it would be stored and delivered to nobody.
-        const nobody = await expectRejected("local", ["local.config.ANALYTICS_KEY=abc"]);
-        assert.match(nobody.message, /local\.config\.ANALYTICS_KEY: reaches no service: secrets are delivered per service\. List ANALYTICS_KEY in services\.<name>\.secrets/);
-        assert.equal(nobody.registered, 0);
+        // A key no service lists is stored and delivered to nobody: the program warns, naming it.
+        assert.deepEqual(undeliveredSecrets(parseStack("local", ["local.config.ANALYTICS_KEY=abc"])), [
+            "local.config.ANALYTICS_KEY: reaches no service: secrets are delivered per service. List ANALYTICS_KEY in services.<name>.secrets of each service that needs it",
+        ]);
+        assert.deepEqual(undeliveredSecrets(parseStack("local", ["local.config.ANALYTICS_KEY=abc", "services.nanda-api.secrets[0]=ANALYTICS_KEY"])), []);
     });
 
     it("connection strings URL-encode credentials; Redis without a password or with TLS", () => {
