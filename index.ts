@@ -7,12 +7,13 @@
 // monitoring). Data flows one way: each part gets what it needs as args and
 // returns what others need.
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./config";
+import { loadConfig, undeliveredSecrets } from "./config";
 import { previousDeployment } from "./config/previous";
 import { checkTransitions, deployedTags, enforceTransitions, promotionState } from "./config/transitions";
 import { awsFoundation } from "./platforms/aws";
 import { localFoundation } from "./platforms/local";
 import { AppNamespace } from "./components/namespace";
+import { AppNetworkPolicies } from "./components/network-policies";
 import { BlueGreenService } from "./components/blue-green-service";
 import { PromotionGates } from "./components/promotion-gate";
 import { Migrations, newestTag } from "./components/migrations";
@@ -23,6 +24,7 @@ const jobsOf = <T>(job: T | undefined): T[] => (job ? [job] : []);
 async function main() {
     // Parsed and validated before anything is registered: bad config stops here.
     const config = loadConfig();
+    for (const m of undeliveredSecrets(config)) pulumi.log.warn(m);
     // Judged against the last deployment (config/transitions.ts): a refused edit stops here too.
     const last = await previousDeployment();
     const previous = last.state;
@@ -37,11 +39,21 @@ async function main() {
     // Every in-cluster resource talks to the foundation's cluster, never to an ambient default provider.
     const inCluster = { providers: [foundation.provider] };
 
-    // The app tier. The namespace admits the foundation's ingress controller and Prometheus, if any.
-    const ns = new AppNamespace(config.namespace, {
-        name: config.namespace,
-        allowFromNamespaces: foundation.platformNamespaces,
-    }, inCluster);
+    // The app tier. The namespace denies all traffic both ways but DNS; the
+    // network policies open each workload's flows, port by port: the
+    // foundation's ingress controller and Prometheus in, the data stores out.
+    const ns = new AppNamespace(config.namespace, { name: config.namespace }, inCluster);
+    const network = new AppNetworkPolicies("app-network", {
+        namespace: ns.name,
+        // Only the services this update runs (bootstrap.phase): a held-back service has no pods to open flows for.
+        services: run,
+        migrations: config.migrations.map((m) => m.service),
+        maintenance: config.maintenance !== undefined,
+        sources: foundation.trafficSources,
+        dataStores: foundation.dataStores,
+    }, { ...inCluster, dependsOn: [ns] });
+    // Pods start only once their flows are open (a migration Job would otherwise fail to reach the database).
+    const afterNetwork = { ...inCluster, dependsOn: [ns, network] };
     const delivery = foundation.deliverSecrets(ns);
 
     // Operations as config (runbook "Database Migrations", "Emergency read-only mode").
@@ -53,12 +65,13 @@ async function main() {
     const services = run.map((svc) => {
         const repository = foundation.repositories[svc.name];
         const migration = config.migrations.find((m) => m.service === svc.name);
-        const secretEnv = delivery.secretEnvFor(svc.name);
+        // Per service: only the secrets it lists (services.<name>.secrets).
+        const secretEnv = delivery.secretEnvFor(svc.secrets);
         const migrations = migration
             ? new Migrations(
                   `${svc.name}-migrations`,
                   { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name), after: delivery.ready },
-                  { ...inCluster, dependsOn: [ns] },
+                  afterNetwork,
               )
             : undefined;
         return new BlueGreenService(
@@ -81,7 +94,7 @@ async function main() {
                 flipping: previous?.[svc.name]?.live !== svc.activeColor,
                 flipTimeoutSeconds: config.promotion.timeoutSeconds,
             },
-            { ...inCluster, dependsOn: [ns] },
+            afterNetwork,
         );
     });
     // The outputs that say which color is live resolve only once every live Service was
@@ -96,7 +109,7 @@ async function main() {
     // Runbook "Enable Maintenance Mode": the page runs whenever an image is configured;
     // `maintenanceMode` only moves the domain to it (see the Ingress).
     const maintenance = config.maintenance
-        ? new MaintenancePage("maintenance-page", { page: config.maintenance, namespace: ns.name }, { ...inCluster, dependsOn: [ns] })
+        ? new MaintenancePage("maintenance-page", { page: config.maintenance, namespace: ns.name }, afterNetwork)
         : undefined;
 
     // The in-cluster platform around the app tier (AWS: TLS, ingress + DNS, monitoring).

@@ -116,9 +116,17 @@ export class Backups extends pulumi.ComponentResource {
             `${name}-role`,
             {
                 name: `candlefish-${args.stack}-backup`,
-                assumeRolePolicy: JSON.stringify({
+                assumeRolePolicy: pulumi.jsonStringify({
                     Version: "2012-10-17",
-                    Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                    Statement: [
+                        {
+                            Effect: "Allow",
+                            Principal: { Service: "backup.amazonaws.com" },
+                            Action: "sts:AssumeRole",
+                            // Confused-deputy guard: only AWS Backup acting for this account may assume it.
+                            Condition: { StringEquals: { "aws:SourceAccount": aws.getCallerIdentityOutput({}, { parent: this }).accountId } },
+                        },
+                    ],
                 }),
                 tags,
             },

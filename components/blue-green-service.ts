@@ -125,6 +125,8 @@ export class BlueGreenService extends pulumi.ComponentResource {
             const env: Record<string, pulumi.Input<string>> = {
                 PORT: String(svc.port),
                 ...svc.env,
+                // /metrics on its own port, which no live or preview Service and no Ingress exposes.
+                METRICS_PORT: String(svc.metricsPort),
                 ...args.env,
                 ...spec.featureFlags, // runbook "Feature Flags": on this color only
             };
@@ -171,7 +173,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                         name: svc.containerName,
                                         image,
                                         imagePullPolicy: "IfNotPresent",
-                                        ports: [{ name: "http", containerPort: svc.port, protocol: "TCP" }],
+                                        ports: [
+                                            { name: "http", containerPort: svc.port, protocol: "TCP" },
+                                            { name: "metrics", containerPort: svc.metricsPort, protocol: "TCP" },
+                                        ],
                                         env: containerEnv(env, args.secretEnv),
                                         resources: serviceResources(svc),
                                         // Runbook Step 3 health check, made continuous.

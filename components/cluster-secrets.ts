@@ -4,7 +4,7 @@
 // Secrets have the names and keys that External Secrets Operator produces on
 // AWS (K8S_SECRETS: DATABASE_URL in rtpm-api-database, REDIS_URL in
 // candlefish-redis, JWT_SECRET in candlefish-jwt, the config keys in
-// candlefish-config), and each service gets the same env (secretEnvOf).
+// candlefish-config), and each service gets the env it lists (secretEnvOf).
 //
 // The values come from the stack's secret config (`local.*`, encrypted by
 // Pulumi's secrets provider); they stay secret in Pulumi's state and reach
@@ -24,7 +24,7 @@ export interface ClusterSecretsArgs {
     readonly redis: LocalRedisConfig;
     /** JWT_SECRET. */
     readonly jwtSecret: string;
-    /** The candlefish-config Secret: ENV_NAME -> value, delivered to every service. */
+    /** The candlefish-config Secret: ENV_NAME -> value; each service gets the keys it lists. */
     readonly config: Readonly<Record<string, string>>;
 }
 
@@ -85,9 +85,9 @@ export class ClusterSecrets extends pulumi.ComponentResource {
         this.registerOutputs({ rotationChecksum: this.rotationChecksum });
     }
 
-    /** One service's secret env: the same variables, Secret names and keys as on AWS. */
-    secretEnvFor(service: string): Record<string, SecretEnvRef> {
+    /** One service's secret env (`services.<name>.secrets`): the same variables, Secret names and keys as on AWS. */
+    secretEnvFor(secrets: readonly string[]): Record<string, SecretEnvRef> {
         const name = (kind: keyof typeof K8S_SECRETS) => this.secrets[kind].metadata.name;
-        return secretEnvOf(service, this.configKeys, { config: name("config"), jwt: name("jwt"), database: name("database"), redis: name("redis") });
+        return secretEnvOf(secrets, this.configKeys, { config: name("config"), jwt: name("jwt"), database: name("database"), redis: name("redis") });
     }
 }

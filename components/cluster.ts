@@ -33,8 +33,12 @@ export interface ClusterArgs {
     readonly publicAccessCidrs: readonly string[];
     /** The CI runner that deploys this cluster; access "vpc" gets a security group the API admits. */
     readonly deployRunner: DeployRunnerConfig;
-    /** IAM role granted cluster-admin through an access entry; none if undefined. */
+    /** IAM role granted cluster-admin through an access entry (the platform team); none if undefined. */
     readonly adminRoleArn?: string;
+    /** IAM role `pulumi up` runs as, granted cluster-admin through an access entry; none if undefined. */
+    readonly deployRoleArn?: string;
+    /** IAM role people read the cluster with (AmazonEKSViewPolicy); none if undefined. */
+    readonly readOnlyRoleArn?: string;
     /** Retention of /aws/eks/<cluster>/cluster, in days. */
     readonly logRetentionDays: number;
     /** EKS deletion protection. */
@@ -48,6 +52,22 @@ export interface ClusterArgs {
 
 /** EKS access policy that maps to cluster-admin. */
 export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+/** EKS access policy similar to Kubernetes' `view` ClusterRole (read most objects, not Secrets). */
+export const CLUSTER_VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+
+/**
+ * @pulumi/eks 4.3.0 hard-codes `accessConfig.bootstrapClusterCreatorAdminPermissions: true`
+ * on the aws.eks.Cluster it creates (nodejs/eks/cluster/cluster.ts:739), which makes
+ * whoever runs the first `pulumi up` cluster-admin through an access entry that EKS
+ * creates and no program declares. This transform (resource option `transforms`, which
+ * reaches the children of packaged components such as eks.Cluster) turns it off; every
+ * principal with access is then one of the access entries this component declares.
+ */
+export const noImplicitCreatorAdmin: pulumi.ResourceTransform = (args) => {
+    if (args.type !== "aws:eks/cluster:Cluster") return undefined;
+    const accessConfig = { ...(args.props.accessConfig ?? {}), bootstrapClusterCreatorAdminPermissions: false };
+    return { props: { ...args.props, accessConfig }, opts: args.opts };
+};
 /** The EBS CSI controller's service account, which its IRSA role trusts. */
 export const EBS_CSI_SERVICE_ACCOUNT = serviceAccountSubject("kube-system", "ebs-csi-controller-sa");
 /** The VPC CNI's service account (the aws-node DaemonSet), which its IRSA role trusts. */
@@ -130,17 +150,9 @@ export class Cluster extends pulumi.ComponentResource {
                 enabledClusterLogTypes: [...CONTROL_PLANE_LOGS],
                 // IRSA: pods get IAM roles through the cluster's OIDC issuer.
                 createOidcProvider: true,
-                // Access entries only; the aws-auth ConfigMap is not consulted.
+                // Access entries only; the aws-auth ConfigMap is not consulted. The entries
+                // are declared below, each one explicitly; the creator gets none implicitly.
                 authenticationMode: "API",
-                accessEntries: args.adminRoleArn
-                    ? {
-                          admin: {
-                              principalArn: args.adminRoleArn,
-                              type: "STANDARD",
-                              accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } } },
-                          },
-                      }
-                    : undefined,
                 // Nodes are the managed node groups below; vpc-cni, kube-proxy and
                 // coredns are EKS managed add-ons declared below, not the bootstrap copies.
                 skipDefaultNodeGroup: true,
@@ -154,10 +166,38 @@ export class Cluster extends pulumi.ComponentResource {
                 upgradePolicy: { supportType: "STANDARD" },
                 tags,
             },
-            { parent: this, dependsOn: [logGroup] },
+            // With a declared deploy role, nobody gets access implicitly; without one (allowed
+            // outside production only) the creator keeps EKS's default, or nobody could deploy.
+            { parent: this, dependsOn: [logGroup], transforms: args.deployRoleArn ? [noImplicitCreatorAdmin] : [] },
         );
 
         this.clusterName = this.eksCluster.eksCluster.name;
+
+        // --- Who may use the Kubernetes API: exactly these IAM roles (runbook "Required
+        // Permissions": CI deploys, admins administer, people read). Managed node groups
+        // get their EC2_LINUX entries from EKS itself.
+        const accessEntry = (key: string, principalArn: string, policyName: string, policyArn: string, aliases?: pulumi.Alias[]) => {
+            const entry = new aws.eks.AccessEntry(
+                `${name}-${key}`,
+                { clusterName: this.clusterName, principalArn, type: "STANDARD", tags },
+                { parent: this, aliases },
+            );
+            const association = new aws.eks.AccessPolicyAssociation(
+                `${name}-${key}-${policyName}`,
+                { clusterName: this.clusterName, principalArn, policyArn, accessScope: { type: "cluster" } },
+                { parent: entry, dependsOn: [entry] },
+            );
+            return [entry, association];
+        };
+        const access: pulumi.Resource[] = [
+            // The admin entry was declared through eks.Cluster's accessEntries before (a child
+            // of the eks component, same name): the alias keeps it the same resource.
+            ...(args.adminRoleArn ? accessEntry("admin", args.adminRoleArn, "clusterAdmin", CLUSTER_ADMIN_POLICY, [{ parent: this.eksCluster }]) : []),
+            // The deploying role installs CRDs, cluster-wide RBAC and the charts: cluster-admin.
+            ...(args.deployRoleArn ? accessEntry("deploy", args.deployRoleArn, "clusterAdmin", CLUSTER_ADMIN_POLICY) : []),
+            // People read; no Secrets, no writes (changes go through pull requests).
+            ...(args.readOnlyRoleArn ? accessEntry("read-only", args.readOnlyRoleArn, "view", CLUSTER_VIEW_POLICY) : []),
+        ];
         this.nodeSecurityGroupId = this.eksCluster.nodeSecurityGroupId;
         this.oidcProviderArn = this.eksCluster.oidcProviderArn;
         this.oidcProviderUrl = this.eksCluster.oidcIssuer;
@@ -332,7 +372,8 @@ export class Cluster extends pulumi.ComponentResource {
         this.provider = new k8s.Provider(
             `${name}-k8s`,
             { kubeconfig: this.kubeconfig, enableServerSideApply: true },
-            { parent: this, dependsOn: [...this.nodeGroups, coredns, ebsCsiAddon] },
+            // ... and for the access entries: without the deploy role's, no call would be authorized.
+            { parent: this, dependsOn: [...this.nodeGroups, coredns, ebsCsiAddon, ...access] },
         );
 
         // gp3 is the default StorageClass: cheaper and faster than gp2, always encrypted.

@@ -22,7 +22,10 @@
 //   - A Job (`db-roles-<hash>`) creates and updates those roles with the master
 //     credentials, which it reads from the RDS-managed secret when it runs. It
 //     runs again when the version, the SQL or the database instance changes;
-//     the apps' Deployments and migration Jobs wait for it.
+//     the apps' Deployments and migration Jobs wait for it. The app namespace
+//     denies all egress (components/namespace.ts); the Job's own NetworkPolicy,
+//     `allow-db-roles`, lets its pods reach the database port and nothing else,
+//     and exists before the Job starts.
 //
 // The Job sends PostgreSQL SCRAM-SHA-256 verifiers, not passwords: a
 // pre-hashed password is stored as given (PostgreSQL docs, CREATE ROLE
@@ -34,6 +37,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+import { Destination, networkPolicy, tcp } from "./network-policies";
 
 /** The NOLOGIN group role per purpose: it holds the privileges (and, for the app, owns the schema's objects). */
 export const DB_ROLES = { app: "candlefish_app", monitor: "candlefish_monitor" } as const;
@@ -231,6 +235,8 @@ export interface DatabaseRolesArgs {
         /** The instance identifier: a restored instance (new identifier) gets the roles set again. */
         readonly identifier: string;
     };
+    /** The database as a NetworkPolicy destination: the only place the Job's pods may connect to (besides DNS). */
+    readonly destination: Destination;
     /** The Kubernetes Secret with the master user's `username` and `password` (delivered from the RDS-managed secret). */
     readonly adminSecretName: pulumi.Input<string>;
     readonly credentials: DatabaseCredentials;
@@ -239,6 +245,10 @@ export interface DatabaseRolesArgs {
 }
 
 export const ROLES_CONFIGMAP = "candlefish-db-roles";
+/** The role Job's pods' labels (its NetworkPolicy selects them). */
+export const ROLES_JOB_LABELS = { "app.kubernetes.io/name": "db-roles", "app.kubernetes.io/part-of": "candlefish-maturity-map" } as const;
+/** The NetworkPolicy that opens the Job's one flow: egress to the database port. */
+export const ROLES_NETWORK_POLICY = "allow-db-roles";
 export const VERIFIERS_SECRET = "candlefish-db-role-verifiers";
 
 /** `db-roles-<8 hex>`: one Job per (script, version, instance); a new one runs when any changes. */
@@ -253,7 +263,19 @@ export class DatabaseRoles extends pulumi.ComponentResource {
     constructor(name: string, args: DatabaseRolesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:data:DatabaseRoles", name, {}, opts);
         const sql = rolesSql(args.database.dbName);
-        const labels = { "app.kubernetes.io/name": "db-roles", "app.kubernetes.io/part-of": "candlefish-maturity-map" };
+        const labels = { ...ROLES_JOB_LABELS };
+        // Out to the database port only; nothing connects to the Job's pods.
+        const policy = networkPolicy(
+            `${name}-network`,
+            {
+                name: ROLES_NETWORK_POLICY,
+                namespace: args.namespace,
+                podSelector: { "app.kubernetes.io/name": ROLES_JOB_LABELS["app.kubernetes.io/name"] },
+                ingress: [],
+                egress: [{ to: [...args.destination.to], ports: tcp(args.destination.port) }],
+            },
+            { parent: this },
+        );
         const script = new k8s.core.v1.ConfigMap(
             `${name}-sql`,
             { metadata: { name: ROLES_CONFIGMAP, namespace: args.namespace, labels }, data: { "roles.sql": sql } },
@@ -322,6 +344,8 @@ export class DatabaseRoles extends pulumi.ComponentResource {
             },
             {
                 parent: this,
+                // Without its NetworkPolicy the namespace's default deny would refuse its connection.
+                dependsOn: [policy],
                 // Idempotent: a replacement (new name, or a changed pod template) may simply run again.
                 deleteBeforeReplace: true,
                 // The first run waits for a new instance to accept connections; bounded by the deadline.

@@ -127,9 +127,17 @@ export class Database extends pulumi.ComponentResource {
                 `${name}-monitoring`,
                 {
                     name: `${args.identifier}-monitoring`,
-                    assumeRolePolicy: JSON.stringify({
+                    assumeRolePolicy: pulumi.jsonStringify({
                         Version: "2012-10-17",
-                        Statement: [{ Effect: "Allow", Principal: { Service: "monitoring.rds.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                        Statement: [
+                            {
+                                Effect: "Allow",
+                                Principal: { Service: "monitoring.rds.amazonaws.com" },
+                                Action: "sts:AssumeRole",
+                                // Confused-deputy guard: only RDS acting for this account may assume it.
+                                Condition: { StringEquals: { "aws:SourceAccount": aws.getCallerIdentityOutput({}, { parent: this }).accountId } },
+                            },
+                        ],
                     }),
                     tags,
                 },

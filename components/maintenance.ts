@@ -27,7 +27,7 @@ export interface MaintenancePageArgs {
 export const MAINTENANCE_NAME = "maintenance-page";
 /** nginx-unprivileged's user; the image needs no root and no writable root filesystem. */
 export const NGINX_UID = 101;
-const CONTAINER_PORT = 8080;
+export const CONTAINER_PORT = 8080;
 const SERVICE_PORT = 80;
 
 const escapeHtml = (s: string) =>

@@ -14,6 +14,16 @@ import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-securi
 export const KUBE_PROMETHEUS_STACK_VERSION = "65.1.1";
 export const PROMETHEUS_COMMUNITY_REPO = "https://prometheus-community.github.io/helm-charts";
 export const MONITORING_NAMESPACE = "monitoring";
+/**
+ * node-exporter's own namespace: it reads the host's /proc, /sys and network
+ * namespace (hostNetwork, hostPID, a hostPath of /), which only the
+ * "privileged" Pod Security level admits. Nothing else runs here, so
+ * `monitoring` (Prometheus, Grafana, AlertManager, the operator, the hook
+ * Jobs, next to the receiver and admin Secrets) is held at "baseline".
+ */
+export const NODE_EXPORTER_NAMESPACE = "monitoring-node-exporter";
+/** The Role Grafana's sidecars get in `monitoring`: ConfigMaps only (dashboards, datasources), never Secrets. */
+export const GRAFANA_SIDECAR_ROLE = "grafana-sidecar";
 /** Chart resources are named from this (`kube-prometheus-prometheus`, ...). */
 const FULLNAME = "kube-prometheus";
 export const POSTGRES_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.15.0";
@@ -24,6 +34,11 @@ const SECRET_DIR = `/etc/alertmanager/secrets/${RECEIVER_SECRET}`;
 export const GRAFANA_ADMIN_SECRET = "grafana-admin";
 /** Label the Grafana sidecar selects dashboard ConfigMaps by. */
 export const DASHBOARD_LABEL = "grafana_dashboard";
+/** The headless `<name>-metrics` Services' port number (a headless Service's endpoints carry the pods' own `metrics` port). */
+const METRICS_SERVICE_PORT = 9090;
+/** The exporters' metrics ports (their images' defaults). */
+export const POSTGRES_EXPORTER_PORT = 9187;
+export const REDIS_EXPORTER_PORT = 9121;
 /** Label on the per-service metrics Services the ServiceMonitor selects. */
 const METRICS_LABEL = "candlefish.ai/metrics";
 
@@ -127,15 +142,36 @@ export class Monitoring extends pulumi.ComponentResource {
         const m = args.monitoring;
         const appNs = args.appNamespaceRef ?? args.appNamespace;
 
-        // node-exporter reads the host's /proc, /sys and network namespace, which
-        // only the "privileged" Pod Security level allows; this namespace holds
-        // nothing but the chart's components.
+        // Pod Security: `monitoring` enforces "baseline" (no host namespaces, no
+        // privileged containers, no hostPath) and warns/audits at "restricted";
+        // node-exporter, the one component that needs the host, runs in its own
+        // "privileged" namespace (chart value prometheus-node-exporter.namespaceOverride).
         const ns = new k8s.core.v1.Namespace(
             `${name}-ns`,
             {
                 metadata: {
                     name: MONITORING_NAMESPACE,
-                    labels: { "pod-security.kubernetes.io/enforce": "privileged", "pod-security.kubernetes.io/warn": "baseline" },
+                    labels: {
+                        "app.kubernetes.io/part-of": "candlefish-maturity-map",
+                        "pod-security.kubernetes.io/enforce": "baseline",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                        "pod-security.kubernetes.io/audit": "restricted",
+                        "pod-security.kubernetes.io/warn": "restricted",
+                    },
+                },
+            },
+            { parent: this },
+        );
+        const nodeExporterNs = new k8s.core.v1.Namespace(
+            `${name}-node-exporter-ns`,
+            {
+                metadata: {
+                    name: NODE_EXPORTER_NAMESPACE,
+                    labels: {
+                        "app.kubernetes.io/part-of": "candlefish-maturity-map",
+                        "pod-security.kubernetes.io/enforce": "privileged",
+                        "pod-security.kubernetes.io/enforce-version": "latest",
+                    },
                 },
             },
             { parent: this },
@@ -163,6 +199,16 @@ export class Monitoring extends pulumi.ComponentResource {
                 metadata: { name: RECEIVER_SECRET, namespace: MONITORING_NAMESPACE },
                 type: "Opaque",
                 stringData: receiverData,
+            },
+            { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
+        );
+
+        // Grafana's sidecars: ConfigMaps in `monitoring`, read-only; no Secrets anywhere.
+        const sidecarRole = new k8s.rbac.v1.Role(
+            `${name}-grafana-sidecar`,
+            {
+                metadata: { name: GRAFANA_SIDECAR_ROLE, namespace: MONITORING_NAMESPACE, labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" } },
+                rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
             },
             { parent: this, dependsOn: [ns], deleteBeforeReplace: true },
         );
@@ -237,14 +283,26 @@ export class Monitoring extends pulumi.ComponentResource {
                         admin: { existingSecret: GRAFANA_ADMIN_SECRET, userKey: "admin-user", passwordKey: "admin-password" },
                         persistence: { enabled: true, storageClassName: m.storageClass, size: "10Gi" },
                         defaultDashboardsEnabled: true,
-                        sidecar: { dashboards: { enabled: true, label: DASHBOARD_LABEL, labelValue: "1", searchNamespace: "ALL" } },
+                        // The sidecars read dashboard and datasource ConfigMaps in `monitoring`
+                        // only (every one of them lives here). With rbac.namespaced the chart
+                        // binds a Role instead of a ClusterRole with get/list/watch on every
+                        // Secret in the cluster (grafana 8.5.x templates/clusterrole.yaml), and
+                        // useExistingRole binds ours, which grants ConfigMaps and no Secrets at
+                        // all (the chart's own Role would grant the Secrets of `monitoring`).
+                        rbac: { namespaced: true, useExistingRole: GRAFANA_SIDECAR_ROLE },
+                        sidecar: {
+                            dashboards: { enabled: true, label: DASHBOARD_LABEL, labelValue: "1", searchNamespace: MONITORING_NAMESPACE, resource: "configmap" },
+                            datasources: { resource: "configmap" },
+                        },
                     },
+                    // node-exporter (hostNetwork, hostPID, hostPath /) in its own privileged namespace.
+                    "prometheus-node-exporter": { namespaceOverride: NODE_EXPORTER_NAMESPACE },
                     // Pod labels app and version on kube_pod_labels, so resource alerts
                     // name the service and the dashboards compare colors.
                     "kube-state-metrics": { metricLabelsAllowlist: ["pods=[app,version]"] },
                 },
             },
-            { parent: this, dependsOn: [ns, grafanaSecret, receiverSecret] },
+            { parent: this, dependsOn: [ns, nodeExporterNs, grafanaSecret, receiverSecret, sidecarRole] },
         );
         const afterCrds: pulumi.CustomResourceOptions = { parent: this, dependsOn: [this.release], deleteBeforeReplace: true };
 
@@ -290,7 +348,9 @@ export class Monitoring extends pulumi.ComponentResource {
                         namespace: appNs,
                         labels: { app: svc, [METRICS_LABEL]: "true", "app.kubernetes.io/part-of": "candlefish-maturity-map" },
                     },
-                    spec: { clusterIP: "None", selector: { app: svc }, ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] },
+                    // The pods' `metrics` port (services.<name>.metricsPort), never the serving
+                    // port the live Services and the Ingress expose: /metrics is not public.
+                    spec: { clusterIP: "None", selector: { app: svc }, ports: [{ name: "metrics", port: METRICS_SERVICE_PORT, targetPort: "metrics", protocol: "TCP" }] },
                 },
                 { parent: this, deleteBeforeReplace: true },
             );
@@ -306,7 +366,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     podTargetLabels: ["app", "version"],
                     // `job` is the app, whichever Service found the pod.
                     jobLabel: "app",
-                    endpoints: [{ port: "http", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }],
+                    endpoints: [{ port: "metrics", path: "/metrics", interval: "30s", scrapeTimeout: "10s" }],
                 },
             },
             afterCrds,
@@ -314,12 +374,12 @@ export class Monitoring extends pulumi.ComponentResource {
 
         // Database exporters, in the app namespace where the connection Secrets are delivered.
         if (args.postgres) {
-            this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, 9187, [
+            this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, POSTGRES_EXPORTER_PORT, [
                 { name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: args.postgres.key } } },
             ], afterCrds, args.postgres.rotationChecksum);
         }
         if (args.redis) {
-            this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, 9121, [
+            this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, REDIS_EXPORTER_PORT, [
                 // A rediss:// URL with the AUTH token: ElastiCache encrypts in transit.
                 { name: "REDIS_ADDR", valueFrom: { secretKeyRef: { name: args.redis.secretName, key: args.redis.key } } },
             ], afterCrds);

@@ -1,15 +1,16 @@
 // The app namespace (`production`, `staging`): Pod Security Standards
-// "restricted" enforced by the API server, and a default-deny NetworkPolicy
-// with the few flows the platform needs (runbook Troubleshooting: "verify
-// network policies are not blocking traffic" — these are the ones that exist).
+// "restricted" enforced by the API server, and default-deny NetworkPolicies
+// for both directions, plus DNS to kube-dns for every pod. Every other flow is
+// opened per workload and port by components/network-policies.ts (runbook
+// Troubleshooting: "verify network policies are not blocking traffic": these
+// and `kubectl -n <ns> get networkpolicy` are the ones that exist).
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { KUBE_DNS, networkPolicy } from "./network-policies";
 
 export interface AppNamespaceArgs {
     /** The namespace name, fixed (the runbook's `-n production`). */
     readonly name: string;
-    /** Namespaces allowed to reach the app pods (ingress controller, monitoring). */
-    readonly allowFromNamespaces: readonly string[];
 }
 
 export class AppNamespace extends pulumi.ComponentResource {
@@ -37,34 +38,23 @@ export class AppNamespace extends pulumi.ComponentResource {
             { parent: this, protect: true },
         );
         this.name = this.namespace.metadata.name;
+        const own = { parent: this };
 
-        // Default deny: nothing reaches a pod unless a rule below lets it.
-        new k8s.networking.v1.NetworkPolicy(
-            `${name}-default-deny`,
+        // Default deny, both ways: nothing reaches a pod, and a pod reaches nothing
+        // (the instance metadata service, the API server, the internet, other
+        // namespaces), unless a rule of components/network-policies.ts lets it.
+        networkPolicy(`${name}-default-deny`, { name: "default-deny-ingress", namespace: this.name, podSelector: {}, ingress: [] }, own);
+        networkPolicy(`${name}-default-deny-egress`, { name: "default-deny-egress", namespace: this.name, podSelector: {}, egress: [] }, own);
+        // Every pod resolves names (the Services it calls, the database's host) through kube-dns.
+        networkPolicy(
+            `${name}-allow-dns`,
             {
-                metadata: { name: "default-deny-ingress", namespace: this.name },
-                spec: { podSelector: {}, policyTypes: ["Ingress"] },
+                name: "allow-dns-egress",
+                namespace: this.name,
+                podSelector: {},
+                egress: [{ to: [KUBE_DNS], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] }],
             },
-            { parent: this, deleteBeforeReplace: true },
-        );
-        new k8s.networking.v1.NetworkPolicy(
-            `${name}-allow-platform`,
-            {
-                metadata: { name: "allow-platform-ingress", namespace: this.name },
-                spec: {
-                    podSelector: {},
-                    policyTypes: ["Ingress"],
-                    ingress: [
-                        // Service-to-service calls inside the environment.
-                        { from: [{ podSelector: {} }] },
-                        // The ingress controller and Prometheus.
-                        ...(args.allowFromNamespaces.length
-                            ? [{ from: args.allowFromNamespaces.map((ns) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } })) }]
-                            : []),
-                    ],
-                },
-            },
-            { parent: this, deleteBeforeReplace: true },
+            own,
         );
         this.registerOutputs({ name: this.name });
     }

@@ -124,18 +124,6 @@ export const DB_SECRETS = {
     admin: "candlefish-db-admin",
 } as const;
 
-/**
- * Which service receives which platform secret (all services also get every
- * key of candlefish/<stack>/config). rtpm-api owns the data; the website and
- * the gateway verify the JWTs that rtpm-api issues; nanda-api needs neither.
- */
-export const SECRET_CONSUMERS: Readonly<Record<string, readonly SecretKind[]>> = {
-    "rtpm-api": ["database", "redis", "jwt"],
-    "candlefish-website": ["jwt"],
-    "otter-gateway": ["jwt"],
-    "nanda-api": [],
-};
-
 /** Env var and Secret key each platform secret is delivered as. */
 export const ENV_OF: Readonly<Record<SecretKind, { env: string; secret: string }>> = {
     database: { env: "DATABASE_URL", secret: K8S_SECRETS.database },
@@ -446,30 +434,35 @@ export class SecretDelivery extends pulumi.ComponentResource {
     }
 
     /**
-     * The `secretEnv` for one service: its platform secrets (SECRET_CONSUMERS)
-     * plus every key of candlefish/<stack>/config. The Secret names are the
-     * ExternalSecrets' outputs, so a Deployment waits for them.
+     * The `secretEnv` for one service: exactly the secrets it lists
+     * (`services.<name>.secrets`). The Secret names are the ExternalSecrets'
+     * outputs, so a Deployment waits for them.
      */
-    secretEnvFor(service: string): Record<string, SecretEnvRef> {
-        return secretEnvOf(service, this.configKeys, this.secretNames);
+    secretEnvFor(secrets: readonly string[]): Record<string, SecretEnvRef> {
+        return secretEnvOf(secrets, this.configKeys, this.secretNames);
     }
 }
 
 /**
  * One service's env from the platform's Kubernetes Secrets, however they were
- * delivered: its platform secrets (SECRET_CONSUMERS), each under the env name
- * it is read as, plus every key of the config Secret. `names` are the Secrets'
- * names (pass resource outputs, so a Deployment waits for its Secrets).
+ * delivered: each name it lists (`services.<name>.secrets`), a platform
+ * secret from its own Secret, any other name from the config Secret. A pod
+ * gets only the keys its env references: the apps run without a service
+ * account token, so they cannot read a Secret's other keys. `names` are the
+ * Secrets' names (pass resource outputs, so a Deployment waits for them).
  */
 export function secretEnvOf(
-    service: string,
+    secrets: readonly string[],
     configKeys: readonly string[],
     names: Readonly<Record<keyof typeof K8S_SECRETS, pulumi.Input<string>>>,
 ): Record<string, SecretEnvRef> {
     const out: Record<string, SecretEnvRef> = {};
-    for (const k of configKeys) out[k] = { secretName: names.config, key: k };
-    for (const kind of SECRET_CONSUMERS[service] ?? []) {
-        out[ENV_OF[kind].env] = { secretName: names[kind], key: ENV_OF[kind].env };
+    for (const env of secrets) {
+        const kind = (Object.keys(ENV_OF) as SecretKind[]).find((k) => ENV_OF[k].env === env);
+        if (kind) out[env] = { secretName: names[kind], key: env };
+        else if (configKeys.includes(env)) out[env] = { secretName: names.config, key: env };
+        // config/index.ts refuses any other name before anything is registered.
+        else throw new Error(`internal: ${env} is neither a platform secret nor a config key`);
     }
     return out;
 }

@@ -139,8 +139,17 @@ export interface ClusterConfig {
     readonly publicAccessCidrs: readonly string[];
     /** The CI runner that runs `pulumi up` and `npm run switch` for this stack. */
     readonly deployRunner: DeployRunnerConfig;
-    /** IAM role given cluster-admin through an EKS access entry (required in production). */
+    /** IAM role given cluster-admin through an EKS access entry (required in production): the platform team. */
     readonly adminRoleArn: string | undefined;
+    /**
+     * The IAM role `pulumi up` runs as (CI's OIDC deploy role), given cluster-admin
+     * through an EKS access entry (required in production). When set, the cluster's
+     * creator gets no implicit admin (bootstrapClusterCreatorAdminPermissions false);
+     * when unset (outside production), EKS's default applies: the creator is admin.
+     */
+    readonly deployRoleArn: string | undefined;
+    /** IAM role people assume to read the cluster (EKS view policy: no Secrets); required in production. */
+    readonly readOnlyRoleArn: string | undefined;
     /** Retention of the control-plane log group /aws/eks/<name>/cluster. */
     readonly logRetentionDays: number;
     /** Refuse `DeleteCluster` while set (production). */
@@ -297,6 +306,8 @@ const clusterShape = s.object({
     publicAccessCidrs: s.optional(s.list(allowlistCidr, { max: 40 })),
     deployRunner: s.optional(s.object({ access: s.optional(s.oneOf(DEPLOY_RUNNER_ACCESS)) })),
     adminRoleArn: s.optional(iamRoleArn),
+    deployRoleArn: s.optional(iamRoleArn),
+    readOnlyRoleArn: s.optional(iamRoleArn),
     logRetentionDays: s.optional(retentionDays()),
     deletionProtection: s.optional(s.bool()),
     nodeGroups: s.optional(s.record(s.dnsLabel, nodeGroupShape, "a map of node group name to its settings")),
@@ -354,6 +365,22 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
                 "cluster.adminRoleArn",
                 "required in production: the IAM role that gets cluster-admin through an EKS access entry (pulumi config set --path cluster.adminRoleArn arn:aws:iam::<account>:role/<name>)",
             );
+        if (prod && cl.deployRoleArn === undefined)
+            src.problem(
+                "cluster.deployRoleArn",
+                "required in production: the IAM role `pulumi up` runs as (CI's deploy role), which gets cluster-admin through an EKS access entry; the cluster's creator gets no implicit access (pulumi config set --path cluster.deployRoleArn arn:aws:iam::<account>:role/<name>)",
+            );
+        if (prod && cl.readOnlyRoleArn === undefined)
+            src.problem(
+                "cluster.readOnlyRoleArn",
+                "required in production: the IAM role people assume to read the cluster (EKS view policy, no Secrets) (pulumi config set --path cluster.readOnlyRoleArn arn:aws:iam::<account>:role/<name>)",
+            );
+        // EKS keeps one access entry per principal: one role cannot hold two of them.
+        const roles: [string, string | undefined][] = [["cluster.adminRoleArn", cl.adminRoleArn], ["cluster.deployRoleArn", cl.deployRoleArn], ["cluster.readOnlyRoleArn", cl.readOnlyRoleArn]];
+        roles.forEach(([key, arn], i) => {
+            const earlier = roles.slice(0, i).find(([, other]) => arn !== undefined && other === arn);
+            if (earlier) src.problem(key, `is the same role as ${earlier[0]} (${arn}); EKS gives one principal one access entry, so each of admin, deploy and read-only needs its own role`);
+        });
         const groups: Readonly<Record<string, Partial<s.Infer<typeof nodeGroupShape>>>> = cl.nodeGroups ?? { general: {} };
         if (Object.keys(groups).length === 0) src.problem("cluster.nodeGroups", "expected at least one node group");
         for (const [name, g] of Object.entries(groups)) {
@@ -428,6 +455,8 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
             publicAccessCidrs: Object.freeze([...(c.publicAccessCidrs ?? [])]),
             deployRunner: Object.freeze({ access: runnerAccess, label }),
             adminRoleArn: c.adminRoleArn,
+            deployRoleArn: c.deployRoleArn,
+            readOnlyRoleArn: c.readOnlyRoleArn,
             logRetentionDays: c.logRetentionDays ?? (prod ? 365 : 30),
             deletionProtection: c.deletionProtection ?? prod,
             nodeGroups: Object.freeze(nodeGroups),

@@ -9,7 +9,7 @@
 // resource is registered.
 import * as s from "./schema";
 import { ConfigSource } from "./source";
-import { CoreConfig } from "./services";
+import { CoreConfig, PLATFORM_SECRET_ENV } from "./services";
 
 /** RDS PostgreSQL settings. */
 export interface DatabaseConfig {
@@ -64,7 +64,7 @@ export interface SecretsConfig {
     /**
      * Extra values for candlefish/<stack>/config, from Pulumi *secret* config
      * (`pulumi config set --secret --path secrets.config.NAME value`).
-     * Delivered to every service as env NAME.
+     * Delivered as env NAME to the services that list NAME in services.<name>.secrets.
      */
     readonly config: Readonly<Record<string, string>>;
     /** Days Secrets Manager keeps a deleted secret recoverable. */
@@ -217,7 +217,7 @@ const cacheShape = s.object({
 
 const envName = s.string({ pattern: /^[A-Z][A-Z0-9_]*$/, expected: "an UPPER_SNAKE_CASE env var name" });
 /** Names the platform delivers itself; config may not shadow them. */
-export const RESERVED_SECRET_ENV = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+export const RESERVED_SECRET_ENV = PLATFORM_SECRET_ENV;
 
 const secretsShape = s.object({
     jwtSecretVersion: s.optional(s.int({ min: 1 })),

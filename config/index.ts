@@ -3,7 +3,8 @@
 // `pulumi.Config` themselves. Each section lives in its own module and reads
 // its own top-level keys; `finish()` then rejects every key nobody read.
 import { ConfigSource } from "./source";
-import { CoreConfig, readCore } from "./services";
+import { CoreConfig, PLATFORM_SECRET_ENV, ServiceConfig, readCore } from "./services";
+import { suggest } from "./schema";
 import { AwsConfig, readAws } from "./aws";
 import { DataConfig, readData } from "./data";
 import { PlatformConfig, readPlatform } from "./platform";
@@ -54,6 +55,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
         const operations = readOperations(src, core);
         if (operations.maintenanceMode)
             src.problem("maintenanceMode", 'routes the domain through the Ingress, which platform "local" does not install; the maintenance page itself still runs when maintenance.image is set');
+        checkSecretAccess(src, core.services, Object.keys(local.config), "local.config");
         src.finish();
         return Object.freeze({ platform, ...base, ...operations, local });
     }
@@ -63,6 +65,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
     const platformCfg = readPlatform(src, core, aws.region);
     const operations = readOperations(src, core);
     const bootstrap = readBootstrap(src);
+    checkSecretAccess(src, core.services, Object.keys(data.secrets.config), "secrets.config");
     src.finish();
     return Object.freeze({
         platform,
@@ -73,6 +76,35 @@ export function parseConfig(src: ConfigSource): StackConfig {
         ...platformCfg,
         ...operations,
     });
+}
+
+/**
+ * Per-service secrets: every key a service lists in `services.<name>.secrets`
+ * is a key of the stack's secret config (`configKey`). (A key of that config
+ * that no service lists is stored and delivered to nobody: a warning, see
+ * undeliveredSecrets, since storing a value first and handing it to a service
+ * in a later change is a legitimate order.)
+ */
+function checkSecretAccess(src: ConfigSource, services: readonly ServiceConfig[], configKeys: readonly string[], configKey: string): void {
+    for (const svc of services) {
+        svc.secrets.forEach((name, i) => {
+            if ((PLATFORM_SECRET_ENV as readonly string[]).includes(name) || configKeys.includes(name)) return;
+            const hint = suggest(name, configKeys);
+            const at = i - svc.secrets.filter((k) => (PLATFORM_SECRET_ENV as readonly string[]).includes(k)).length;
+            src.problem(
+                `services.${svc.name}.secrets.${at}`,
+                `${name} is not a key of ${configKey}` + (hint ? `; did you mean "${hint}"?` : `; set it with \`pulumi config set --secret --path ${configKey}.${name} <value>\``),
+            );
+        });
+    }
+}
+
+/** Keys of the stack's secret config that no service lists in `services.<name>.secrets`, as warnings naming the key. */
+export function undeliveredSecrets(config: StackConfig): string[] {
+    const [keys, prefix] = config.platform === "local" ? [Object.keys(config.local.config), "local.config"] : [Object.keys(config.secrets.config), "secrets.config"];
+    return keys
+        .filter((k) => !config.services.some((svc) => svc.secrets.includes(k)))
+        .map((k) => `${prefix}.${k}: reaches no service: secrets are delivered per service. List ${k} in services.<name>.secrets of each service that needs it`);
 }
 
 /** Reads and validates the running stack's config; throws ConfigError listing every problem. */

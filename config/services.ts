@@ -54,6 +54,17 @@ const drainShape = s.object({
     minReadySeconds: s.optional(s.int({ min: 0, max: 300 })),
 });
 
+/**
+ * The secrets the platform itself delivers, by env var name. Every other
+ * secret env a service gets comes from the stack's secret config
+ * (`secrets.config` on AWS, `local.config` on platform local).
+ */
+export const PLATFORM_SECRET_ENV = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"] as const;
+/** Env names the platform sets on every container; `services.<name>.env` may not set them. */
+export const RESERVED_PLAIN_ENV = ["METRICS_PORT"] as const;
+/** Where a service serves /metrics unless config says otherwise: never its serving port. */
+export const DEFAULT_METRICS_PORT = 9090;
+
 const serviceShape = s.object({
     activeColor: s.optional(colorSpec),
     allowLiveChange: s.optional(s.bool()),
@@ -61,6 +72,10 @@ const serviceShape = s.object({
     drain: s.optional(drainShape),
     replicas: s.optional(s.int({ min: 0, max: 100 })),
     port: s.optional(s.int({ min: 1024, max: 65535 })),
+    metricsPort: s.optional(s.int({ min: 1024, max: 65535 })),
+    callers: s.optional(s.list(s.dnsLabel, { max: 50 })),
+    platformSecrets: s.optional(s.list(s.oneOf(PLATFORM_SECRET_ENV), { max: PLATFORM_SECRET_ENV.length })),
+    secrets: s.optional(s.list(envVarName, { max: 100 })),
     healthPath: s.optional(s.string({ pattern: /^\/[A-Za-z0-9/_.-]*$/, expected: "an absolute HTTP path such as /api/health" })),
     containerName: s.optional(s.dnsLabel),
     requests: s.optional(resourceShape),
@@ -101,7 +116,26 @@ export interface ServiceConfig {
     /** Allow making a color live with fewer replicas than the color it replaces. */
     readonly allowFewerReplicas: boolean;
     readonly drain: DrainConfig;
+    /** The serving port: the live and preview Services and the Ingress reach it. */
     readonly port: number;
+    /**
+     * Where the app serves /metrics (env METRICS_PORT): a second container
+     * port that no live or preview Service and no Ingress exposes; only the
+     * headless `<name>-metrics` Service and Prometheus reach it.
+     */
+    readonly metricsPort: number;
+    /**
+     * The other services of this stack whose pods may call this one on its
+     * serving port (NetworkPolicy). Default: every other service.
+     */
+    readonly callers: readonly string[];
+    /**
+     * Every secret env var this service's pods get, and nothing else: its
+     * platform secrets (`services.<name>.platformSecrets`, default its catalog
+     * entry's: DATABASE_URL, REDIS_URL, JWT_SECRET) followed by the keys of the
+     * stack's secret config it lists in `services.<name>.secrets`.
+     */
+    readonly secrets: readonly string[];
     readonly healthPath: string;
     readonly containerName: string;
     readonly requests: Resources;
@@ -121,6 +155,13 @@ export interface ServiceConfig {
  */
 export interface CatalogEntry {
     readonly port: number;
+    /**
+     * Platform secrets the service gets by default. JWT_SECRET is an HMAC key:
+     * whoever holds it can mint tokens, not only verify them, so only the
+     * issuer (rtpm-api) and the gateway that authenticates requests at the
+     * edge (the runbook greps its logs for 401/403) get it.
+     */
+    readonly secrets?: readonly string[];
     readonly containerName?: string;
     readonly requests: Resources;
     readonly limits: Resources;
@@ -130,11 +171,11 @@ export const SERVICE_CATALOG: Readonly<Record<string, CatalogEntry>> = {
     // Next.js; the runbook's `kubectl set image ... website=...` names the container.
     "candlefish-website": { port: 3000, containerName: "website", requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
     // Python/FastAPI (uvicorn).
-    "rtpm-api": { port: 8000, requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+    "rtpm-api": { port: 8000, secrets: ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"], requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } },
     // Node/Express.
     "nanda-api": { port: 3000, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
     // Node/Express.
-    "otter-gateway": { port: 3000, requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+    "otter-gateway": { port: 3000, secrets: ["JWT_SECRET"], requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
 };
 
 /** Both colors run this many pods unless config says otherwise ("two identical environments"). */
@@ -302,6 +343,33 @@ export function readCore(src: ConfigSource): CoreConfig {
                     `must be longer than drain.preStopSeconds (${drain.preStopSeconds}) plus the longest request; got ${drain.terminationGracePeriodSeconds}`,
                 );
             }
+            const port = svc.port ?? cat.port;
+            const metricsPort = svc.metricsPort ?? DEFAULT_METRICS_PORT;
+            if (metricsPort === port) {
+                src.problem(
+                    svc.metricsPort !== undefined ? `services.${name}.metricsPort` : `services.${name}.port`,
+                    `the metrics port and the serving port are both ${port}; /metrics must not be on the port the live Service and the Ingress expose. Set services.${name}.metricsPort to another port (default ${DEFAULT_METRICS_PORT})`,
+                );
+            }
+            for (const k of Object.keys(svc.env ?? {})) {
+                if ((RESERVED_PLAIN_ENV as readonly string[]).includes(k))
+                    src.problem(`services.${name}.env.${k}`, `${k} is set by the platform from services.${name}.metricsPort; set that instead`);
+                if ((PLATFORM_SECRET_ENV as readonly string[]).includes(k))
+                    src.problem(`services.${name}.env.${k}`, `${k} is a secret the platform delivers; list it in services.${name}.platformSecrets instead of setting it in plaintext`);
+            }
+            // Platform secrets: the catalog's unless config lists them (a full list: [] gives none).
+            const platformSecrets: readonly string[] = svc.platformSecrets ?? cat.secrets ?? [];
+            // Keys of the secret config: only those listed, in addition.
+            const configSecrets = svc.secrets ?? [];
+            configSecrets.forEach((k, i) => {
+                if ((PLATFORM_SECRET_ENV as readonly string[]).includes(k))
+                    src.problem(`services.${name}.secrets.${i}`, `${k} is a platform secret; list it in services.${name}.platformSecrets (the full list of DATABASE_URL, REDIS_URL, JWT_SECRET this service gets)`);
+            });
+            const secrets = [...platformSecrets, ...configSecrets.filter((k) => !(PLATFORM_SECRET_ENV as readonly string[]).includes(k))];
+            for (const [key, list] of [["platformSecrets", platformSecrets], ["secrets", configSecrets]] as const) {
+                const dupes = list.filter((x, i) => list.indexOf(x) !== i);
+                if (dupes.length) src.problem(`services.${name}.${key}`, `lists ${dupes[0]} twice`);
+            }
             out.push(
                 Object.freeze({
                     name,
@@ -309,7 +377,11 @@ export function readCore(src: ConfigSource): CoreConfig {
                     allowLiveChange: svc.allowLiveChange ?? false,
                     allowFewerReplicas: svc.allowFewerReplicas ?? false,
                     drain: Object.freeze(drain),
-                    port: svc.port ?? cat.port,
+                    port,
+                    metricsPort,
+                    // Resolved below, once every service name is known.
+                    callers: Object.freeze([...(svc.callers ?? [])]),
+                    secrets: Object.freeze([...secrets]),
                     healthPath: svc.healthPath ?? "/api/health",
                     containerName: svc.containerName ?? cat.containerName ?? name,
                     requests: { cpu: svc.requests?.cpu ?? cat.requests.cpu, memory: svc.requests?.memory ?? cat.requests.memory },
@@ -321,6 +393,21 @@ export function readCore(src: ConfigSource): CoreConfig {
         }
     }
 
+    // services.<name>.callers: names of other services of this stack; default every other one.
+    const names = out.map((x) => x.name);
+    const resolved = out.map((x) => {
+        const given = services && !s.isInvalid(services) ? services[x.name]?.callers : undefined;
+        if (given === undefined) return Object.freeze({ ...x, callers: Object.freeze(names.filter((n) => n !== x.name)) });
+        for (const [i, c] of given.entries()) {
+            if (c === x.name) src.problem(`services.${x.name}.callers.${i}`, `${c} is this service itself; its own pods never need a NetworkPolicy rule to reach it through a Service`);
+            else if (!names.includes(c)) {
+                const hint = s.suggest(c, names.filter((n) => n !== x.name));
+                src.problem(`services.${x.name}.callers.${i}`, `${c} is not a service of this stack${hint ? `; did you mean "${hint}"?` : ` (services: ${names.join(", ")})`}`);
+            }
+        }
+        return x;
+    });
+
     const promotion = readPromotion(src);
 
     // An invalid value is already recorded and will stop the program in
@@ -330,7 +417,7 @@ export function readCore(src: ConfigSource): CoreConfig {
         environment: s.isInvalid(environment) ? "development" : environment,
         namespace: s.isInvalid(namespace) ? "invalid-namespace" : namespace,
         activeColor: s.isInvalid(activeColor) ? "blue" : activeColor,
-        services: Object.freeze(out),
+        services: Object.freeze(resolved),
         promotion,
     };
 }

@@ -56,6 +56,13 @@ export interface ResourceOptions {
     readonly provider: string | null;
     readonly ignoreChanges: string[];
     readonly deleteBeforeReplace: boolean;
+    /**
+     * How many `transforms` the resource was registered with, when it has any.
+     * The engine runs them (on this resource and its children, including those a
+     * packaged component such as eks:index:Cluster creates); offline they are
+     * registered but never run.
+     */
+    readonly transforms?: number;
 }
 
 export interface RecordedResource {
@@ -163,6 +170,7 @@ class RecordingMonitor extends MockMonitor {
                 provider: provider ? refOf(provider.slice(0, provider.lastIndexOf("::"))) : null,
                 ignoreChanges: read ? [] : req.getIgnorechangesList(),
                 deleteBeforeReplace: read ? false : Boolean(req.getDeletebeforereplace()),
+                ...(!read && req.getTransformsList().length ? { transforms: req.getTransformsList().length } : {}),
             },
         });
     }
@@ -200,6 +208,8 @@ async function renderNow(opts: RenderOptions): Promise<Rendered> {
         supportsOutputValues: false,
         supportsDeletedWith: true,
         supportsAliasSpecs: true,
+        // The engine supports `transforms`; without this the SDK refuses them and the render never settles.
+        supportsTransforms: true,
     });
     pulumi.runtime.setAllConfig({ ...opts.config }, [...(opts.secretKeys ?? [])]);
     setPreviousOutputs(opts.previousOutputs);

@@ -230,6 +230,8 @@ export interface StandIn {
 export const STAND_INS: readonly StandIn[] = [
     // An IAM role in the mock account; EKS would refuse it ("invalid principal"), the mocks do not.
     { key: "cluster.adminRoleArn", value: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`, secret: false },
+    { key: "cluster.deployRoleArn", value: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-deploy-stand-in`, secret: false },
+    { key: "cluster.readOnlyRoleArn", value: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-read-only-stand-in`, secret: false },
     // What a real `secure:` value becomes offline (readStack), so it is masked everywhere.
     { key: "alerts.slackWebhookUrl", value: SECURE_PLACEHOLDER, secret: true },
     // Whether the account already has the zone is the operator's to say; offline, the zone is looked up (mocks answer).

@@ -26,8 +26,10 @@ import { Cache } from "../components/cache";
 import { Backups } from "../components/backups";
 import { Certificates } from "../components/certificates";
 import { DnsZone, findZone } from "../components/dns";
-import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
-import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
+import { Ingress, INGRESS_CLASS } from "../components/ingress";
+import { Monitoring } from "../components/monitoring";
+import { DataStoreDestinations, anyAddressExceptMetadata } from "../components/network-policies";
+import { AWS_TRAFFIC_SOURCES, PlatformNetworkPolicies } from "../components/platform-network-policies";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
@@ -152,6 +154,13 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
     const dns = config.dns.enabled && config.dns.zone
         ? new DnsZone("dns", { mode: config.dns.zone, zoneName: config.dns.zoneName, found: foundZone, tags: config.tags }, onAws)
         : undefined;
+    // RDS and ElastiCache sit in the private subnets, so pods reach them at VPC
+    // addresses (their security groups admit the nodes' group only); no rule
+    // reaches 169.254.169.254, which lies outside the VPC block anyway.
+    const dataStores: DataStoreDestinations = {
+        database: { to: [anyAddressExceptMetadata(config.network.cidr)], port: database.port },
+        redis: { to: [anyAddressExceptMetadata(config.network.cidr)], port: cache.port },
+    };
     // Every in-cluster resource talks to this cluster, never to an ambient kubeconfig;
     // the in-cluster components that also declare AWS resources (IAM roles, records) get both providers.
     const inCluster = { providers: [cluster.provider] };
@@ -164,7 +173,8 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
         provider: cluster.provider,
         cluster: { kubeconfig: cluster.kubeconfig },
         repositories: registry.repositoryUrls,
-        platformNamespaces: [INGRESS_NAMESPACE, MONITORING_NAMESPACE],
+        trafficSources: AWS_TRAFFIC_SOURCES,
+        dataStores,
 
         // Secrets reach pods as Kubernetes Secrets through External Secrets Operator (IRSA).
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
@@ -188,6 +198,7 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
             }, { ...inClusterAndAws, dependsOn: [ns] });
             delivery = d;
             // The logins exist in PostgreSQL, with their current passwords, before any app pod or migration starts.
+            // The Job's pods reach the database and nothing else (its own NetworkPolicy, in place before it runs).
             const roles = new DatabaseRoles("database-roles", {
                 namespace: ns.name,
                 database: {
@@ -196,11 +207,12 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                     dbName: database.dbName,
                     identifier: instanceIdentifier(`candlefish-maturity-map-${config.stack}-db`, config.database.restoreFromSnapshot),
                 },
+                destination: dataStores.database,
                 adminSecretName: d.databaseSecretNames.admin,
                 credentials: dbCredentials,
                 version: config.database.credentialsVersion,
             }, { ...inCluster, dependsOn: [ns] });
-            return { secretEnvFor: (service) => d.secretEnvFor(service), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
+            return { secretEnvFor: (names) => d.secretEnvFor(names), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
@@ -257,6 +269,13 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
             // Not after the role Job: the exporter retries its login on every scrape until the Job made it.
             }, { ...inCluster, dependsOn: [ns, delivery] });
+
+            // Default deny in every platform namespace, per-target rules, and the
+            // exporters' and the ACME solver's rules in the app namespace.
+            new PlatformNetworkPolicies("platform-network", {
+                appNamespace: ns.name,
+                exporters: { postgres: dataStores.database, redis: dataStores.redis },
+            }, { ...inCluster, dependsOn: [ns, tls, ingress, monitoring] });
 
             return {
                 clusterName: cluster.clusterName,

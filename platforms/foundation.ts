@@ -11,14 +11,15 @@ import type { MaintenancePage } from "../components/maintenance";
 import type { SecretEnv } from "../components/blue-green-service";
 import type { ClusterAccess } from "../components/promotion-gate";
 import type { ServicePlan } from "../config/bootstrap";
+import type { DataStoreDestinations, TrafficSources } from "../components/network-policies";
 
 /** How the promotion gates, run by `pulumi up` on the operator's machine, reach the cluster: the provider's kubeconfig. */
 export type { ClusterAccess };
 
 /** The app secrets, delivered into the app namespace as Kubernetes Secrets. */
 export interface DeliveredSecrets {
-    /** One service's env from those Secrets (DATABASE_URL, REDIS_URL, JWT_SECRET, the config keys): variable -> Secret name and key. */
-    secretEnvFor(service: string): SecretEnv;
+    /** One service's env from those Secrets: exactly the names it lists (`services.<name>.secrets`), variable -> Secret name and key. */
+    secretEnvFor(secrets: readonly string[]): SecretEnv;
     /** Changes exactly when a delivered value changes; as the pod annotation `checksum/secrets` it rolls both colors. */
     readonly rotationChecksum: pulumi.Input<string>;
     /**
@@ -78,11 +79,14 @@ export interface Foundation {
     /** Per service this update runs, the image repository its colors run `<repository>:<tag>` from. */
     readonly repositories: Readonly<Record<string, pulumi.Input<string>>>;
     /**
-     * The namespaces of the in-cluster platform this foundation installs that
-     * reach the app pods (the ingress controller, Prometheus); the app
-     * namespace admits these and nothing else. Empty: none is installed.
+     * The pods of the in-cluster platform this foundation installs that reach
+     * app pods: the ingress controller (serving ports) and Prometheus (metrics
+     * ports). The app namespace admits these and nothing else from outside it.
+     * Empty lists: none is installed.
      */
-    readonly platformNamespaces: readonly string[];
+    readonly trafficSources: TrafficSources;
+    /** Where DATABASE_URL and REDIS_URL point, as NetworkPolicy destinations (the app namespace denies all other egress). */
+    readonly dataStores: DataStoreDestinations;
     /** Delivers the app secrets into the app namespace, once it exists (called once). */
     deliverSecrets(namespace: AppNamespace): DeliveredSecrets;
     /** Installs the in-cluster platform around the app tier (called once, last) and returns the foundation's outputs. */

@@ -11,8 +11,8 @@
 //                   apps read on AWS (components/cluster-secrets.ts)
 // Nothing of the in-cluster platform is installed (no ingress controller,
 // cert-manager, External Secrets or monitoring): the app namespace admits
-// traffic from its own pods only, and each service is reached through its
-// `<name>-service` (kubectl port-forward).
+// traffic from its own pods only (the services' callers), and each service is
+// reached through its `<name>-service` (kubectl port-forward).
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -20,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { LocalStackConfig } from "../config";
 import { ClusterSecrets } from "../components/cluster-secrets";
+import { anyAddressExceptMetadata } from "../components/network-policies";
 import type { AppNamespace } from "../components/namespace";
 import { ClusterAccess, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 
@@ -44,7 +45,15 @@ export function localFoundation(config: LocalStackConfig): Foundation {
         },
         services: { run: config.services, heldBack: [] },
         repositories: Object.freeze(Object.fromEntries(config.services.map((s) => [s.name, `${local.registry}/${s.name}`]))),
-        platformNamespaces: [],
+        // Nothing of the in-cluster platform runs here: no ingress controller, no Prometheus.
+        trafficSources: { ingress: [], scrape: [] },
+        // The data stores may run in the cluster (a pod) or outside it (an address):
+        // their port is open to any pod and any address but the instance metadata service.
+        // A store addressed as a Service of the app namespace runs there: its pods then accept the store's clients.
+        dataStores: {
+            database: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.database.port, inAppNamespace: inNamespace(local.database.host, config.namespace) },
+            redis: { to: [{ namespaceSelector: {} }, anyAddressExceptMetadata()], port: local.redis.port, inAppNamespace: inNamespace(local.redis.host, config.namespace) },
+        },
 
         deliverSecrets(ns: AppNamespace): DeliveredSecrets {
             const secrets = new ClusterSecrets("app-secrets", {
@@ -55,13 +64,20 @@ export function localFoundation(config: LocalStackConfig): Foundation {
                 config: local.config,
             }, { ...inCluster, dependsOn: [ns] });
             // The developer's database and its user are the developer's: nothing to provision first.
-            return { secretEnvFor: (service) => secrets.secretEnvFor(service), rotationChecksum: secrets.rotationChecksum, ready: [] };
+            return { secretEnvFor: (names) => secrets.secretEnvFor(names), rotationChecksum: secrets.rotationChecksum, ready: [] };
         },
 
         installPlatform(): FoundationOutputs {
             return {};
         },
     };
+}
+
+/** `host` names a Service of `namespace` (`name`, `name.<namespace>`, `name.<namespace>.svc[.cluster.local]`). */
+export function inNamespace(host: string, namespace: string): boolean {
+    const parts = host.split(".");
+    if (parts.length === 1) return true;
+    return parts[1] === namespace && (parts.length === 2 || parts[2] === "svc");
 }
 
 /** The kubeconfig the provider will read: the first readable file of KUBECONFIG, else ~/.kube/config; "" when there is none. */

@@ -774,8 +774,85 @@ export const secretsManagerKms = resourcePolicy(
     }),
 );
 
+// ------------------------------------------------------------ access control
+
+export const eksNoImplicitClusterAdmin = resourcePolicy(
+    {
+        name: "eks-no-implicit-cluster-admin",
+        description:
+            "In production, the EKS cluster grants its creator no implicit cluster-admin: bootstrapClusterCreatorAdminPermissions is false, so every principal with access is an access entry the program declares.",
+        enforcementLevel: "mandatory",
+        remediation:
+            "set config cluster.deployRoleArn (the role `pulumi up` runs as): components/cluster.ts then declares its access entry and turns the creator's bootstrap admin off (accessConfig.bootstrapClusterCreatorAdminPermissions: false on aws.eks.Cluster).",
+        configSchema: PROD_SCHEMA,
+    },
+    // What a real preview shows: the child aws.eks.Cluster of the eks component (offline, the component is opaque).
+    validateResourceOfType(aws.eks.Cluster, (c, args, report) => {
+        if (!isProdStack(args.urn, configOf(args, PROD_SCHEMA))) return;
+        const v = read(c, "accessConfig.bootstrapClusterCreatorAdminPermissions");
+        if (v === false || v === UNKNOWN) return;
+        report(
+            v === undefined
+                ? "accessConfig.bootstrapClusterCreatorAdminPermissions is unset, which EKS treats as true: the creator becomes cluster-admin through an entry no program declares."
+                : "accessConfig.bootstrapClusterCreatorAdminPermissions is true: the creator becomes cluster-admin through an entry no program declares.",
+        );
+    }),
+);
+
+const TRUST_SCHEMA = {
+    properties: {
+        exemptServices: {
+            type: "array" as const,
+            items: { type: "string" as const },
+            default: ["ec2.amazonaws.com", "eks.amazonaws.com"],
+            description: "Service principals that assume roles for this account's own resources without a source (instance profiles, the EKS cluster role).",
+        },
+    },
+};
+
+/** An IAM policy document: a JSON string (as the program writes it) or an object. */
+function policyDocument(v: unknown): Record<string, unknown> | typeof UNKNOWN | undefined {
+    if (v === UNKNOWN) return UNKNOWN;
+    if (typeof v === "string") {
+        try {
+            return JSON.parse(v);
+        } catch {
+            return undefined;
+        }
+    }
+    return v && typeof v === "object" ? (v as Record<string, unknown>) : undefined;
+}
+
+export const iamTrustSourceAccount = resourcePolicy(
+    {
+        name: "iam-service-trust-source-account",
+        description:
+            "A role that an AWS service assumes on this account's behalf (RDS monitoring, AWS Backup, flow logs) trusts that service only for this account: its trust policy conditions on aws:SourceAccount or aws:SourceArn (the confused-deputy guard).",
+        enforcementLevel: "mandatory",
+        remediation: 'add Condition: { StringEquals: { "aws:SourceAccount": <account id> } } (or aws:SourceArn) to each statement whose Principal is a Service.',
+        configSchema: TRUST_SCHEMA,
+    },
+    validateResourceOfType(aws.iam.Role, (role, args, report) => {
+        const { exemptServices } = configOf<{ exemptServices: string[] }>(args, TRUST_SCHEMA);
+        const doc = policyDocument(read(role, "assumeRolePolicy"));
+        if (doc === UNKNOWN || doc === undefined) return;
+        const statements = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement ? [doc.Statement] : [];
+        for (const st of statements as Record<string, any>[]) {
+            if (st.Effect !== "Allow") continue;
+            const services = ([] as unknown[]).concat(st.Principal?.Service ?? []).filter((x): x is string => typeof x === "string");
+            const guarded = services.filter((svc) => !exemptServices.includes(svc));
+            if (guarded.length === 0) continue;
+            const keys = Object.values((st.Condition ?? {}) as Record<string, Record<string, unknown>>).flatMap((c) => Object.keys(c ?? {}));
+            if (!keys.some((k) => /^aws:Source(Account|Arn)$/i.test(k)))
+                report(`The trust policy lets ${guarded.join(", ")} assume this role with no aws:SourceAccount or aws:SourceArn condition: the service could be made to act for another account.`);
+        }
+    }),
+);
+
 export const AWS_POLICIES = [
     eksEndpointNotPublic,
+    eksNoImplicitClusterAdmin,
+    iamTrustSourceAccount,
     eksSupportedVersion,
     eksAuditLogging,
     eksSecretsEncryption,

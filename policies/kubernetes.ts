@@ -413,6 +413,107 @@ export const networkPolicyPerNamespace = stackPolicy(
     },
 );
 
+const DEFAULT_DENY_SCHEMA = {
+    properties: {
+        ...APP_NS_SCHEMA.properties,
+        exemptNamespaces: { ...EXEMPT_SCHEMA, description: "Namespaces this policy does not check (managed by AWS)." },
+    },
+};
+
+/** A NetworkPolicy that selects every pod of its namespace and, for `direction`, allows nothing. */
+function deniesAll(np: unknown, direction: "Ingress" | "Egress"): boolean | Unknown {
+    const sel = read(np, "spec.podSelector");
+    const types = list(np, "spec.policyTypes");
+    const rules = list(np, direction === "Ingress" ? "spec.ingress" : "spec.egress");
+    if (sel === UNKNOWN || types === UNKNOWN || rules === UNKNOWN) return UNKNOWN;
+    const everyPod = sel === undefined || sel === null || (typeof sel === "object" && Object.keys(sel as object).every((k) => {
+        const v = read(sel, k);
+        return v === undefined || (typeof v === "object" && v !== null && Object.keys(v).length === 0);
+    }));
+    // policyTypes defaults to Ingress (plus Egress when egress rules exist), so only a listed type counts for Egress.
+    const covers = types.includes(direction) || (direction === "Ingress" && types.length === 0);
+    return everyPod && covers && rules.length === 0;
+}
+
+export const namespaceDefaultDeny = stackPolicy(
+    {
+        name: "k8s-namespace-default-deny",
+        description:
+            "Every namespace the program declares denies all ingress by default (a NetworkPolicy selecting every pod with no ingress rule), and every app namespace also denies all egress: each flow is then opened on purpose.",
+        enforcementLevel: "mandatory",
+        remediation:
+            "declare in the namespace a NetworkPolicy with podSelector {} and policyTypes [Ingress] and no ingress rules (default-deny-ingress); in an app namespace also one with policyTypes [Egress] and no egress rules (default-deny-egress), then allow DNS and each needed flow by pod and port.",
+        configSchema: DEFAULT_DENY_SCHEMA,
+    },
+    (args, report) => {
+        const cfg = configOf<{ appNamespaces: string[]; exemptNamespaces: string[] }>(args, DEFAULT_DENY_SCHEMA);
+        const policies = ofTypes(args.resources, K8S.NetworkPolicy);
+        const byNs = new Map<string, unknown[]>();
+        for (const np of policies) {
+            const ns = k8sNamespace(np.props);
+            if (ns === UNKNOWN) return; // cannot tell which namespace it guards yet
+            byNs.set(ns, [...(byNs.get(ns) ?? []), np.props]);
+        }
+        for (const n of ofTypes(args.resources, K8S.Namespace)) {
+            const ns = k8sName(n.props, n.name);
+            if (cfg.exemptNamespaces.includes(ns)) continue;
+            const here = byNs.get(ns) ?? [];
+            const has = (d: "Ingress" | "Egress") => here.some((p) => deniesAll(p, d) !== false);
+            if (!has("Ingress")) report(`Namespace ${ns} has no default-deny ingress NetworkPolicy: every pod in it accepts traffic from the whole cluster on every port.`, n.urn);
+            if (cfg.appNamespaces.includes(ns) && !has("Egress"))
+                report(`App namespace ${ns} has no default-deny egress NetworkPolicy: its pods can reach any address, the instance metadata service and the API server included.`, n.urn);
+        }
+    },
+);
+
+/** The IPv4 block `cidr` contains `ip`. */
+function cidrHas(cidr: string, ip: string): boolean {
+    const [base, bits] = cidr.split("/");
+    if (bits === undefined || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return false;
+    const n = (d: string) => d.split(".").reduce((a, o) => a * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(n(base) / size) === Math.floor(n(ip) / size);
+}
+const METADATA_IP = "169.254.169.254";
+
+export const networkPolicyScoped = resourcePolicy(
+    {
+        name: "k8s-network-policy-scoped",
+        description:
+            "No NetworkPolicy rule admits the instance metadata address (169.254.169.254), and in app namespaces every rule names both its peers and its ports (a rule without `from`/`to` admits everyone, one without `ports` every port).",
+        enforcementLevel: "mandatory",
+        remediation:
+            "give every ingress rule `from` (pods by namespace and labels) and `ports`, every egress rule `to` and `ports`; an ipBlock that contains 169.254.169.254 lists 169.254.169.254/32 in `except`.",
+        configSchema: APP_NS_SCHEMA,
+    },
+    validateResourceOfType(k8s.networking.v1.NetworkPolicy, (np, args, report) => {
+        const { appNamespaces } = configOf<{ appNamespaces: string[] }>(args, APP_NS_SCHEMA);
+        const name = k8sName(np, args.name);
+        const ns = k8sNamespace(np);
+        for (const [field, peers] of [["ingress", "from"], ["egress", "to"]] as const) {
+            const rules = list(np, `spec.${field}`);
+            if (rules === UNKNOWN) continue;
+            rules.forEach((rule, i) => {
+                const ps = list(rule, peers);
+                const ports = list(rule, "ports");
+                if (ps !== UNKNOWN) {
+                    for (const p of ps) {
+                        const cidr = str(p, "ipBlock.cidr");
+                        if (typeof cidr !== "string" || !cidrHas(cidr, METADATA_IP)) continue;
+                        const except = list(p, "ipBlock.except");
+                        if (except === UNKNOWN) continue;
+                        if (!except.some((e) => typeof e === "string" && cidrHas(e, METADATA_IP)))
+                            report(`NetworkPolicy ${name}: ${field}[${i}] admits ${cidr} without excepting the instance metadata address ${METADATA_IP}.`);
+                    }
+                }
+                if (ns === UNKNOWN || !appNamespaces.includes(ns)) return;
+                if (ps !== UNKNOWN && ps.length === 0) report(`NetworkPolicy ${ns}/${name}: ${field}[${i}] has no \`${peers}\`, so it ${field === "ingress" ? "admits every source" : "reaches every destination"}.`);
+                if (ports !== UNKNOWN && ports.length === 0) report(`NetworkPolicy ${ns}/${name}: ${field}[${i}] has no \`ports\`, so it opens every port.`);
+            });
+        }
+    }),
+);
+
 export const K8S_POLICIES = [
     runAsNonRoot,
     noPrivilegeEscalation,
@@ -427,4 +528,6 @@ export const K8S_POLICIES = [
     ingressTls,
     pdbPerDeployment,
     networkPolicyPerNamespace,
+    namespaceDefaultDeny,
+    networkPolicyScoped,
 ];

@@ -7,7 +7,7 @@ import { ConfigError, ConfigSource, parseConfig } from "../config";
 import { EKS_VERSIONS, inExtendedSupport } from "../config/aws";
 import { planSubnets } from "../components/network";
 import { lifecyclePolicy } from "../components/registry";
-import { CLUSTER_ADMIN_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT } from "../components/cluster";
+import { CLUSTER_ADMIN_POLICY, CLUSTER_VIEW_POLICY, EBS_CSI_SERVICE_ACCOUNT, VPC_CNI_SERVICE_ACCOUNT, noImplicitCreatorAdmin } from "../components/cluster";
 import { MOCK_ACCOUNT, mockZones, mocks } from "../plan/mocks";
 import { RecordedResource, Rendered, Secret, render } from "../plan/render";
 import { STAND_INS, readStack } from "../plan/stackfile";
@@ -221,20 +221,63 @@ describe("cluster: EKS as the runbook addresses it", () => {
         }
     });
 
-    it("grants cluster-admin to the configured admin role through an access entry", async () => {
-        // Production's stack file leaves the role to the operator; the offline render stands in for it.
-        assert.equal(STAND_INS.find((s) => s.key === "cluster.adminRoleArn")!.value, `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`);
-        assert.deepEqual(inputs(one(prod, EKS)).accessEntries, {
-            admin: {
-                principalArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`,
-                type: "STANDARD",
-                accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: "cluster" } } },
-            },
+    it("declares every access entry explicitly: deploy role and admins cluster-admin, people read-only; the creator gets nothing implicitly", async () => {
+        const role = (n: string) => `arn:aws:iam::${MOCK_ACCOUNT}:role/${n}`;
+        const entries = (r: Rendered) =>
+            Object.fromEntries(
+                ofType(r, "aws:eks/accessEntry:AccessEntry").map((e) => {
+                    const i = inputs(e);
+                    const assoc = ofType(r, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").filter((a) => inputs(a).principalArn === i.principalArn);
+                    assert.equal(i.type, "STANDARD");
+                    assert.equal(i.clusterName, CLUSTER[r.stack as keyof typeof CLUSTER]);
+                    assert.equal(i.kubernetesGroups, undefined, "no Kubernetes groups: the access policy is all it gets");
+                    assert.equal(assoc.length, 1, e.name);
+                    assert.deepEqual(inputs(assoc[0]).accessScope, { type: "cluster" });
+                    assert.equal(assoc[0].options.parent, `aws:eks/accessEntry:AccessEntry::${e.name}`);
+                    return [e.name.replace(`${CLUSTER[r.stack as keyof typeof CLUSTER]}-`, ""), [i.principalArn, inputs(assoc[0]).policyArn]];
+                }),
+            );
+        // Production: three roles, each its own entry (stood in for offline; the operator sets them).
+        assert.deepEqual(entries(prod), {
+            admin: [role("offline-plan-stand-in"), CLUSTER_ADMIN_POLICY],
+            deploy: [role("offline-plan-deploy-stand-in"), CLUSTER_ADMIN_POLICY],
+            "read-only": [role("offline-plan-read-only-stand-in"), CLUSTER_VIEW_POLICY],
         });
-        // Optional outside production.
-        assert.equal(inputs(one(staging, EKS)).accessEntries, undefined);
-        const r = await renderWith("staging", ["cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/staging-admin"]);
-        assert.equal(inputs(one(r, EKS)).accessEntries.admin.principalArn, "arn:aws:iam::210987654321:role/ops/staging-admin");
+        assert.equal(CLUSTER_VIEW_POLICY, "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy");
+        // Staging: every role optional; without a deploy role the creator keeps EKS's default
+        // admin (no transform), or nobody could deploy a new cluster.
+        assert.deepEqual(entries(staging), {});
+        assert.equal(one(staging, EKS).options.transforms, undefined);
+        const r = await renderWith("staging", ["cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/staging-admin", "cluster.deployRoleArn=arn:aws:iam::210987654321:role/ci/deploy"]);
+        assert.deepEqual(entries(r), {
+            admin: ["arn:aws:iam::210987654321:role/ops/staging-admin", CLUSTER_ADMIN_POLICY],
+            deploy: ["arn:aws:iam::210987654321:role/ci/deploy", CLUSTER_ADMIN_POLICY],
+        });
+        assert.equal(one(r, EKS).options.transforms, 1);
+        // No access entry goes through the eks component any more (it would be created with the cluster's creator as admin too).
+        assert.equal(inputs(one(prod, EKS)).accessEntries, undefined);
+        // The creator's implicit admin is turned off by a transform on the component's aws.eks.Cluster
+        // (@pulumi/eks 4.3.0 hard-codes true); the engine runs it, offline it is only registered.
+        assert.equal(one(prod, EKS).options.transforms, 1);
+        const t = noImplicitCreatorAdmin({ type: "aws:eks/cluster:Cluster", name: "c", props: { accessConfig: { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true } }, opts: {} } as any);
+        assert.deepEqual((t as any).props.accessConfig, { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false });
+        assert.equal(noImplicitCreatorAdmin({ type: "aws:eks/accessEntry:AccessEntry", name: "e", props: {}, opts: {} } as any), undefined);
+        // The Kubernetes provider (and so every in-cluster resource) waits for the entries.
+        const provider = find(prod, "pulumi:providers:kubernetes", `${CLUSTER.production}-k8s`);
+        for (const n of ["admin", "deploy", "read-only"]) assert.ok(provider.options.dependsOn.includes(`aws:eks/accessEntry:AccessEntry::${CLUSTER.production}-${n}`), n);
+    });
+
+    it("refuses production without its deploy, admin and read-only roles, and one role in two entries, naming the keys", async () => {
+        const prodMissing = await expectRejected("production", [], { cluster: {} });
+        assert.match(prodMissing.message, /cluster\.deployRoleArn: required in production: the IAM role `pulumi up` runs as/);
+        assert.match(prodMissing.message, /cluster\.adminRoleArn: required in production/);
+        assert.match(prodMissing.message, /cluster\.readOnlyRoleArn: required in production/);
+        assert.equal(prodMissing.registered, 0);
+        const same = await expectRejected("staging", [], { cluster: { deployRoleArn: "arn:aws:iam::210987654321:role/x", readOnlyRoleArn: "arn:aws:iam::210987654321:role/x" } });
+        assert.match(same.message, /cluster\.readOnlyRoleArn: is the same role as cluster\.deployRoleArn \(arn:aws:iam::210987654321:role\/x\); EKS gives one principal one access entry/);
+        assert.equal(same.registered, 0);
+        // Fixed: accepted.
+        await renderWith("staging", [], { cluster: { deployRoleArn: "arn:aws:iam::210987654321:role/ci/deploy", readOnlyRoleArn: "arn:aws:iam::210987654321:role/ops/readers" } });
     });
 
     it("has no default node group and leaves the add-ons to the managed add-ons below", () => {

@@ -99,6 +99,11 @@ export const CHARTS: Readonly<Record<string, ChartSpec>> = {
                 path: "persistence.storageClassName",
                 evidence: "templates/pvc.yaml:31: `{{- with .Values.persistence.storageClassName }}` (values.yaml:375 lists it commented out)",
             },
+            {
+                path: "rbac.useExistingRole",
+                evidence:
+                    "templates/rolebinding.yaml:16-17: `{{- if .Values.rbac.useExistingRole }}` / `name: {{ .Values.rbac.useExistingRole }}` (the RoleBinding's roleRef), and templates/role.yaml:1: `{{- if and .Values.rbac.create (not .Values.rbac.useExistingRole) -}}` (no Role of the chart's own); values.yaml:22 lists it commented out",
+            },
         ],
     },
 };

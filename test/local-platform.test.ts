@@ -12,6 +12,7 @@ import { ROOT, SECURE_PLACEHOLDER } from "../plan/stackfile";
 import { evaluatePolicies } from "../plan/policy";
 import { POLICIES } from "../policies/pack";
 import { AWS_ONLY_KEYS, DEFAULT_LOCAL_REGISTRY } from "../config/foundation";
+import { undeliveredSecrets } from "../config";
 import { K8S_SECRETS } from "../components/secrets";
 import { databaseUrl, redisUrl } from "../components/cluster-secrets";
 import { LOCAL_PROVIDER, ambientKubeconfig } from "../platforms/local";
@@ -121,8 +122,12 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
             `candlefish:apps:AppNamespace::${NS} <- null`,
             "candlefish:data:ClusterSecrets::app-secrets <- null",
             `kubernetes:core/v1:Namespace::${NS} <- candlefish:apps:AppNamespace::${NS}`,
-            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-allow-platform <- candlefish:apps:AppNamespace::${NS}`,
+            // Its database and cache run in the app namespace, so their pods accept their clients.
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy::app-network-database-in-namespace <- candlefish:apps:AppNetworkPolicies::app-network",
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy::app-network-redis-in-namespace <- candlefish:apps:AppNetworkPolicies::app-network",
+            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-allow-dns <- candlefish:apps:AppNamespace::${NS}`,
             `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny <- candlefish:apps:AppNamespace::${NS}`,
+            `kubernetes:networking.k8s.io/v1:NetworkPolicy::${NS}-default-deny-egress <- candlefish:apps:AppNamespace::${NS}`,
             `pulumi:providers:kubernetes::${LOCAL_PROVIDER} <- null`,
         ].sort());
     });
@@ -162,11 +167,17 @@ describe("platform local: the app tier on an existing cluster, no AWS (Pulumi.lo
         assert.equal(d.changed.length, rolled.length + 1);
     });
 
-    it("extra config secrets reach every service from candlefish-config, as secrets.config does on AWS", async () => {
-        const r = await renderWith("local", ["local.config.ANALYTICS_KEY=abc"]);
+    it("extra config secrets reach only the services that list them, from candlefish-config, as secrets.config does on AWS", async () => {
+        const r = await renderWith("local", ["local.config.ANALYTICS_KEY=abc", "services.nanda-api.secrets[0]=ANALYTICS_KEY"]);
         const cfg = ofType(r, SECRET).find((s) => inputs(s).metadata.name === K8S_SECRETS.config)!;
         assert.deepEqual(inputs(cfg).stringData, { ANALYTICS_KEY: "abc" });
-        for (const name of SERVICES) assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, "candlefish-config/ANALYTICS_KEY");
+        for (const name of SERVICES)
+            assert.equal(secretEnv(inputs(find(r, DEPLOYMENT, `${name}-blue`))).ANALYTICS_KEY, name === "nanda-api" ? "candlefish-config/ANALYTICS_KEY" : undefined, name);
+        // A key no service lists is stored and delivered to nobody: the program warns, naming it.
+        assert.deepEqual(undeliveredSecrets(parseStack("local", ["local.config.ANALYTICS_KEY=abc"])), [
+            "local.config.ANALYTICS_KEY: reaches no service: secrets are delivered per service. List ANALYTICS_KEY in services.<name>.secrets of each service that needs it",
+        ]);
+        assert.deepEqual(undeliveredSecrets(parseStack("local", ["local.config.ANALYTICS_KEY=abc", "services.nanda-api.secrets[0]=ANALYTICS_KEY"])), []);
     });
 
     it("connection strings URL-encode credentials; Redis without a password or with TLS", () => {
@@ -300,6 +311,7 @@ describe("platform: chosen by one config key", function () {
         for (const stack of ["production", "staging"]) {
             assert.deepEqual(await top(stack), [
                 `candlefish:apps:AppNamespace::${stack}`,
+                "candlefish:apps:AppNetworkPolicies::app-network",
                 "candlefish:apps:BlueGreenService::candlefish-website",
                 "candlefish:apps:BlueGreenService::nanda-api",
                 "candlefish:apps:BlueGreenService::otter-gateway",
@@ -319,6 +331,7 @@ describe("platform: chosen by one config key", function () {
                 `candlefish:network:Network::candlefish-${stack}`,
                 "candlefish:operations:MaintenancePage::maintenance-page",
                 "candlefish:operations:Migrations::rtpm-api-migrations",
+                "candlefish:platform:PlatformNetworkPolicies::platform-network",
                 "candlefish:registry:Registry::ecr",
                 "candlefish:tls:Certificates::tls",
                 "pulumi:providers:aws::aws",

@@ -79,7 +79,49 @@ describe("monitoring: kube-prometheus-stack", () => {
         // The runbook's `kubectl port-forward service/grafana 3000:3000 -n monitoring`.
         assert.equal(g.fullnameOverride, "grafana");
         assert.equal(g.service.port, 3000);
-        assert.deepEqual(g.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "ALL" });
+        assert.deepEqual(g.sidecar.dashboards, { enabled: true, label: "grafana_dashboard", labelValue: "1", searchNamespace: "monitoring", resource: "configmap" });
+    });
+
+    it("Grafana cannot read Secrets: its sidecars search `monitoring` only, through a namespaced Role of ours granting ConfigMaps alone", () => {
+        const g = values(prod).grafana;
+        // rbac.namespaced: the chart renders no ClusterRole/ClusterRoleBinding (grafana 8.5.x
+        // templates/clusterrole.yaml: `if and .Values.rbac.create (or (not .Values.rbac.namespaced) ...)`),
+        // and useExistingRole: its RoleBinding binds our Role, and it renders no Role of its own
+        // (templates/role.yaml: `if and .Values.rbac.create (not .Values.rbac.useExistingRole)`).
+        assert.deepEqual(g.rbac, { namespaced: true, useExistingRole: "grafana-sidecar" });
+        assert.equal(g.sidecar.dashboards.searchNamespace, "monitoring");
+        assert.notEqual(g.sidecar.dashboards.searchNamespace, "ALL");
+        assert.equal(g.sidecar.dashboards.resource, "configmap");
+        assert.equal(g.sidecar.datasources.resource, "configmap");
+        const role = inputs(find(prod, "kubernetes:rbac.authorization.k8s.io/v1:Role", "monitoring-grafana-sidecar"));
+        assert.deepEqual(role.metadata.name, "grafana-sidecar");
+        assert.equal(role.metadata.namespace, "monitoring");
+        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }]);
+        // Nothing in the program grants Grafana (or anyone) a ClusterRole.
+        assert.deepEqual(ofType(prod, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"), []);
+        assert.deepEqual(ofType(prod, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"), []);
+        // Every dashboard ConfigMap the sidecar must find is in monitoring.
+        const dash = ofType(prod, CONFIGMAP).filter((c) => inputs(c).metadata.labels?.grafana_dashboard === "1");
+        assert.ok(dash.length >= 3);
+        for (const c of dash) assert.equal(inputs(c).metadata.namespace, "monitoring", c.name);
+    });
+
+    it("node-exporter runs in its own privileged namespace; monitoring enforces baseline and warns at restricted", () => {
+        const ns = (name: string) => inputs(find(prod, "kubernetes:core/v1:Namespace", name)).metadata;
+        const mon = ns("monitoring-ns");
+        assert.equal(mon.name, "monitoring");
+        assert.equal(mon.labels["pod-security.kubernetes.io/enforce"], "baseline");
+        assert.equal(mon.labels["pod-security.kubernetes.io/warn"], "restricted");
+        assert.equal(mon.labels["pod-security.kubernetes.io/audit"], "restricted");
+        const ne = ns("monitoring-node-exporter-ns");
+        assert.equal(ne.name, "monitoring-node-exporter");
+        assert.equal(ne.labels["pod-security.kubernetes.io/enforce"], "privileged");
+        // The chart puts the DaemonSet, its Service and ServiceMonitor there
+        // (prometheus-node-exporter 4.39.0 templates: namespace from namespaceOverride).
+        assert.deepEqual(values(prod)["prometheus-node-exporter"], { namespaceOverride: "monitoring-node-exporter" });
+        // The release waits for both namespaces.
+        const deps = find(prod, RELEASE, "monitoring-kube-prometheus-stack").options.dependsOn;
+        for (const n of ["monitoring-ns", "monitoring-node-exporter-ns", "monitoring-grafana-sidecar"]) assert.ok(deps.some((d) => d.endsWith(`::${n}`)), n);
     });
 
     it("the runbook's port-forward targets exist: service/prometheus 9090 and service/alertmanager 9093 in monitoring", () => {
@@ -150,13 +192,15 @@ describe("monitoring: kube-prometheus-stack", () => {
         assert.equal(sm.metadata.namespace, "production");
         assert.deepEqual(sm.spec.podTargetLabels, ["app", "version"]);
         assert.equal(sm.spec.jobLabel, "app");
-        assert.deepEqual(sm.spec.endpoints.map((e: any) => [e.port, e.path]), [["http", "/metrics"]]);
+        // The pods' own metrics port, not the serving port ("http") the live Services and the Ingress expose.
+        assert.deepEqual(sm.spec.endpoints.map((e: any) => [e.port, e.path]), [["metrics", "/metrics"]]);
         for (const svc of SERVICES) {
             const m = inputs(find(prod, SERVICE, `monitoring-${svc}-metrics`));
             assert.equal(m.metadata.name, `${svc}-metrics`);
             // app only: blue and green pods alike, whichever is live.
             assert.deepEqual(m.spec.selector, { app: svc });
             assert.equal(m.spec.clusterIP, "None");
+            assert.deepEqual(m.spec.ports.map((p: any) => [p.name, p.targetPort]), [["metrics", "metrics"]]);
             assert.deepEqual(at(m, "metadata.labels"), { app: svc, "candlefish.ai/metrics": "true", "app.kubernetes.io/part-of": "candlefish-maturity-map" });
             assert.deepEqual(sm.spec.selector.matchLabels, { "candlefish.ai/metrics": "true" });
         }

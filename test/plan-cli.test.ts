@@ -93,18 +93,25 @@ describe("plan CLI: stand-ins for required values the stack file leaves unset", 
         const r = await plan("--json");
         assert.equal(r.code, 0, r.stderr);
         JSON.parse(r.stdout);
-        assert.match(r.stderr, /^note: stack production leaves required values unset; the offline plan stands in for them \(cluster\.adminRoleArn=arn:aws:iam::123456789012:role\/offline-plan-stand-in, alerts\.slackWebhookUrl=\[secret\], dns\.zone=existing\)\. A real pulumi preview\/up stops until they are set: pulumi config set --path cluster\.adminRoleArn \.\.\.; pulumi config set --secret --path alerts\.slackWebhookUrl \.\.\.; pulumi config set --path dns\.zone \.\.\.$/m);
+        assert.match(
+            r.stderr,
+            /^note: stack production leaves required values unset; the offline plan stands in for them \(cluster\.adminRoleArn=arn:aws:iam::123456789012:role\/offline-plan-stand-in, cluster\.deployRoleArn=arn:aws:iam::123456789012:role\/offline-plan-deploy-stand-in, cluster\.readOnlyRoleArn=arn:aws:iam::123456789012:role\/offline-plan-read-only-stand-in, alerts\.slackWebhookUrl=\[secret\], dns\.zone=existing\)\. A real pulumi preview\/up stops until they are set: pulumi config set --path cluster\.adminRoleArn \.\.\.; pulumi config set --path cluster\.deployRoleArn \.\.\.; pulumi config set --path cluster\.readOnlyRoleArn \.\.\.; pulumi config set --secret --path alerts\.slackWebhookUrl \.\.\.; pulumi config set --path dns\.zone \.\.\.$/m,
+        );
         assert.ok(!r.stderr.includes(SECURE_PLACEHOLDER));
     });
 
-    it("no note where nothing is stood in for (staging; production with its required values set)", async () => {
+    it("no note where nothing is stood in for (staging; production with every value set)", async () => {
         const staging = await plan("--stack", "staging", "--json");
         assert.equal(staging.code, 0, staging.stderr);
         assert.doesNotMatch(staging.stderr, /stands in/);
         const dir = tmpdir();
         const file = path.join(dir, "Pulumi.production.yaml");
         const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
-        doc.config[`${PROJECT}:cluster`] = { adminRoleArn: "arn:aws:iam::210987654321:role/ops/admins" };
+        doc.config[`${PROJECT}:cluster`] = {
+            adminRoleArn: "arn:aws:iam::210987654321:role/ops/admins",
+            deployRoleArn: "arn:aws:iam::210987654321:role/ci/deploy",
+            readOnlyRoleArn: "arn:aws:iam::210987654321:role/ops/readers",
+        };
         doc.config[`${PROJECT}:alerts`].slackWebhookUrl = { secure: "v1:AAAAplanTestCiphertext0123" };
         doc.config[`${PROJECT}:dns`] = { zone: "existing" };
         fs.writeFileSync(file, YAML.stringify(doc));
@@ -206,11 +213,11 @@ describe("plan CLI: --diff", function () {
     this.timeout(60000);
 
     it("shows a change to a remote component's inputs (eks:index:Cluster, built by the eks provider)", async () => {
-        const r = await plan("--diff", "--json", "--set", "cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/admins");
+        const r = await plan("--diff", "--json", "--set", "cluster.publicAccessCidrs[0]=203.0.113.0/24");
         assert.equal(r.code, 0, r.stderr);
         const doc = JSON.parse(r.stdout);
         assert.deepEqual(brief(doc), {
-            changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["accessEntries.admin.principalArn"] }],
+            changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["endpointPublicAccess", "publicAccessCidrs"] }],
             added: [],
             removed: [],
         });
@@ -529,6 +536,8 @@ describe("plan CLI: secrets", function () {
         const src = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
         const key = `${PROJECT}:secrets`;
         src.config[key] = { ...(src.config[key] ?? {}), config: { ...(src.config[key]?.config ?? {}), PLAN_TEST_TOKEN: { secure: CIPHERTEXT } } };
+        // Secrets are delivered per service: nanda-api receives the token.
+        src.config[`${PROJECT}:services`]["nanda-api"].secrets = ["PLAN_TEST_TOKEN"];
         const dir = tmpdir();
         const file = path.join(dir, "Pulumi.production.yaml");
         fs.writeFileSync(file, YAML.stringify(src));

@@ -156,7 +156,7 @@ describe("offline evaluator == the pack served by @pulumi/policy's analyzer", fu
         const served = await compare({ ...prod, resources });
         assert.deepEqual(
             [...new Set(served.filter((d) => d.level === "mandatory").map((d) => d.policy))].sort(),
-            ["bluegreen-live-service-selects-ready-color", "ec2-imdsv2-required", "k8s-namespace-network-policy", "rds-not-publicly-accessible"],
+            ["bluegreen-live-service-selects-ready-color", "ec2-imdsv2-required", "k8s-namespace-default-deny", "k8s-namespace-network-policy", "rds-not-publicly-accessible"],
         );
     });
 });

@@ -137,7 +137,20 @@ describe("policy pack over the rendered stacks", function () {
     it("removing the app namespace's NetworkPolicies or a Deployment's color is caught", async () => {
         const noNetpol = prod.resources.filter((r) => !(r.type === K8S.NetworkPolicy && (r.inputs as any).metadata?.namespace === "production"));
         assert.ok(noNetpol.length < prod.resources.length);
-        assert.deepEqual(mandatory(await evaluatePolicies({ ...prod, resources: noNetpol })).map((x) => x.policy), ["k8s-namespace-network-policy"]);
+        assert.deepEqual(
+            mandatory(await evaluatePolicies({ ...prod, resources: noNetpol })).map((x) => [x.policy, x.message.split(":")[0]]),
+            [
+                ["k8s-namespace-network-policy", "App namespace production has no NetworkPolicy"],
+                ["k8s-namespace-default-deny", "Namespace production has no default-deny ingress NetworkPolicy"],
+                ["k8s-namespace-default-deny", "App namespace production has no default-deny egress NetworkPolicy"],
+            ],
+        );
+        // Removing only the egress default is caught too: a pod could reach the metadata service and the internet.
+        const noEgressDefault = prod.resources.filter((r) => !(r.type === K8S.NetworkPolicy && (r.inputs as any).metadata?.name === "default-deny-egress"));
+        assert.deepEqual(mandatory(await evaluatePolicies({ ...prod, resources: noEgressDefault })).map((x) => x.policy), ["k8s-namespace-default-deny"]);
+        // And a platform namespace without its default (monitoring: a pod could reach AlertManager).
+        const openMonitoring = prod.resources.filter((r) => !(r.type === K8S.NetworkPolicy && (r.inputs as any).metadata?.namespace === "monitoring" && (r.inputs as any).metadata?.name === "default-deny-ingress"));
+        assert.deepEqual(mandatory(await evaluatePolicies({ ...prod, resources: openMonitoring })).map((x) => x.message.split(":")[0]), ["Namespace monitoring has no default-deny ingress NetworkPolicy"]);
         const noGreen = prod.resources.filter((r) => !(r.type === K8S.Deployment && r.name === "nanda-api-green"));
         assert.deepEqual(mandatory(await evaluatePolicies({ ...prod, resources: noGreen })).map((x) => [x.policy, x.name]), [["bluegreen-both-colors", "nanda-api-service"]]);
     });

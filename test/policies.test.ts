@@ -77,6 +77,31 @@ const CASES: Record<string, PolicyCases> = {
             { label: "aws.eks.Cluster without secrets", resources: [set(f.awsEksCluster(), "encryptionConfig.resources", [])], expect: 'does not cover "secrets"' },
         ],
     },
+    "eks-no-implicit-cluster-admin": {
+        pass: [
+            [set(f.awsEksCluster(), "accessConfig", { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false })],
+            // Outside the production stacks it is not enforced.
+            [f.awsEksCluster({ stack: "staging" })],
+        ],
+        fail: [
+            { label: "accessConfig unset (EKS defaults it to true)", resources: [f.awsEksCluster()], expect: "is unset, which EKS treats as true" },
+            { label: "bootstrap left on", resources: [set(f.awsEksCluster(), "accessConfig", { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true })], expect: "bootstrapClusterCreatorAdminPermissions is true" },
+        ],
+    },
+    "iam-service-trust-source-account": {
+        pass: [
+            [f.serviceRole()],
+            [f.serviceRole("monitoring.rds.amazonaws.com", { ArnLike: { "aws:SourceArn": "arn:aws:rds:us-east-1:123456789012:db:*" } })],
+            // Instance profiles and the EKS cluster role are exempt by default; web identity (IRSA) is not a service principal.
+            [f.serviceRole("ec2.amazonaws.com", null)],
+            [f.res("aws:iam/role:Role", "irsa", { assumeRolePolicy: JSON.stringify({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::123456789012:oidc-provider/x" }, Action: "sts:AssumeRoleWithWebIdentity" }] }) })],
+        ],
+        fail: [
+            { label: "AWS Backup with no condition", resources: [f.serviceRole("backup.amazonaws.com", null)], expect: "lets backup.amazonaws.com assume this role with no aws:SourceAccount" },
+            { label: "RDS monitoring with an unrelated condition", resources: [f.serviceRole("monitoring.rds.amazonaws.com", { Bool: { "aws:SecureTransport": "true" } })], expect: "lets monitoring.rds.amazonaws.com assume" },
+            { label: "a service list, one unguarded", resources: [f.serviceRole(["ec2.amazonaws.com", "backup.amazonaws.com"] as any, null)], expect: "lets backup.amazonaws.com assume" },
+        ],
+    },
     "ec2-imdsv2-required": {
         pass: [
             [f.launchTemplate()],
@@ -402,6 +427,39 @@ const CASES: Record<string, PolicyCases> = {
         ],
     },
 
+    "k8s-namespace-default-deny": {
+        pass: [
+            [f.namespace(), f.netpol(), f.netpolDenyEgress()],
+            // A platform namespace needs the ingress default only.
+            [f.namespace("monitoring"), f.netpol("monitoring")],
+            // kube-system is exempt by default.
+            [f.namespace("kube-system")],
+        ],
+        fail: [
+            { label: "namespace with no policy", resources: [f.namespace("monitoring")], expect: "Namespace monitoring has no default-deny ingress NetworkPolicy" },
+            { label: "app namespace without the egress default", resources: [f.namespace(), f.netpol()], expect: "App namespace production has no default-deny egress NetworkPolicy" },
+            { label: "the 'default' only selects some pods", resources: [f.namespace("monitoring"), set(f.netpol("monitoring"), "spec.podSelector", { matchLabels: { app: "x" } })], expect: "Namespace monitoring has no default-deny ingress" },
+            { label: "the 'default' allows a rule", resources: [f.namespace("cert-manager"), set(f.netpol("cert-manager"), "spec.ingress", [{ ports: [{ port: 10250 }] }])], expect: "Namespace cert-manager has no default-deny ingress" },
+            { label: "configured app namespace", resources: [f.namespace("dev-alice"), f.netpol("dev-alice")], config: { "k8s-namespace-default-deny": { appNamespaces: ["dev-alice"] } }, expect: "App namespace dev-alice has no default-deny egress" },
+        ],
+    },
+    "k8s-network-policy-scoped": {
+        pass: [
+            [f.netpolAllow()],
+            [f.netpolAllow("production", [{ ipBlock: { cidr: "0.0.0.0/0", except: ["169.254.169.254/32"] } }])],
+            // Outside app namespaces a webhook port may admit every source (the API server is not a pod).
+            [set(f.netpolAllow("cert-manager"), "spec.ingress", [{ ports: [{ protocol: "TCP", port: 10250 }] }])],
+            [f.netpol(), f.netpolDenyEgress()],
+        ],
+        fail: [
+            { label: "egress to everything, metadata included", resources: [f.netpolAllow("production", [{ ipBlock: { cidr: "0.0.0.0/0" } }])], expect: "admits 0.0.0.0/0 without excepting the instance metadata address 169.254.169.254" },
+            { label: "egress to the link-local block", resources: [f.netpolAllow("monitoring", [{ ipBlock: { cidr: "169.254.0.0/16", except: ["169.254.170.0/24"] } }])], expect: "admits 169.254.0.0/16 without excepting" },
+            { label: "ingress from every source", resources: [set(f.netpolAllow(), "spec.ingress.0.from", undefined)], expect: "ingress[0] has no `from`, so it admits every source" },
+            { label: "ingress on every port", resources: [set(f.netpolAllow(), "spec.ingress.0.ports", undefined)], expect: "ingress[0] has no `ports`, so it opens every port" },
+            { label: "egress to every destination", resources: [set(f.netpolAllow(), "spec.egress.0.to", [])], expect: "egress[0] has no `to`, so it reaches every destination" },
+        ],
+    },
+
     // ------------------------------------------------------------ blue/green
     "bluegreen-both-colors": {
         pass: [f.blueGreen(), [...f.blueGreen(), ...f.blueGreen({ name: "nanda-api" })]],
@@ -484,8 +542,8 @@ function unknownize(v: unknown, depth: number): unknown {
 }
 
 describe("policy pack: every policy passes its compliant case and catches its violations", () => {
-    it("the pack has 52 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
-        assert.equal(POLICIES.length, 52);
+    it("the pack has 56 uniquely named policies, each with a description, a deliberate level and a remediation", () => {
+        assert.equal(POLICIES.length, 56);
         assert.equal(new Set(POLICIES.map((p) => p.name)).size, POLICIES.length);
         for (const p of POLICIES) {
             assert.ok(p.description.length > 20, p.name);

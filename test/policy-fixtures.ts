@@ -61,13 +61,18 @@ export const eksCluster = (o: Opts = {}) =>
         { custom: false, ...o },
     );
 
-export const awsEksCluster = () =>
-    res("aws:eks/cluster:Cluster", "eks-cluster", {
-        version: "1.31",
-        vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false, subnetIds: ["a", "b"] },
-        enabledClusterLogTypes: ["api", "audit", "authenticator"],
-        encryptionConfig: { resources: ["secrets"], provider: { keyArn: KMS_ARN } },
-    });
+export const awsEksCluster = (o: Opts = {}) =>
+    res(
+        "aws:eks/cluster:Cluster",
+        "eks-cluster",
+        {
+            version: "1.31",
+            vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false, subnetIds: ["a", "b"] },
+            enabledClusterLogTypes: ["api", "audit", "authenticator"],
+            encryptionConfig: { resources: ["secrets"], provider: { keyArn: KMS_ARN } },
+        },
+        o,
+    );
 
 export const launchTemplate = () => res("aws:ec2/launchTemplate:LaunchTemplate", "nodes", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 } });
 export const ec2Instance = () => res("aws:ec2/instance:Instance", "bastion", { ami: "ami-1", metadataOptions: { httpTokens: "required" } });
@@ -209,6 +214,27 @@ export const pdb = (name: string, labels: Record<string, string>, ns = "producti
 export const namespace = (name = "production") => res(K8S.Namespace, name, { metadata: { name, labels: { "pod-security.kubernetes.io/enforce": "restricted" } } });
 export const netpol = (ns = "production") =>
     res(K8S.NetworkPolicy, `${ns}-default-deny`, { metadata: { name: "default-deny-ingress", namespace: ns }, spec: { podSelector: {}, policyTypes: ["Ingress"] } });
+export const netpolDenyEgress = (ns = "production") =>
+    res(K8S.NetworkPolicy, `${ns}-default-deny-egress`, { metadata: { name: "default-deny-egress", namespace: ns }, spec: { podSelector: {}, policyTypes: ["Egress"] } });
+/** An allow policy as components/network-policies.ts writes them: peers and ports on every rule. */
+export const netpolAllow = (ns = "production", egressTo: unknown[] = [{ ipBlock: { cidr: "10.0.0.0/16" } }]) =>
+    res(K8S.NetworkPolicy, `allow-api-${ns}`, {
+        metadata: { name: "allow-api", namespace: ns },
+        spec: {
+            podSelector: { matchLabels: { app: "api" } },
+            policyTypes: ["Ingress", "Egress"],
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ingress-nginx" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "ingress-nginx" } } }], ports: [{ protocol: "TCP", port: 8000 }] }],
+            egress: [{ to: egressTo, ports: [{ protocol: "TCP", port: 5432 }] }],
+        },
+    });
+/** An IAM role an AWS service assumes, with the confused-deputy guard. */
+export const serviceRole = (service = "backup.amazonaws.com", condition: unknown = { StringEquals: { "aws:SourceAccount": "123456789012" } }) =>
+    res("aws:iam/role:Role", "service-role", {
+        assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole", ...(condition ? { Condition: condition } : {}) }],
+        }),
+    });
 
 export const ingress = () =>
     res(K8S.Ingress, "candlefish", {

@@ -51,6 +51,8 @@ const SAMPLES: Readonly<Record<string, string>> = {
     "<stack>": "production",
     "<account>": "210987654321",
     "<admins>": "candlefish-platform-admins",
+    "<deployer>": "candlefish-ci-deploy",
+    "<readers>": "candlefish-readers",
     "<team-id>": "T0CANDLE",
     "<hook-id>": "B0FISH",
     "<token>": "s3cr3tw3bh00k",
@@ -213,11 +215,11 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         },
     },
     {
-        key: /^cluster\.adminRoleArn$/,
-        says: "the EKS access entry names the operator's role instead of the plan's stand-in",
+        key: /^cluster\.(admin|deploy|readOnly)RoleArn$/,
+        says: "the EKS access entry (and its access policy association) names the operator's role instead of the plan's stand-in",
         check({ diff }) {
-            assert.equal(diff.changed.length, 1, JSON.stringify(diff.changed));
-            assert.ok(diff.changed[0].paths.every((p) => /accessEntries\.admin\.principalArn$/.test(p)), JSON.stringify(diff.changed));
+            assert.deepEqual(diff.changed.map((c) => c.type).sort(), ["aws:eks/accessEntry:AccessEntry", "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"], JSON.stringify(diff.changed));
+            for (const c of diff.changed) assert.deepEqual(c.paths, ["principalArn"], JSON.stringify(diff.changed));
         },
     },
     {
@@ -735,7 +737,10 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
             assert.deepEqual(Object.keys(diagnostics), ["pulumi:pulumi:Stack (candlefish-maturity-map-production)"], text);
             // Just the message: no stack trace, no object dump.
             assert.doesNotMatch(text, /unhandled exception|at ConfigSource\.finish|issues: \[/);
-            assert.match(text, /error: invalid stack config:\n\s+- cluster\.adminRoleArn: required in production: .*\(pulumi config set --path cluster\.adminRoleArn arn:aws:iam::<account>:role\/<name>\)\n\s+- dns\.zone: required: .*\(pulumi config set --path dns\.zone existing\)\n\s+- alerts\.slackWebhookUrl: required in production: .*Set it with `pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\/\S+`/);
+            assert.match(
+                text,
+                /error: invalid stack config:\n\s+- cluster\.adminRoleArn: required in production: .*\(pulumi config set --path cluster\.adminRoleArn arn:aws:iam::<account>:role\/<name>\)\n\s+- cluster\.deployRoleArn: required in production: .*\n\s+- cluster\.readOnlyRoleArn: required in production: .*\n\s+- dns\.zone: required: .*\(pulumi config set --path dns\.zone existing\)\n\s+- alerts\.slackWebhookUrl: required in production: .*Set it with `pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\/\S+`/,
+            );
             assert.doesNotMatch(text, AWS_STOP, "nothing reached a provider");
         });
 

@@ -6,7 +6,8 @@
 // `kubectl rollout restart`).
 import { strict as assert } from "assert";
 import { Rendered, Secret } from "../plan/render";
-import { CLUSTER_SECRET_STORE, DB_SECRETS, K8S_SECRETS, SECRET_CONSUMERS } from "../components/secrets";
+import { CLUSTER_SECRET_STORE, DB_SECRETS, K8S_SECRETS } from "../components/secrets";
+import { SERVICE_CATALOG } from "../config/services";
 import { DEPLOYMENT, SERVICES, diffRenders, find, inputs, ofType, renderBoth, renderStack, renderWith } from "./harness";
 
 const SECRET = "aws:secretsmanager/secret:Secret";
@@ -65,17 +66,32 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             assert.match(doc["jwt-secret"], /^mock-password-secrets-jwt-/);
         });
 
-        it("candlefish/<stack>/config holds the values of secret config, as a secret, and every service gets them", async () => {
+        it("candlefish/<stack>/config holds the values of secret config, as a secret, and each service gets only the keys it lists", async () => {
             const secrets = { config: { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" } };
-            const r = await renderWith("staging", [], { secrets }, { secret: ["secrets"] });
+            const lists = [
+                "services.candlefish-website.secrets[0]=SENTRY_DSN",
+                "services.rtpm-api.secrets[0]=STRIPE_KEY",
+                "services.rtpm-api.secrets[1]=SENTRY_DSN",
+            ];
+            const r = await renderWith("staging", lists, { secrets }, { secret: ["secrets"] });
             const v = find(r, VERSION, "secrets-config");
             assert.ok(v.inputs.secretString instanceof Secret);
             assert.deepEqual(JSON.parse(inputs(v).secretString), { SENTRY_DSN: "https://k@sentry.example/1", STRIPE_KEY: "sk_test_x" });
+            const expected: Record<string, string[]> = {
+                "candlefish-website": ["SENTRY_DSN"],
+                "rtpm-api": ["DATABASE_URL", "JWT_SECRET", "REDIS_URL", "SENTRY_DSN", "STRIPE_KEY"],
+                "nanda-api": [],
+                "otter-gateway": ["JWT_SECRET"],
+            };
             for (const svc of SERVICES) {
-                const env = envOf(r, `${svc}-blue`);
-                assert.deepEqual(env.SENTRY_DSN.valueFrom, { secretKeyRef: { name: K8S_SECRETS.config, key: "SENTRY_DSN" } }, svc);
-                assert.deepEqual(env.STRIPE_KEY.valueFrom, { secretKeyRef: { name: K8S_SECRETS.config, key: "STRIPE_KEY" } }, svc);
+                for (const color of ["blue", "green"]) {
+                    const env = envOf(r, `${svc}-${color}`);
+                    const secretNames = Object.keys(env).filter((k) => env[k].valueFrom?.secretKeyRef).sort();
+                    assert.deepEqual(secretNames, expected[svc], `${svc}-${color}`);
+                }
             }
+            assert.deepEqual(envOf(r, "candlefish-website-blue").SENTRY_DSN.valueFrom, { secretKeyRef: { name: K8S_SECRETS.config, key: "SENTRY_DSN" } });
+            assert.deepEqual(envOf(r, "rtpm-api-green").STRIPE_KEY.valueFrom, { secretKeyRef: { name: K8S_SECRETS.config, key: "STRIPE_KEY" } });
             // Without secret config the secret still exists, holding an empty object.
             assert.deepEqual(JSON.parse(inputs(find(prod, VERSION, "secrets-config")).secretString), {});
         });
@@ -206,14 +222,14 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
     });
 
     describe("wiring into the services", () => {
-        it("each service gets exactly its platform secrets, on both colors, by secretKeyRef", () => {
+        it("each service gets exactly its platform secrets, on both colors, by secretKeyRef: JWT_SECRET (which can mint tokens) only to rtpm-api and otter-gateway", () => {
             const expected: Record<string, Record<string, string>> = {
                 "rtpm-api": { DATABASE_URL: "rtpm-api-database", REDIS_URL: "candlefish-redis", JWT_SECRET: "candlefish-jwt" },
-                "candlefish-website": { JWT_SECRET: "candlefish-jwt" },
+                "candlefish-website": {},
                 "otter-gateway": { JWT_SECRET: "candlefish-jwt" },
                 "nanda-api": {},
             };
-            assert.deepEqual(Object.keys(SECRET_CONSUMERS).sort(), Object.keys(expected).sort());
+            assert.deepEqual(Object.keys(SERVICE_CATALOG).sort(), Object.keys(expected).sort());
             for (const svc of SERVICES) {
                 for (const color of ["blue", "green"]) {
                     const env = envOf(prod, `${svc}-${color}`);

@@ -85,23 +85,33 @@ describe("required values a stack file leaves to the operator", () => {
 
     it("the offline plan stands in for exactly the values the program requires and the stack leaves unset", () => {
         const prod = readStack("production");
-        assert.deepEqual(applyStandIns("production", prod).map((s) => s.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl", "dns.zone"]);
-        assert.deepEqual(prod.values[`${PROJECT}:cluster`], { adminRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in` });
+        assert.deepEqual(applyStandIns("production", prod).map((s) => s.key), ["cluster.adminRoleArn", "cluster.deployRoleArn", "cluster.readOnlyRoleArn", "alerts.slackWebhookUrl", "dns.zone"]);
+        assert.deepEqual(prod.values[`${PROJECT}:cluster`], {
+            adminRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-stand-in`,
+            deployRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-deploy-stand-in`,
+            readOnlyRoleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/offline-plan-read-only-stand-in`,
+        });
         assert.deepEqual(prod.values[`${PROJECT}:alerts`], { slackChannel: "#candlefish-ops", slackWebhookUrl: SECURE_PLACEHOLDER });
         assert.deepEqual([...prod.secretKeys], [`${PROJECT}:alerts`], "the webhook's stand-in is a secret, as the real value must be");
-        // Staging requires neither.
+        // Staging requires none of them.
         assert.deepEqual(applyStandIns("staging", readStack("staging")), []);
         // A value the stack sets is never replaced.
         const set = readStack("production");
         applySet(set, "cluster.adminRoleArn=arn:aws:iam::210987654321:role/ops/admins");
-        assert.deepEqual(applyStandIns("production", set).map((s) => s.key), ["alerts.slackWebhookUrl", "dns.zone"]);
+        assert.deepEqual(applyStandIns("production", set).map((s) => s.key), ["cluster.deployRoleArn", "cluster.readOnlyRoleArn", "alerts.slackWebhookUrl", "dns.zone"]);
         assert.equal((set.values[`${PROJECT}:cluster`] as any).adminRoleArn, "arn:aws:iam::210987654321:role/ops/admins");
         // Staging turned into a production environment needs them too, by the program's own rules.
         const staging = readStack("staging");
         applySet(staging, "environment=production");
         // (staging's stack file states dns.zone, so that one stays its own.)
-        assert.deepEqual(applyStandIns("staging", staging).map((s) => s.key), ["cluster.adminRoleArn", "alerts.slackWebhookUrl"]);
-        assert.deepEqual(STAND_INS.map((s) => [s.key, s.secret]), [["cluster.adminRoleArn", false], ["alerts.slackWebhookUrl", true], ["dns.zone", false]]);
+        assert.deepEqual(applyStandIns("staging", staging).map((s) => s.key), ["cluster.adminRoleArn", "cluster.deployRoleArn", "cluster.readOnlyRoleArn", "alerts.slackWebhookUrl"]);
+        assert.deepEqual(STAND_INS.map((s) => [s.key, s.secret]), [
+            ["cluster.adminRoleArn", false],
+            ["cluster.deployRoleArn", false],
+            ["cluster.readOnlyRoleArn", false],
+            ["alerts.slackWebhookUrl", true],
+            ["dns.zone", false],
+        ]);
     });
 
     it("loadStack (tests, plan) applies them; the program's own loader does not", () => {
@@ -114,7 +124,7 @@ describe("required values a stack file leaves to the operator", () => {
         assert.throws(
             () => parseConfig(new ConfigSource("production", raw, new Set(), { "aws:region": "us-east-1" })),
             (e: ConfigError) => {
-                assert.deepEqual(e.issues.map((i) => i.key), ["cluster.adminRoleArn", "dns.zone", "alerts.slackWebhookUrl"]);
+                assert.deepEqual(e.issues.map((i) => i.key), ["cluster.adminRoleArn", "cluster.deployRoleArn", "cluster.readOnlyRoleArn", "dns.zone", "alerts.slackWebhookUrl"]);
                 assert.match(e.message, /alerts\.slackWebhookUrl: required in production: .*`pulumi config set --secret --path alerts\.slackWebhookUrl https:\/\/hooks\.slack\.com\/services\//);
                 return true;
             },

@@ -118,10 +118,35 @@ describe("CI/CD workflows: what each one does", () => {
         assert.equal(preview.length, 1);
         assert.equal(preview[0].with?.command, "preview");
         assert.equal(preview[0].with?.["comment-on-pr"], true);
-        assert.equal(preview[0].env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_ACCESS_TOKEN }}");
         assert.deepEqual(wf.jobs.preview.needs, "test");
         assert.equal((wf.jobs.preview.permissions as Record<string, string>)["pull-requests"], "write");
         assert.match(String(wf.jobs.preview.if), /head\.repo\.full_name == github\.repository/);
+    });
+
+    it("pull-request: untrusted code holds no credential; the real preview runs only after approval, with preview-only credentials", () => {
+        const wf = load("pull-request.yml");
+        const text = fs.readFileSync(path.join(DIR, "pull-request.yml"), "utf8");
+        // The job that runs the PR's code before anyone approved it: no secret, no cloud identity.
+        const test = wf.jobs.test;
+        assert.doesNotMatch(JSON.stringify(test), /secrets\./, "the test job references no secret");
+        assert.equal(test.permissions, undefined, "the test job keeps the workflow's contents: read");
+        assert.ok(!test.steps.some((st) => st.uses?.startsWith("aws-actions/configure-aws-credentials@")), "no AWS role in the test job");
+        assert.equal(test.environment, undefined);
+        // The preview: gated by the `preview` environment (required reviewers release its secrets).
+        const preview = wf.jobs.preview;
+        assert.equal(preview.environment, "preview");
+        assert.equal((preview.permissions as Record<string, string>)["id-token"], "write");
+        const step = actionSteps(wf, "pulumi/actions")[0];
+        assert.equal(step.env?.PULUMI_ACCESS_TOKEN, "${{ secrets.PULUMI_PREVIEW_TOKEN }}", "the preview's own token");
+        assert.doesNotMatch(text, /secrets\.PULUMI_ACCESS_TOKEN/, "the deploy token never appears in the PR workflow");
+        const aws = preview.steps.find((st) => st.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+        assert.equal(aws?.with?.["role-to-assume"], "${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+        assert.doesNotMatch(text, /AWS_DEPLOY_ROLE_ARN/, "the deploy role never appears in the PR workflow");
+        // It previews exactly the approved commit.
+        const checkout = preview.steps.find((st) => st.uses?.startsWith("actions/checkout@"));
+        assert.equal(checkout?.with?.ref, "${{ github.event.pull_request.head.sha }}");
+        // Never pull_request_target (which would run a fork's code with this repository's secrets).
+        assert.deepEqual(Object.keys(wf.on), ["pull_request"]);
     });
 
     it("deploy: on push to main, pulumi up staging then production, production behind the production environment", () => {
