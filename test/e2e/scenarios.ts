@@ -328,8 +328,14 @@ export const SCENARIOS: Scenario[] = [
             for (const s of rolled) expect(rec, last.deployments[`${s}-${target}`]?.image.endsWith(`:${tag}`), `${s}-${target} does not run ${tag} at the end: ${last.deployments[`${s}-${target}`]?.image}`);
             expectNone(rec, `live Service held ${target}`, liveNeverColor(m.timeline, ctx.services, target));
             invariants(ctx, rec, m, "deploy");
-            expectNone(rec, "not available", allAvailable(m.timeline));
-            expectNone(rec, "preview endpoints", finalLive(m.timeline, ctx.services, target, "preview"));
+            // The provider's Deployment await can end a moment before the last old pod is
+            // replaced (seen: 1 of 2 updated at the CLI's exit, all 2 a poll later). The
+            // flip does not rely on it (its gate checks updated = ready = available), so
+            // the rollout must complete within a few seconds of the up, and the lag is noted.
+            const settled = allAvailable(m.timeline).length === 0 ? last : await waitFor(ctx, (s) => allAvailable([s]).length === 0, 15_000);
+            if (settled !== last) rec.notes.push(`the Deployments were all available ${settled ? "within 15 s after" : "not even 15 s after"} pulumi up ended (provider await ended early)`);
+            expectNone(rec, "not available", allAvailable([settled ?? last]));
+            expectNone(rec, "preview endpoints", finalLive(settled ? [settled] : m.timeline, ctx.services, target, "preview"));
             learnTags(ctx, last);
         },
     },
