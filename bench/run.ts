@@ -18,6 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { PROJECT } from "../config/source";
+import { writeSyntheticStack } from "./synthetic";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const LAUNCHER = path.join(ROOT, "scripts", "plan.js");
@@ -115,27 +116,9 @@ function varOf(pkg: string): string {
     return "m_" + pkg.replace(/[^A-Za-z0-9]/g, "_");
 }
 
-/** The production stack file with `n` services: its own, plus synthetic ones. */
+/** The production stack file with `n` services: its own, plus synthetic ones (bench/synthetic.ts). */
 function syntheticStack(n: number): string {
-    const doc = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8"));
-    const key = `${PROJECT}:services`;
-    const services = { ...(doc.config[key] as Record<string, unknown>) };
-    // Each synthetic service is declared, as any service beyond the program's own must be (serviceCatalog).
-    const catalog: Record<string, unknown> = {};
-    for (let i = 1; Object.keys(services).length < n; i++) {
-        const name = `synthetic-${String(i).padStart(2, "0")}`;
-        services[name] = { blue: { imageTag: `v1.0.${i}`, replicas: 2 }, green: { imageTag: `v1.0.${i - 1}`, replicas: 2 } };
-        catalog[name] = { port: 8080 };
-    }
-    const names = Object.keys(services);
-    if (names.length > n) throw new Error(`production already has ${names.length} services; cannot scale down to ${n}`);
-    doc.config[key] = services;
-    if (Object.keys(catalog).length) doc.config[`${PROJECT}:serviceCatalog`] = catalog;
-    const dir = path.join(TMP, `stack-${n}`);
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, "Pulumi.production.yaml");
-    fs.writeFileSync(file, YAML.stringify(doc));
-    return file;
+    return writeSyntheticStack(n, TMP, ROOT);
 }
 
 /** Changed/added/removed resources of a diff, counted by type. */
@@ -189,10 +172,13 @@ function main(): void {
     const live = prod[`${PROJECT}:activeColor`] as string;
     const idle = live === "blue" ? "green" : "blue";
     const nServices = Object.keys(prod[`${PROJECT}:services`]).length;
+    const GATE = "pulumi-nodejs:dynamic/candlefish:Resource";
     const only = (d: any, type: string) => d.changed.every((c: any) => c.type === type);
     const cases: [string, string, string, (d: any) => boolean][] = [
-        [`color flip: activeColor=${idle}`, `activeColor=${idle}`, "only Services, <= 2 per service", (d) =>
-            d.added.length === 0 && d.removed.length === 0 && only(d, "kubernetes:core/v1:Service") && d.changed.length <= 2 * nServices],
+        // A flip also creates the new color's promotion gate and deletes the old one's, per service (docs/PROMOTION.md).
+        [`color flip: activeColor=${idle}`, `activeColor=${idle}`, "only Services, <= 2 per service (+ a gate per service)", (d) =>
+            only(d, "kubernetes:core/v1:Service") && d.changed.length <= 2 * nServices &&
+            [...d.added, ...d.removed].every((x: any) => x.type === GATE && /-gate-(blue|green)$/.test(x.name)) && d.added.length <= nServices && d.removed.length <= nServices],
         [`idle-color image bump (nanda-api)`, `services.nanda-api.${idle}.imageTag=v9.9.9`, "one Deployment", (d) =>
             d.added.length === 0 && d.removed.length === 0 && d.changed.length === 1 && only(d, "kubernetes:apps/v1:Deployment")],
         // rtpm-api runs a migration Job per image tag before its color rolls (runbook: migrations).

@@ -20,7 +20,7 @@ import * as k8s from "@pulumi/kubernetes";
  * ingress-nginx chart 4.11.5 (controller v1.11.5), pinned: the first 4.11.x
  * release outside the CVE-2025-1974 ("IngressNightmare") range, which covers
  * controller versions before 1.11.5. ingress-nginx is retired upstream
- * (March 2026): the move to the Gateway API is recorded as open work in the README.
+ * (March 2026): the move to the Gateway API is recorded as open work in docs/PLATFORM.md.
  */
 export const INGRESS_NGINX_CHART_VERSION = "4.11.5";
 export const INGRESS_NGINX_REPO = "https://kubernetes.github.io/ingress-nginx";

@@ -20,7 +20,7 @@ export interface RegistryArgs {
     readonly tags: Record<string, string>;
 }
 
-/** The lifecycle policy document (FSBP ECR.3), exported for tests and the README. */
+/** The lifecycle policy document (FSBP ECR.3), exported for tests and docs/PLATFORM.md. */
 export function lifecyclePolicy(untaggedExpiryDays: number, keepTaggedImages: number): string {
     return JSON.stringify({
         rules: [

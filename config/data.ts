@@ -39,7 +39,7 @@ export interface DatabaseConfig {
     readonly credentialsVersion: number;
     /** Enhanced monitoring interval in seconds (FSBP RDS.6); 0 turns it off. */
     readonly monitoringIntervalSeconds: number;
-    /** Create the instance from this snapshot (identifier or ARN). See README "Restore". */
+    /** Create the instance from this snapshot (identifier or ARN). See docs/PLATFORM.md "Restore". */
     readonly restoreFromSnapshot: string | undefined;
 }
 

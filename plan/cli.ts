@@ -21,7 +21,7 @@ import { diffSummary, formatDiff, formatPolicy, formatSummary, planDocument, rep
 import { PROJECT } from "../config/source";
 // Types only: plan/policy.ts itself is loaded lazily (loadEvaluator).
 import type { PolicyReport } from "./policy";
-import { OutDirError, checkOutDir, kubernetesObjects, writeOut } from "./out";
+import { OUT_MARKER, OutDirError, OutVerdict, checkOutDir, kubernetesObjects, writeOut } from "./out";
 
 export const USAGE = `usage: npx --no -- candlefish-plan [--stack NAME] [--set PATH=VALUE]... [--json] [--diff] [--out DIR] [--policy]
    (the same: node scripts/plan.js ...; \`npm run plan -- ...\` prints npm's banner on stdout unless --silent)
@@ -34,6 +34,7 @@ export const USAGE = `usage: npx --no -- candlefish-plan [--stack NAME] [--set P
   --diff                    print what the edits change, compared with the stack as it is
   --diff-base FILE          with --diff: compare with the stack config in FILE (e.g. main's stack file in a PR)
   --out DIR                 write every Kubernetes object to DIR/<namespace or _cluster>/<Kind>-<name>.yaml
+                            (with --policy, also a refused state: for review; exit 1, said on stderr and in DIR)
   --policy                  evaluate the policy pack; exit 1 on any mandatory violation
   --help                    this text
 
@@ -277,11 +278,11 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
                 throw e;
             }
             const d = diffRenders(before, after);
-            if (args.out) writeOut(args.out, kubernetesObjects(after).objects);
             // With --policy, the pack judges the stack as the edit would leave it (what a PR deploys),
             // and the plan's own policy judges the diff: no stateful replacement unless allowed.
             let report = evaluate ? await evaluate(after) : undefined;
             if (report) report = { policies: report.policies + 1, violations: [...report.violations, ...replacementViolations(d, edited.allowReplacement)] };
+            if (args.out) writeOutReporting(args.out, after, report, io);
             const replacedNames = new Set(d.changed.filter((c) => c.replace).map((c) => c.name));
             for (const n of edited.allowReplacement) if (!replacedNames.has(n)) warn(`allowReplacement lists ${n}, which this change does not replace; remove it once its replacement is deployed`);
             const code = report?.violations.some((v) => v.level === "mandatory") ? 1 : 0;
@@ -307,8 +308,9 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
         const rendered = await renderWith(args, origin, true);
         let text: string;
         let code = 0;
+        let report: PolicyReport | undefined;
         if (evaluate) {
-            const report = await evaluate(rendered);
+            report = await evaluate(rendered);
             const mandatory = report.violations.filter((v) => v.level === "mandatory").length;
             code = mandatory > 0 ? 1 : 0;
             text = args.json ? JSON.stringify({ policies: report.policies, violations: report.violations }, null, 2) + "\n" : formatPolicy(report);
@@ -317,17 +319,31 @@ export async function main(argv: readonly string[], rawIO: PlanIO): Promise<numb
         } else {
             text = formatSummary(rendered, warn);
         }
-        if (args.out) {
-            const { objects, skipped } = kubernetesObjects(rendered);
-            writeOut(args.out, objects);
-            io.stderr(`wrote ${objects.length} Kubernetes objects to ${args.out}\n`);
-            for (const s of skipped) io.stderr(`  not written: ${s.type} ${s.name} (${s.reason})\n`);
-        }
+        if (args.out) writeOutReporting(args.out, rendered, report, io);
         io.stdout(text);
         return code;
     } catch (e) {
         return failure(e, io);
     }
+}
+
+/**
+ * `--out`: writes the objects, also when `--policy` refuses the state (a
+ * decision, docs/PLAN.md "--out and --policy"): they are review material (the
+ * objects a violation names, to read or run a schema check on), the diff and the
+ * report are printed on a refusal too, and `pulumi up`, never these files, is
+ * what deploys. A refusal is said on stderr and in the directory's marker file,
+ * and the exit code stays 1.
+ */
+function writeOutReporting(dir: string, rendered: Rendered, report: PolicyReport | undefined, io: PlanIO): void {
+    const { objects, skipped } = kubernetesObjects(rendered);
+    const mandatory = report?.violations.filter((v) => v.level === "mandatory").length ?? 0;
+    const verdict: OutVerdict = report ? { evaluated: true, policies: report.policies, mandatory, advisory: report.violations.length - mandatory } : { evaluated: false };
+    writeOut(dir, objects, verdict);
+    io.stderr(`wrote ${objects.length} Kubernetes objects to ${dir}\n`);
+    for (const s of skipped) io.stderr(`  not written: ${s.type} ${s.name} (${s.reason})\n`);
+    if (mandatory > 0)
+        io.stderr(`plan: --out: the policy pack refuses the state written to ${dir} (${mandatory} mandatory violation(s)); the files are for review, not to apply (marked in ${dir}/${OUT_MARKER}); exit 1\n`);
 }
 
 function failure(e: unknown, io: PlanIO): number {

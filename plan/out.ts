@@ -130,16 +130,33 @@ export class OutDirError extends Error {
     }
 }
 
+/** What `--policy` said about the state `--out` writes (recorded in the marker file). */
+export type OutVerdict = { readonly evaluated: false } | { readonly evaluated: true; readonly policies: number; readonly mandatory: number; readonly advisory: number };
+
+/**
+ * The marker's policy line. A refused state is still written (docs/PLAN.md
+ * "--out and --policy"): the objects are review material, and the directory
+ * then says, as stderr and the exit code do, that the pack refused them.
+ */
+export function verdictLine(v: OutVerdict): string {
+    if (!v.evaluated) return "policy: not evaluated (run without --policy)";
+    if (v.mandatory > 0) return `policy: REFUSED: ${v.mandatory} mandatory and ${v.advisory} advisory violation(s) of ${v.policies} policies; these objects are for review, not to apply`;
+    return `policy: passed: ${v.policies} policies, 0 mandatory and ${v.advisory} advisory violation(s)`;
+}
+
 /**
  * Writes the objects under `dir`. A directory a previous `--out` wrote is
  * cleared first, so no stale object survives; any other non-empty directory
  * is refused rather than mixed into.
  */
-export function writeOut(dir: string, objects: readonly KubeObject[]): void {
+export function writeOut(dir: string, objects: readonly KubeObject[], verdict: OutVerdict = { evaluated: false }): void {
     checkOutDir(dir);
     if (fs.existsSync(dir)) for (const e of fs.readdirSync(dir)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, OUT_MARKER), "Written by `npm run plan -- --out`; the next run replaces this directory's contents.\n");
+    fs.writeFileSync(
+        path.join(dir, OUT_MARKER),
+        "Written by `npm run plan -- --out`; the next run replaces this directory's contents.\n" + verdictLine(verdict) + "\n",
+    );
     for (const o of objects) {
         const dest = path.join(dir, o.file);
         fs.mkdirSync(path.dirname(dest), { recursive: true });

@@ -1,7 +1,9 @@
 // The extraction behind test/real-cli.test.ts: which `pulumi config` commands
 // a markdown file shows, split the way a shell would run them.
 import { strict as assert } from "assert";
-import { docCommands, extractFromMarkdown, shellWords, substitute } from "./doc-commands";
+import * as fs from "fs";
+import * as path from "path";
+import { DOC_FILES, NOT_RUN, docCommands, extractFromMarkdown, shellWords, substitute } from "./doc-commands";
 import { ROOT } from "../plan/stackfile";
 
 describe("docs' pulumi config commands: extraction", () => {
@@ -48,6 +50,16 @@ describe("docs' pulumi config commands: extraction", () => {
     it("substitutes angle-bracket placeholders, and names one without a sample", () => {
         assert.equal(substitute("services.<svc>.<color>.imageTag", { "<svc>": "rtpm-api", "<color>": "green" }, "X.md:1"), "services.rtpm-api.green.imageTag");
         assert.throws(() => substitute("services.<svc>.x", {}, "X.md:3"), /X\.md:3: placeholder <svc> has no sample value/);
+    });
+
+    it("every docs page that shows a pulumi config command is run (DOC_FILES) or says why not (NOT_RUN)", () => {
+        const pages = fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`);
+        for (const f of [...DOC_FILES, ...Object.keys(NOT_RUN)]) assert.ok(f === "README.md" || pages.includes(f), `${f} does not exist`);
+        for (const f of Object.keys(NOT_RUN)) assert.ok(!DOC_FILES.includes(f), `${f} is both run and not run`);
+        for (const f of pages) {
+            const { commands } = extractFromMarkdown(f, fs.readFileSync(path.join(ROOT, f), "utf8"));
+            if (commands.length) assert.ok(DOC_FILES.includes(f) || f in NOT_RUN, `${f} shows ${commands.length} pulumi config command(s): add it to DOC_FILES (test/doc-commands.ts) or to NOT_RUN with the reason`);
+        }
     });
 
     it("README.md and docs/RUNBOOK.md: each distinct command once, with every place it is shown", () => {

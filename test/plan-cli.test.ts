@@ -411,6 +411,40 @@ describe("plan CLI: --out", function () {
         assert.ok(fs.existsSync(path.join(dir, OUT_MARKER)));
     });
 
+    // Issue 13 item 9 (docs/PLAN.md "--out and --policy"): a refused state is written, for review,
+    // and said to be refused on stderr, in the directory's marker, and by the exit code.
+    it("--out with --policy: a mandatory violation still writes the objects, exits 1, and says so on stderr and in the marker", async () => {
+        const live = prodActive();
+        const edit = `services.rtpm-api.${live}.replicas=1`; // production's live color needs >= 2: mandatory
+        for (const mode of [[], ["--diff"]]) {
+            const dir = path.join(tmpdir(), "out");
+            const bad = await plan(...mode, "--policy", "--out", dir, "--set", edit);
+            assert.equal(bad.code, 1, bad.stderr);
+            assert.match(bad.stdout, /^Policies: \d+ evaluated; [1-9]\d* mandatory/m, `${mode}: the report is printed`);
+            // The state the pack refused is what was written: the one replica.
+            const dep = YAML.parse(fs.readFileSync(path.join(dir, "production", `Deployment-rtpm-api-${live}.yaml`), "utf8"));
+            assert.equal(dep.spec.replicas, 1, `${mode}`);
+            assert.match(bad.stderr, /^wrote \d+ Kubernetes objects to /m, `${mode}`);
+            assert.ok(
+                bad.stderr.includes(`plan: --out: the policy pack refuses the state written to ${dir} (`) && /mandatory violation\(s\)\); the files are for review, not to apply \(marked in .*\); exit 1$/m.test(bad.stderr),
+                `${mode}: ${bad.stderr}`,
+            );
+            assert.match(fs.readFileSync(path.join(dir, OUT_MARKER), "utf8"), /^policy: REFUSED: [1-9]\d* mandatory and \d+ advisory violation\(s\) of \d+ policies; these objects are for review, not to apply$/m);
+
+            // The passing counterpart: the same directory, replaced; the marker says it passed; no refusal line.
+            const ok = await plan(...mode, "--policy", "--out", dir);
+            assert.equal(ok.code, 0, ok.stderr);
+            assert.doesNotMatch(ok.stderr, /refuses the state/);
+            assert.match(fs.readFileSync(path.join(dir, OUT_MARKER), "utf8"), /^policy: passed: \d+ policies, 0 mandatory and 0 advisory violation\(s\)$/m);
+            const again = YAML.parse(fs.readFileSync(path.join(dir, "production", `Deployment-rtpm-api-${live}.yaml`), "utf8"));
+            assert.equal(again.spec.replicas, prodServices()["rtpm-api"][live].replicas ?? prodServices()["rtpm-api"].replicas ?? 2);
+        }
+        // Without --policy the marker says nothing was judged.
+        const plain = path.join(tmpdir(), "out");
+        assert.equal((await plan("--out", plain)).code, 0);
+        assert.match(fs.readFileSync(path.join(plain, OUT_MARKER), "utf8"), /^policy: not evaluated \(run without --policy\)$/m);
+    });
+
     it("maps type tokens to apiVersion and places namespaced objects without a namespace in the provider's", () => {
         assert.deepEqual(apiVersionOf("kubernetes:core/v1:ConfigMap"), { apiVersion: "v1", kind: "ConfigMap" });
         assert.deepEqual(apiVersionOf("kubernetes:cert-manager.io/v1:Certificate"), { apiVersion: "cert-manager.io/v1", kind: "Certificate" });

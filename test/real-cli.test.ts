@@ -4,7 +4,7 @@
 //
 //   - `pulumi config` on each stack lists Pulumi.yaml's declared keys and
 //     decrypts every value (a fake `secure:` value fails here).
-//   - Every `pulumi config set|get` command the docs show (DOC_FILES: README.md, docs/RUNBOOK.md, docs/FIRST-DEPLOY.md, docs/DATABASE.md)
+//   - Every `pulumi config set|get` command the docs show (DOC_FILES in test/doc-commands.ts: README.md and the docs/ pages listed there)
 //     (parsed out of the markdown) runs literally, placeholders replaced by
 //     samples; the program's config loader accepts what the CLI then hands it,
 //     with the intended types; the offline plan reads the same config as its
@@ -12,7 +12,7 @@
 //   - `pulumi preview` of both stacks gets through config validation and
 //     decryption into the program; what stops it without AWS credentials is the
 //     AWS provider (production first stops at the program's own required-value
-//     error, until the README's set-once commands set them).
+//     error, until the docs' set-once commands set them).
 //
 // No request leaves the machine: no AWS credentials, IMDS disabled, every AWS
 // endpoint pointed at a closed port on 127.0.0.1, no kubeconfig, no plugin
@@ -37,12 +37,12 @@ const PREVIEW_TIMEOUT_MS = 300_000;
 /** Every committed stack file. */
 const STACKS = listStacks();
 
-/** A stack file committed with its own encryption salt holds real ciphertext: its passphrase is the one the README publishes for it. */
+/** A stack file committed with its own encryption salt holds real ciphertext: its passphrase is the one docs/LOCAL.md publishes for it. */
 const hasCommittedSalt = (stack: string) => /^encryptionsalt: /m.test(fs.readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
 function passphraseFor(stack: string | undefined): string {
     if (stack === undefined || !STACKS.includes(stack) || !hasCommittedSalt(stack)) return PASSPHRASE;
-    const published = /^export PULUMI_CONFIG_PASSPHRASE=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, "README.md"), "utf8"))?.[1];
-    assert.ok(published, `Pulumi.${stack}.yaml has its own encryption salt, but README.md publishes no PULUMI_CONFIG_PASSPHRASE for it`);
+    const published = /^export PULUMI_CONFIG_PASSPHRASE=(\S+)$/m.exec(fs.readFileSync(path.join(ROOT, "docs", "LOCAL.md"), "utf8"))?.[1];
+    assert.ok(published, `Pulumi.${stack}.yaml has its own encryption salt, but docs/LOCAL.md publishes no PULUMI_CONFIG_PASSPHRASE for it`);
     return published;
 }
 
@@ -72,7 +72,7 @@ const SAMPLES: Readonly<Record<string, string>> = {
 
 /**
  * Values the program requires that no stack file carries: an operator sets them
- * once per stack with the README's commands, so every other command runs on a
+ * once per stack with the docs' commands, so every other command runs on a
  * stack where they are set (what a working stack looks like).
  */
 const SET_ONCE = STAND_INS.map((s) => s.key);
@@ -630,7 +630,7 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
                 // The stack as it would be when an operator runs this command.
                 if (stack === "production") await readyProduction(SET_ONCE.includes(keyArg) ? keyArg : undefined);
                 else restore(stack);
-                // As the README: production is the selected stack; a command for another names it with --stack.
+                // As the docs: production is the selected stack; a command for another names it with --stack.
                 if (ws.selected !== "production") ok(await ws.pulumi(["stack", "select", "production"]), "pulumi stack select production");
                 for (const p of PRECONDITIONS.filter((p) => p.match.test(line))) {
                     for (const first of p.first) ok(await ws.config(first.split(" ")), `${first} (${p.why})`);
@@ -744,7 +744,7 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
             assert.doesNotMatch(text, AWS_STOP, "nothing reached a provider");
         });
 
-        it("production after the README's set-once commands (one with --secret): the AWS provider is what stops it", async () => {
+        it("production after the docs' set-once commands (one with --secret): the AWS provider is what stops it", async () => {
             restore("production");
             ok(await ws.pulumi(["stack", "select", "production"]), "pulumi stack select production");
             const { commands } = docCommands(ROOT);

@@ -104,16 +104,58 @@ describe("CI/CD workflows: structure GitHub expects", () => {
     });
 });
 
+// Issue 13 item 8: CI is .ci/run, one script; a workflow's test job runs it and repeats none of its steps.
+describe("CI/CD workflows: the test jobs run .ci/run, the one source of truth", () => {
+    const CI = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
+    /** What .ci/run does, each as a workflow step would write it. */
+    const CI_STEPS: [string, RegExp][] = [
+        ["npm ci", /\bnpm ci\b/],
+        ["the testbed's tool builds", /testbed\/(tools|cli)\.js/],
+        ["npm test", /\bnpm (run )?test\b/],
+        ["npm run e2e", /\bnpm run e2e\b/],
+        ["the production plan with the policy pack", /npm run --silent plan -- --policy\b/],
+    ];
+
+    it(".ci/run does each of those steps (so the jobs below lose nothing by not repeating them)", () => {
+        for (const [what, re] of CI_STEPS) assert.match(CI, re, `.ci/run: ${what}`);
+    });
+
+    for (const [file, job] of [["pull-request.yml", "test"], ["deploy.yml", "test"]] as const) {
+        it(`${file}: job ${job} runs \`bash .ci/run\` once and repeats none of its steps`, () => {
+            const j = load(file).jobs[job];
+            assert.equal(j.steps.filter((s) => s.run === "bash .ci/run").length, 1, "one `bash .ci/run` step");
+            for (const s of j.steps.filter((st) => st.run !== "bash .ci/run"))
+                for (const [what, re] of CI_STEPS) assert.doesNotMatch(s.run ?? "", re, `${file} ${job}: step "${s.name ?? s.run}" repeats ${what}`);
+            // What .ci/run needs from the machine: Node 20 and Go 1.26 (the e2e's etcd and kwok modules).
+            assert.ok(j.steps.some((s) => s.uses?.startsWith("actions/setup-node@") && String(s.with?.["node-version"]).startsWith("20")), "Node 20");
+            const go = j.steps.find((s) => s.uses?.startsWith("actions/setup-go@"));
+            assert.equal(go?.with?.["go-version"], "1.26");
+            for (const mod of ["etcd", "kwok", "pulumi"]) {
+                const directive = /^go (\d+\.\d+)/m.exec(fs.readFileSync(path.join(ROOT, "testbed", "tools", mod, "go.mod"), "utf8"))?.[1];
+                assert.ok(directive && Number(directive.split(".")[1]) <= 26, `testbed/tools/${mod}/go.mod needs go ${directive}`);
+            }
+        });
+    }
+
+    it("no other step in any workflow runs the tests, the e2e or the tool builds", () => {
+        for (const file of ["deploy.yml", "pull-request.yml", "switch.yml"])
+            for (const s of steps(load(file)))
+                for (const [what, re] of CI_STEPS.filter(([w]) => w !== "npm ci" && !w.startsWith("the production plan")))
+                    assert.doesNotMatch(s.run ?? "", re, `${file}: "${s.name ?? s.run}" runs ${what}`);
+    });
+});
+
 describe("CI/CD workflows: what each one does", () => {
-    it("pull-request: install, npm test, offline plan --diff --policy against main, then pulumi preview --policy-pack policies commented on the PR", () => {
+    it("pull-request: CI (.ci/run), offline plan --diff --policy against main, then pulumi preview --policy-pack policies commented on the PR", () => {
         const wf = load("pull-request.yml");
         assert.deepEqual(Object.keys(wf.on), ["pull_request"]);
         const runs = wf.jobs.test.steps.map((s) => s.run ?? "").join("\n");
-        assert.match(runs, /npm ci/);
-        assert.match(runs, /^npm test$/m);
         assert.match(runs, /plan -- --stack "\$stack" --diff --diff-base "\$base" --policy/);
         const plan = wf.jobs.test.steps.find((st) => /--diff-base/.test(st.run ?? ""));
         assert.equal(plan?.shell, "bash"); // pipefail: a mandatory violation still fails the step through the tee
+        // The PR's own diff runs after CI installed the packages.
+        const ci = wf.jobs.test.steps.findIndex((st) => st.run === "bash .ci/run");
+        assert.ok(ci >= 0 && ci < wf.jobs.test.steps.indexOf(plan!), "bash .ci/run, then the PR's offline diff");
         const preview = actionSteps(wf, "pulumi/actions");
         assert.equal(preview.length, 1);
         assert.equal(preview[0].with?.command, "preview");
