@@ -50,6 +50,8 @@ export interface MonitoringArgs {
     readonly postgres?: ExporterSecretRef;
     /** redis_exporter's URL (ElastiCache, TLS); omitted: no exporter. */
     readonly redis?: ExporterSecretRef;
+    /** The RDS instance, alerted on from its CloudWatch metrics (components/cloudwatch-exporter.ts); omitted: no RDS alerts. */
+    readonly rds?: { readonly memoryBytes: number };
 }
 
 /** Prometheus stops writing at 90% of its volume, before the disk alert's 85% turns into an outage. */
@@ -259,7 +261,7 @@ export class Monitoring extends pulumi.ComponentResource {
         }
 
         // The runbook's alerts.
-        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services });
+        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services, rds: args.rds });
         this.rules = new k8s.apiextensions.CustomResource(
             `${name}-${RULE_NAME}`,
             {

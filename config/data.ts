@@ -36,6 +36,11 @@ export interface DatabaseConfig {
     readonly monitoringIntervalSeconds: number;
     /** Create the instance from this snapshot (identifier or ARN). See README "Restore". */
     readonly restoreFromSnapshot: string | undefined;
+    /**
+     * The instance class's memory in GiB, for the RDS memory alert (CloudWatch
+     * reports only FreeableMemory): derived from instanceClass, or `database.memoryGiB`.
+     */
+    readonly memoryGiB: number;
 }
 
 /** ElastiCache Redis settings. */
@@ -92,6 +97,24 @@ export interface DataConfig {
 }
 
 export const INSTANCE_CLASS_PATTERN = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal(-\d+xl)?)$/;
+/**
+ * Memory of an RDS instance class, in GiB, where the family's rule is known:
+ * burstable classes by size; general purpose (m) 4 GiB and memory optimised (r)
+ * 8 GiB per vCPU, x2g 16; `large` has 2 vCPUs, `xlarge` 4, `<n>xlarge` 4n. From
+ * the hardware table of AWS's "DB instance classes" page (db.t4g.medium 4 GiB,
+ * db.r6g.large 16 GiB, the defaults here); other classes: set database.memoryGiB.
+ */
+export function instanceClassMemoryGiB(instanceClass: string): number | undefined {
+    const m = /^db\.([a-z0-9-]+)\.(micro|small|medium|large|(\d*)xlarge)$/.exec(instanceClass);
+    if (!m) return undefined;
+    const [, family, size, n] = m;
+    if (/^t[34]g?$/.test(family)) return ({ micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, "2xlarge": 32 } as Record<string, number>)[size];
+    const perVcpu = /^m[5-7][a-z]*$/.test(family) ? 4 : /^r[5-8][a-z]*$/.test(family) ? 8 : /^x2[a-z]*$/.test(family) ? 16 : undefined;
+    if (perVcpu === undefined || ["micro", "small", "medium"].includes(size)) return undefined;
+    const vcpus = size === "large" ? 2 : 4 * (n ? Number(n) : 1);
+    return perVcpu * vcpus;
+}
+
 export const NODE_TYPE_PATTERN = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$/;
 
 // An RDS DB snapshot: a manual identifier (letter first, letters, digits and
@@ -148,6 +171,7 @@ const databaseShape = s.object({
         }),
     ),
     monitoringIntervalSeconds: s.optional(s.int({ min: 0, max: 60 })),
+    memoryGiB: s.optional(s.int({ min: 1, max: 4096 })),
     restoreFromSnapshot: s.optional(
         s.string({
             pattern: SNAPSHOT_PATTERN,
@@ -213,8 +237,17 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
             `must be above database.allocatedStorage (${allocatedStorage} GiB), got ${maxAllocatedStorage}; it is the storage autoscaling ceiling`,
         );
     }
+    const instanceClass = or(d.instanceClass, prod ? "db.r6g.large" : "db.t4g.medium");
+    const memoryGiB = d.memoryGiB ?? instanceClassMemoryGiB(instanceClass);
+    if (memoryGiB === undefined) {
+        src.problem(
+            "database.memoryGiB",
+            `the memory of ${instanceClass} is not known here (known: db.t3/t4g, db.m5-m7*, db.r5-r8*, db.x2*); ` +
+                "set it for the RDS memory alert: pulumi config set --path database.memoryGiB <GiB>",
+        );
+    }
     const database: DatabaseConfig = Object.freeze({
-        instanceClass: or(d.instanceClass, prod ? "db.r6g.large" : "db.t4g.medium"),
+        instanceClass,
         engineVersion,
         engineMajor: Number(engineVersion.split(".")[0]),
         allocatedStorage,
@@ -225,6 +258,7 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
         username: or(d.username, "candlefish_admin"),
         monitoringIntervalSeconds: or(d.monitoringIntervalSeconds, 60),
         restoreFromSnapshot: d.restoreFromSnapshot,
+        memoryGiB: memoryGiB ?? 0,
     });
     if (![0, 1, 5, 10, 15, 30, 60].includes(database.monitoringIntervalSeconds)) {
         src.problem("database.monitoringIntervalSeconds", `expected one of 0, 1, 5, 10, 15, 30, 60, got ${database.monitoringIntervalSeconds}`);

@@ -16,6 +16,7 @@ import { Backups, backupBucketName } from "../components/backups";
 import { Certificates } from "../components/certificates";
 import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
 import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
+import { CloudWatchExporter } from "../components/cloudwatch-exporter";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
@@ -121,7 +122,19 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 // The exporters read the same connection Secrets rtpm-api gets.
                 postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
+                rds: { memoryBytes: config.database.memoryGiB * 2 ** 30 },
             }, { ...inCluster, dependsOn: [ns, delivery] });
+            // RDS CPU, memory and storage reach Prometheus (and so the same receivers) through CloudWatch.
+            new CloudWatchExporter("cloudwatch-exporter", {
+                stack: config.stack,
+                namespace: MONITORING_NAMESPACE,
+                region: REGION,
+                // The tags components/database.ts puts on the instance: this stack's database only.
+                searchTags: { project: config.tags.project, stack: config.tags.stack, component: "database" },
+                oidcProviderArn: cluster.oidcProviderArn,
+                oidcProviderUrl: cluster.oidcProviderUrl,
+                tags: config.tags,
+            }, { ...inCluster, dependsOn: [monitoring.release] });
 
             return {
                 clusterName: cluster.clusterName,
