@@ -8,6 +8,9 @@
 
 /** Runbook thresholds ("Critical Alerts", "Warning Alerts"). */
 export const THRESHOLDS = {
+    /** Certificate time left (days): renewal overdue (warning), expiry imminent (critical). */
+    certificateRenewalOverdueDays: 21,
+    certificateExpiresSoonDays: 7,
     /** Error rate > 5% */
     errorRatio: 0.05,
     /** Response time P95 > 2s */
@@ -58,11 +61,17 @@ export const FOR_DURATIONS = {
     RDSHighDiskUsage: "15m",
     // CloudWatch data arrives 5-10 minutes late; 15 minutes without any is an outage of the exporter.
     RDSMetricsMissing: "15m",
+    // cert-manager renews 30 days ahead (components/certificates.ts, renewBefore 720h): under
+    // 21 days left means renewal has been failing for 9 days; under 7, users will see it soon.
+    CertificateRenewalOverdue: "1h",
+    CertificateExpiresSoon: "10m",
+    // No certificate metrics: cert-manager is not scraped, or the certificate was never issued.
+    CertificateMetricsMissing: "30m",
 } as const;
 
 export type AlertName = keyof typeof FOR_DURATIONS;
 export const ALERT_NAMES = Object.keys(FOR_DURATIONS) as AlertName[];
-export const CRITICAL_ALERTS: readonly AlertName[] = ["ServiceDown", "HighErrorRate", "HighLatencyP95", "DatabaseConnectionFailures"];
+export const CRITICAL_ALERTS: readonly AlertName[] = ["ServiceDown", "HighErrorRate", "HighLatencyP95", "DatabaseConnectionFailures", "CertificateExpiresSoon"];
 export const WARNING_ALERTS: readonly AlertName[] = [
     "HighCPUUsage",
     "HighMemoryUsage",
@@ -75,6 +84,8 @@ export const WARNING_ALERTS: readonly AlertName[] = [
     "RDSHighMemoryUsage",
     "RDSHighDiskUsage",
     "RDSMetricsMissing",
+    "CertificateRenewalOverdue",
+    "CertificateMetricsMissing",
 ];
 /** The alerts that exist only where the RDS instance is watched (RuleOptions.rds). */
 export const RDS_ALERTS: readonly AlertName[] = ["RDSHighCPUUsage", "RDSHighMemoryUsage", "RDSHighDiskUsage", "RDSMetricsMissing"];
@@ -352,6 +363,40 @@ export function runbookAlertGroups(o: RuleOptions): RuleGroup[] {
             ],
         },
         ...(o.rds ? [rdsGroup(o.rds.memoryBytes, rule)] : []),
+        {
+            // TLS (runbook "Certificate Renewal": "cert-manager should handle this"; these say when it did not).
+            // cert-manager's metrics are scraped with honorLabels, so `namespace` is the Certificate's.
+            name: "candlefish-certificates",
+            rules: [
+                rule(
+                    "CertificateRenewalOverdue",
+                    `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time()\n< ${THRESHOLDS.certificateRenewalOverdueDays} * 86400`,
+                    "warning",
+                    {
+                        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in {{ $value | humanizeDuration }} and was not renewed",
+                        description: `cert-manager renews 30 days ahead; under ${THRESHOLDS.certificateRenewalOverdueDays} days left, renewal has been failing. kubectl describe certificate {{ $labels.name }} -n {{ $labels.namespace }}; kubectl get certificaterequests,orders,challenges -n {{ $labels.namespace }}.`,
+                    },
+                ),
+                rule(
+                    "CertificateExpiresSoon",
+                    `min by (namespace, name) (certmanager_certificate_expiration_timestamp_seconds) - time()\n< ${THRESHOLDS.certificateExpiresSoonDays} * 86400`,
+                    "critical",
+                    {
+                        summary: "Certificate {{ $labels.namespace }}/{{ $labels.name }} expires in {{ $value | humanizeDuration }}",
+                        description: "Browsers will refuse the site when it expires. Runbook: Security Procedures > Certificate Renewal; check the ACME challenge (HTTP-01 through ingress-nginx) and Let's Encrypt's rate limits.",
+                    },
+                ),
+                rule(
+                    "CertificateMetricsMissing",
+                    `absent(certmanager_certificate_expiration_timestamp_seconds{namespace="${ns}"})`,
+                    "warning",
+                    {
+                        summary: "No certificate expiry metrics for namespace {{ $labels.namespace }}: the certificate alerts cannot fire",
+                        description: "cert-manager is not scraped (kubectl -n cert-manager get servicemonitor,endpoints cert-manager) or the certificate was never issued (kubectl get certificate -n {{ $labels.namespace }}).",
+                    },
+                ),
+            ],
+        },
     ];
 }
 

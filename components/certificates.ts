@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { CertManager } from "@pulumi/kubernetes-cert-manager";
 import { IssuerName } from "../config/platform";
+import type { ScrapeTarget } from "./monitoring";
 
 /** cert-manager chart (charts.jetstack.io), pinned: an unpinned chart upgrades CRDs behind our back. */
 export const CERT_MANAGER_CHART_VERSION = "v1.16.2";
@@ -41,6 +42,11 @@ export class Certificates extends pulumi.ComponentResource {
     public readonly certificate: k8s.apiextensions.CustomResource;
     /** The TLS Secret the Ingress references. */
     public readonly secretName: string = TLS_SECRET_NAME;
+    /**
+     * cert-manager's metrics Service (chart v1.16.2 templates/service.yaml: rendered with
+     * prometheus.enabled, port 9402 `tcp-prometheus-servicemonitor`, these labels), for Prometheus.
+     */
+    public readonly metricsTarget: ScrapeTarget;
 
     constructor(name: string, args: CertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:tls:Certificates", name, {}, opts);
@@ -58,6 +64,13 @@ export class Certificates extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        this.metricsTarget = {
+            name: "cert-manager",
+            namespace: ns.metadata.name,
+            matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" },
+            port: "tcp-prometheus-servicemonitor",
+        };
 
         const hardened = {
             runAsNonRoot: true,

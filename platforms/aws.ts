@@ -123,6 +123,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 postgres: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
                 rds: { memoryBytes: config.database.memoryGiB * 2 ** 30 },
+                platformTargets: [tls.metricsTarget, ingress.metricsTarget],
             }, { ...inCluster, dependsOn: [ns, delivery] });
             // RDS CPU, memory and storage reach Prometheus (and so the same receivers) through CloudWatch.
             new CloudWatchExporter("cloudwatch-exporter", {

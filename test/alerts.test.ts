@@ -133,6 +133,9 @@ describe("alerts: the rendered rules and AlertManager config pass Prometheus's o
         ["RDSHighMemoryUsage against 8 GiB instead of the class's 16", / 17179869184\n/, " 8589934592\n", "RDSHighMemoryUsage"],
         ["RDSHighDiskUsage 85% -> 86%", /> 0\.85$/, "> 0.86", "RDSHighDiskUsage"],
         ["RDSMetricsMissing never fires", /^absent\((.*)\)$/, "absent($1) * 0 > 1", "RDSMetricsMissing"],
+        ["CertificateRenewalOverdue at 20 days instead of 21", /< 21 \* 86400$/, "< 20 * 86400", "CertificateRenewalOverdue"],
+        ["CertificateExpiresSoon at 8 days instead of 7", /< 7 \* 86400$/, "< 8 * 86400", "CertificateExpiresSoon"],
+        ["CertificateMetricsMissing never fires", /^absent\((.*)\)$/, "absent($1) * 0 > 1", "CertificateMetricsMissing"],
     ];
     for (const [what, from, to, only] of mutations) {
         it(`promtool test rules fails when the rules are wrong: ${what}`, function () {

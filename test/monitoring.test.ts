@@ -175,7 +175,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         }
     });
 
-    it("declares PrometheusRule candlefish-runbook-alerts with the runbook alerts (services, database, containers, nodes, RDS), severities and for: durations", () => {
+    it("declares PrometheusRule candlefish-runbook-alerts with the runbook alerts (services, database, containers, nodes, RDS, certificates), severities and for: durations", () => {
         const res = find(prod, RULE, "monitoring-candlefish-runbook-alerts");
         const rule = inputs(res);
         assert.equal(rule.metadata.name, "candlefish-runbook-alerts");
@@ -184,6 +184,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         const alerts = rule.spec.groups.flatMap((g: any) => g.rules);
         assert.deepEqual(alerts.map((a: any) => a.alert).sort(), [...ALERT_NAMES].sort());
         assert.deepEqual([...ALERT_NAMES].sort(), [
+            "CertificateExpiresSoon", "CertificateMetricsMissing", "CertificateRenewalOverdue",
             "DatabaseConnectionFailures", "HighCPUUsage", "HighDatabaseConnections", "HighDiskUsage",
             "HighErrorRate", "HighLatencyP95", "HighMemoryUsage",
             "NodeHighCPUUsage", "NodeHighDiskUsage", "NodeHighMemoryUsage",

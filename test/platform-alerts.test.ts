@@ -79,9 +79,10 @@ describe("platform alerts: nodes and the RDS instance", function () {
         assert.equal(pod.securityContext.runAsNonRoot, true);
         assert.equal(c.securityContext.readOnlyRootFilesystem, true);
         const cm = inputs(find(prod, "kubernetes:core/v1:ConfigMap", "cloudwatch-exporter-config"));
-        const cfg = YAML.parse(cm.data["config.yml"]);
-        assert.deepEqual(cfg, yaceConfig("us-east-1", { project: "candlefish-maturity-map", stack: "production", component: "database" }));
-        const job = cfg.discovery.jobs[0];
+        const cfg: any = YAML.parse(cm.data["config.yml"]);
+        const expected: unknown = yaceConfig("us-east-1", { project: "candlefish-maturity-map", stack: "production", component: "database" });
+        assert.deepEqual(cfg, expected);
+        const job = YAML.parse(cm.data["config.yml"]).discovery.jobs[0];
         assert.equal(job.type, "AWS/RDS");
         assert.deepEqual(job.regions, ["us-east-1"]);
         // Exact tag values: staging's exporter never reads production's database.
@@ -111,5 +112,50 @@ describe("platform alerts: nodes and the RDS instance", function () {
         for (const a of actions) assert.match(a, /:(Get|List|Describe)/, a);
         const sa = inputs(find(prod, "kubernetes:core/v1:ServiceAccount", "cloudwatch-exporter-sa"));
         assert.equal(sa.metadata.annotations["eks.amazonaws.com/role-arn"], "arn:aws:iam::123456789012:role/candlefish-production-cloudwatch-exporter");
+    });
+});
+
+describe("platform metrics: cert-manager and ingress-nginx are scraped", function () {
+    this.timeout(60000);
+    let prod: Rendered;
+    before(async () => {
+        ({ prod } = await renderBoth());
+    });
+    const SM = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor";
+
+    it("cert-manager: a ServiceMonitor in cert-manager selects the chart's metrics Service (port tcp-prometheus-servicemonitor), keeping the Certificate's namespace", () => {
+        const sm = find(prod, SM, "monitoring-cert-manager-monitor");
+        const i = inputs(sm);
+        assert.equal(i.metadata.name, "cert-manager");
+        assert.equal(i.metadata.namespace, "cert-manager");
+        // cert-manager v1.16.2 deploy/charts/cert-manager/templates/service.yaml: these labels, this port name.
+        assert.deepEqual(i.spec.selector.matchLabels, { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" });
+        assert.deepEqual(i.spec.endpoints, [{ port: "tcp-prometheus-servicemonitor", path: "/metrics", interval: "60s", scrapeTimeout: "10s", honorLabels: true }]);
+        // The chart renders that Service only with prometheus.enabled.
+        const cm = inputs(find(prod, "kubernetes-cert-manager:index:CertManager", "tls-cert-manager"));
+        assert.equal(cm.prometheus.enabled, true);
+        assert.ok(sm.options.dependsOn.includes("kubernetes:helm.sh/v3:Release::monitoring-kube-prometheus-stack"), "the ServiceMonitor CRD first");
+    });
+
+    it("ingress-nginx: the metrics Service carries our label (controller.metrics.service.labels) and a ServiceMonitor selects only it", () => {
+        const v = inputs(find(prod, "kubernetes:helm.sh/v3:Release", "ingress-controller")).values.controller.metrics;
+        assert.deepEqual(v, { enabled: true, service: { labels: { "candlefish.ai/metrics": "ingress-nginx" } } });
+        const i = inputs(find(prod, SM, "monitoring-ingress-nginx-monitor"));
+        assert.equal(i.metadata.namespace, "ingress-nginx");
+        assert.deepEqual(i.spec.selector.matchLabels, { "candlefish.ai/metrics": "ingress-nginx" });
+        assert.equal(i.spec.endpoints[0].port, "metrics");
+        assert.equal(i.spec.endpoints[0].honorLabels, true);
+    });
+
+    it("certificate alerts: renewal overdue under 21 days (warning), expiry under 7 days (critical), metrics missing (warning)", () => {
+        const r = rules(prod);
+        assert.match(r.CertificateRenewalOverdue.expr, /certmanager_certificate_expiration_timestamp_seconds\) - time\(\)\n< 21 \* 86400$/);
+        assert.equal(r.CertificateRenewalOverdue.labels.severity, "warning");
+        assert.match(r.CertificateExpiresSoon.expr, /< 7 \* 86400$/);
+        assert.equal(r.CertificateExpiresSoon.labels.severity, "critical");
+        assert.equal(r.CertificateMetricsMissing.expr, 'absent(certmanager_certificate_expiration_timestamp_seconds{namespace="production"})');
+        // 21 days is inside the Certificate's renewBefore (30 days): overdue means renewal failed for 9 days.
+        const cert = inputs(find(prod, "kubernetes:cert-manager.io/v1:Certificate", "tls-candlefish-ai-tls"));
+        assert.equal(cert.spec.renewBefore, "720h");
     });
 });
