@@ -67,6 +67,8 @@ export const FOR_DURATIONS = {
     CertificateExpiresSoon: "10m",
     // No certificate metrics: cert-manager is not scraped, or the certificate was never issued.
     CertificateMetricsMissing: "30m",
+    // The age is already a day; a few minutes of scrape gaps must not page.
+    LogicalBackupMissing: "15m",
 } as const;
 
 export type AlertName = keyof typeof FOR_DURATIONS;
@@ -86,6 +88,7 @@ export const WARNING_ALERTS: readonly AlertName[] = [
     "RDSMetricsMissing",
     "CertificateRenewalOverdue",
     "CertificateMetricsMissing",
+    "LogicalBackupMissing",
 ];
 /** The alerts that exist only where the RDS instance is watched (RuleOptions.rds). */
 export const RDS_ALERTS: readonly AlertName[] = ["RDSHighCPUUsage", "RDSHighMemoryUsage", "RDSHighDiskUsage", "RDSMetricsMissing"];
@@ -124,6 +127,8 @@ export interface RuleOptions {
      * FreeableMemory, never the total).
      */
     readonly rds?: { readonly memoryBytes: number };
+    /** The scheduled pg_dump's CronJob in the app namespace; omitted: no backup alert. */
+    readonly logicalBackup?: { readonly cronJob: string; readonly alertAfterHours: number };
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\\\$&");
@@ -363,6 +368,7 @@ export function runbookAlertGroups(o: RuleOptions): RuleGroup[] {
             ],
         },
         ...(o.rds ? [rdsGroup(o.rds.memoryBytes, rule)] : []),
+        ...(o.logicalBackup ? [backupGroup(ns, o.logicalBackup.cronJob, o.logicalBackup.alertAfterHours, rule)] : []),
         {
             // TLS (runbook "Certificate Renewal": "cert-manager should handle this"; these say when it did not).
             // cert-manager's metrics are scraped with honorLabels, so `namespace` is the Certificate's.
@@ -455,6 +461,34 @@ function rdsGroup(memoryBytes: number, rule: RuleFn): RuleGroup {
                     description: "kubectl -n monitoring logs deploy/cloudwatch-exporter (IRSA role, cloudwatch:GetMetricData, tag:GetResources, rds:DescribeDBInstances).",
                 },
                 db,
+            ),
+        ],
+    };
+}
+
+/**
+ * The scheduled pg_dump (components/logical-backup.ts), from kube-state-metrics:
+ * no successful run for `hours`, or none at all since the CronJob was created
+ * that long ago. A failing backup is otherwise silent until someone needs it.
+ */
+function backupGroup(ns: string, cronJob: string, hours: number, rule: RuleFn): RuleGroup {
+    const sel = `namespace="${ns}", cronjob="${cronJob}"`;
+    const age = hours * 3600;
+    return {
+        name: "candlefish-backups",
+        rules: [
+            rule(
+                "LogicalBackupMissing",
+                `time() - max by (namespace, cronjob) (kube_cronjob_status_last_successful_time{${sel}}) > ${age}\n` +
+                    `or\n` +
+                    `time() - max by (namespace, cronjob) (kube_cronjob_created{${sel}}) > ${age}\n` +
+                    `  unless on (namespace, cronjob) kube_cronjob_status_last_successful_time{${sel}}`,
+                "warning",
+                {
+                    summary: `No successful logical backup (pg_dump) of {{ $labels.namespace }} for {{ $value | humanizeDuration }} (threshold ${hours}h)`,
+                    description: `kubectl -n {{ $labels.namespace }} get jobs -l app=${cronJob}; kubectl -n {{ $labels.namespace }} logs job/<the last one> -c dump (then -c upload). Runbook: Disaster Recovery > Backup Procedures.`,
+                },
+                { app: "postgresql" },
             ),
         ],
     };

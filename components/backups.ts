@@ -114,6 +114,15 @@ export class Backups extends pulumi.ComponentResource {
                         noncurrentVersionExpiration: { noncurrentDays: 120 },
                         abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
                     },
+                    // The scheduled pg_dumps (components/logical-backup.ts) are kept
+                    // backups.logicalDump.retentionDays; config refuses a retention longer
+                    // than the bucket-wide expiry above, which applies to them too.
+                    {
+                        id: "database-dumps",
+                        status: "Enabled",
+                        filter: { prefix: "database/" },
+                        expiration: { days: cfg.logicalDump.retentionDays },
+                    },
                 ],
             },
             { parent: this },

@@ -64,6 +64,8 @@ export interface MonitoringArgs {
     readonly redis?: ExporterSecretRef;
     /** The in-cluster platform's own metrics (cert-manager, ingress-nginx); each gets a ServiceMonitor. */
     readonly platformTargets?: readonly ScrapeTarget[];
+    /** The scheduled logical dump, alerted on when it has not succeeded for `alertAfterHours`; omitted: no such alert. */
+    readonly logicalBackup?: { readonly cronJob: string; readonly alertAfterHours: number };
     /** The RDS instance, alerted on from its CloudWatch metrics (components/cloudwatch-exporter.ts); omitted: no RDS alerts. */
     readonly rds?: { readonly memoryBytes: number };
 }
@@ -275,7 +277,7 @@ export class Monitoring extends pulumi.ComponentResource {
         }
 
         // The runbook's alerts.
-        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services, rds: args.rds });
+        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services, rds: args.rds, logicalBackup: args.logicalBackup });
         this.rules = new k8s.apiextensions.CustomResource(
             `${name}-${RULE_NAME}`,
             {

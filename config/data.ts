@@ -87,7 +87,36 @@ export interface BackupsConfig {
     readonly glacierAfterDays: number;
     /** ... and expire after this many days. */
     readonly expireAfterDays: number;
+    /** The scheduled logical dump (pg_dump) into s3://<bucket>/database/ (runbook "Database Backup"). */
+    readonly logicalDump: LogicalDumpConfig;
 }
+
+/** The scheduled pg_dump: its schedule, how long its dumps are kept, the client image, its scratch volume. */
+export interface LogicalDumpConfig {
+    /** Cron schedule, UTC (default 04:15, after the RDS backup window 03:00-04:00 and before AWS Backup's 05:00). */
+    readonly schedule: string;
+    /** Days each dump is kept in the bucket (its own lifecycle rule on database/); never more than expireAfterDays. */
+    readonly retentionDays: number;
+    /** The PostgreSQL client image: pg_dump of the server's major version, pinned. */
+    readonly image: string;
+    /** Size of the per-run scratch volume (gp3, deleted with the pod) the dump is written to before upload. */
+    readonly volumeSize: string;
+    /** LogicalBackupMissing fires when the last successful dump is older than this (above the schedule's longest gap). */
+    readonly alertAfterHours: number;
+}
+
+/**
+ * pg_dump per PostgreSQL major, pinned (the November 2024 minor releases). The
+ * client's major matches the server's: an older pg_dump refuses a newer server,
+ * and a newer one writes dumps the older server may not load.
+ */
+export const PG_CLIENT_IMAGES: Readonly<Record<number, string>> = {
+    13: "postgres:13.18-alpine",
+    14: "postgres:14.15-alpine",
+    15: "postgres:15.10-alpine",
+    16: "postgres:16.6-alpine",
+    17: "postgres:17.2-alpine",
+};
 
 export interface DataConfig {
     readonly database: DatabaseConfig;
@@ -211,6 +240,26 @@ const backupsShape = s.object({
     infrequentAccessAfterDays: s.optional(s.int({ min: 30, max: 3650 })),
     glacierAfterDays: s.optional(s.int({ min: 1, max: 3650 })),
     expireAfterDays: s.optional(s.int({ min: 1, max: 36500 })),
+    logicalDump: s.optional(
+        s.object({
+            schedule: s.optional(
+                s.string({
+                    pattern: /^(\S+\s+){4}\S+$/,
+                    expected: "a five-field cron schedule (UTC) such as \"15 4 * * *\"",
+                    check: (v) => (/^[0-9*,/-]+$/.test(v.replace(/\s+/g, "")) ? undefined : `expected cron fields of digits, *, /, - and , only, got "${v}"`),
+                }),
+            ),
+            retentionDays: s.optional(s.int({ min: 1, max: 36500 })),
+            image: s.optional(
+                s.string({
+                    pattern: /^[a-z0-9./_-]+(:[0-9][A-Za-z0-9._-]*|@sha256:[0-9a-f]{64})$/,
+                    expected: "a pinned PostgreSQL client image such as postgres:16.6-alpine (a version tag or a digest, never latest)",
+                }),
+            ),
+            volumeSize: s.optional(s.string({ pattern: /^[1-9]\d{0,4}Gi$/, expected: "a volume size in Gi such as 100Gi" })),
+            alertAfterHours: s.optional(s.int({ min: 2, max: 24 * 40 })),
+        }),
+    ),
 });
 
 /** The configured value, or the default. */
@@ -314,7 +363,32 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
         );
     if (b.copyToRegion === REGION)
         src.problem("backups.copyToRegion", `must be a second region for disaster recovery, not the stack's own region ${REGION}`);
+    // The logical dumps: a quarter in production (the runbook's quarterly "Backup and
+    // recovery testing" restores from the previous quarter), two weeks elsewhere.
+    const ld: Partial<NonNullable<typeof b.logicalDump>> = b.logicalDump ?? {};
+    const dumpRetention = or(ld.retentionDays, prod ? 90 : 14);
+    // Both lifecycle rules apply to database/; the bucket-wide expiry would silently cut the dumps' retention short.
+    if (dumpRetention > expireAfterDays)
+        src.problem(
+            "backups.logicalDump.retentionDays",
+            `${dumpRetention} days is longer than backups.expireAfterDays (${expireAfterDays}), which expires every object in the bucket, dumps included; raise backups.expireAfterDays or shorten the retention`,
+        );
+    const pgImage = ld.image ?? PG_CLIENT_IMAGES[database.engineMajor];
+    if (pgImage === undefined)
+        src.problem(
+            "backups.logicalDump.image",
+            `no pg_dump image is pinned here for PostgreSQL ${database.engineMajor} (pinned: ${Object.keys(PG_CLIENT_IMAGES).join(", ")}); set one of that major, e.g. postgres:${database.engineMajor}.<minor>-alpine`,
+        );
+    const logicalDump: LogicalDumpConfig = Object.freeze({
+        schedule: or(ld.schedule, "15 4 * * *"),
+        retentionDays: dumpRetention,
+        image: pgImage ?? "",
+        volumeSize: or(ld.volumeSize, `${allocatedStorage}Gi`),
+        // A daily schedule plus two hours.
+        alertAfterHours: or(ld.alertAfterHours, 26),
+    });
     const backups: BackupsConfig = Object.freeze({
+        logicalDump,
         retentionDays: or(b.retentionDays, prod ? 35 : 7),
         copyToRegion: b.copyToRegion,
         infrequentAccessAfterDays,

@@ -17,6 +17,7 @@ import { Certificates } from "../components/certificates";
 import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
 import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
 import { CloudWatchExporter } from "../components/cloudwatch-exporter";
+import { LOGICAL_BACKUP, LogicalBackup } from "../components/logical-backup";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
@@ -124,6 +125,7 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
                 rds: { memoryBytes: config.database.memoryGiB * 2 ** 30 },
                 platformTargets: [tls.metricsTarget, ingress.metricsTarget],
+                logicalBackup: { cronJob: LOGICAL_BACKUP, alertAfterHours: config.backups.logicalDump.alertAfterHours },
             }, { ...inCluster, dependsOn: [ns, delivery] });
             // RDS CPU, memory and storage reach Prometheus (and so the same receivers) through CloudWatch.
             new CloudWatchExporter("cloudwatch-exporter", {
@@ -136,6 +138,23 @@ export function awsFoundation(config: AwsStackConfig): Foundation {
                 oidcProviderUrl: cluster.oidcProviderUrl,
                 tags: config.tags,
             }, { ...inCluster, dependsOn: [monitoring.release] });
+            // Runbook "Database Backup": the daily pg_dump into s3://<backups bucket>/database/.
+            new LogicalBackup("logical-backup", {
+                stack: config.stack,
+                namespace: ns.name,
+                region: REGION,
+                settings: config.backups.logicalDump,
+                dbName: config.database.dbName,
+                databaseUrl: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+                bucketName: backups.bucketName,
+                bucketArn: backups.bucket.arn,
+                kmsKeyArn: backups.kmsKey.arn,
+                oidcProviderArn: cluster.oidcProviderArn,
+                oidcProviderUrl: cluster.oidcProviderUrl,
+                // The cluster's default StorageClass (components/cluster.ts).
+                storageClass: "gp3",
+                tags: config.tags,
+            }, { ...inCluster, dependsOn: [ns, delivery] });
 
             return {
                 clusterName: cluster.clusterName,

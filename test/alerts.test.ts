@@ -135,6 +135,8 @@ describe("alerts: the rendered rules and AlertManager config pass Prometheus's o
         ["RDSMetricsMissing never fires", /^absent\((.*)\)$/, "absent($1) * 0 > 1", "RDSMetricsMissing"],
         ["CertificateRenewalOverdue at 20 days instead of 21", /< 21 \* 86400$/, "< 20 * 86400", "CertificateRenewalOverdue"],
         ["CertificateExpiresSoon at 8 days instead of 7", /< 7 \* 86400$/, "< 8 * 86400", "CertificateExpiresSoon"],
+        ["LogicalBackupMissing at 27 hours instead of 26", / > 93600\n/, " > 97200\n", "LogicalBackupMissing"],
+        ["LogicalBackupMissing ignores a CronJob that never succeeded", /\nor\ntime\(\) - max by \(namespace, cronjob\) \(kube_cronjob_created[\s\S]*$/, "", "LogicalBackupMissing"],
         ["CertificateMetricsMissing never fires", /^absent\((.*)\)$/, "absent($1) * 0 > 1", "CertificateMetricsMissing"],
     ];
     for (const [what, from, to, only] of mutations) {

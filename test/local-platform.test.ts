@@ -323,6 +323,7 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:Backups::backups",
                 "candlefish:data:Cache::cache",
                 "candlefish:data:Database::database",
+                "candlefish:data:LogicalBackup::logical-backup",
                 "candlefish:data:SecretDelivery::secret-delivery",
                 "candlefish:ingress:Ingress::ingress",
                 "candlefish:monitoring:CloudWatchExporter::cloudwatch-exporter",

@@ -186,7 +186,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         assert.deepEqual([...ALERT_NAMES].sort(), [
             "CertificateExpiresSoon", "CertificateMetricsMissing", "CertificateRenewalOverdue",
             "DatabaseConnectionFailures", "HighCPUUsage", "HighDatabaseConnections", "HighDiskUsage",
-            "HighErrorRate", "HighLatencyP95", "HighMemoryUsage",
+            "HighErrorRate", "HighLatencyP95", "HighMemoryUsage", "LogicalBackupMissing",
             "NodeHighCPUUsage", "NodeHighDiskUsage", "NodeHighMemoryUsage",
             "RDSHighCPUUsage", "RDSHighDiskUsage", "RDSHighMemoryUsage", "RDSMetricsMissing",
             "ServiceDown",
