@@ -53,6 +53,10 @@ export interface CacheConfig {
     readonly numCacheClusters: number;
     /** Automatic failover and multi-AZ (FSBP ElastiCache.3). */
     readonly multiAz: boolean;
+    /** Bump to rotate the AUTH token (candlefish/<stack>/redis-auth); 1 is the token generated at creation. */
+    readonly authTokenVersion: number;
+    /** ROTATE: the new token is accepted alongside the previous one; SET: only the current token is accepted. */
+    readonly authTokenStrategy: "ROTATE" | "SET";
     /** Daily snapshots kept, 1 to 35 (FSBP ElastiCache.1). */
     readonly snapshotRetentionDays: number;
 }
@@ -61,6 +65,11 @@ export interface CacheConfig {
 export interface SecretsConfig {
     /** Bump to regenerate candlefish/<stack>/jwt-secret; pods roll to the new value. */
     readonly jwtSecretVersion: number;
+    /**
+     * Roll back: the VersionId of an earlier version of candlefish/<stack>/jwt-secret
+     * whose value becomes current again (read from Secrets Manager at deploy time).
+     */
+    readonly jwtSecretRestoreVersionId: string | undefined;
     /**
      * Extra values for candlefish/<stack>/config, from Pulumi *secret* config
      * (`pulumi config set --secret --path secrets.config.NAME value`).
@@ -218,6 +227,8 @@ const cacheShape = s.object({
     multiAz: s.optional(s.bool()),
     // FSBP ElastiCache.1: automatic backups on; 0 would turn them off.
     snapshotRetentionDays: s.optional(s.int({ min: 1, max: 35 })),
+    authTokenVersion: s.optional(s.int({ min: 1 })),
+    authTokenStrategy: s.optional(s.oneOf(["ROTATE", "SET"] as const)),
 });
 
 const envName = s.string({ pattern: /^[A-Z][A-Z0-9_]*$/, expected: "an UPPER_SNAKE_CASE env var name" });
@@ -226,6 +237,12 @@ export const RESERVED_SECRET_ENV = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"] a
 
 const secretsShape = s.object({
     jwtSecretVersion: s.optional(s.int({ min: 1 })),
+    jwtSecretRestoreVersionId: s.optional(
+        s.string({
+            pattern: /^[A-Za-z0-9-]{32,64}$/,
+            expected: "a Secrets Manager VersionId, as `aws secretsmanager list-secret-version-ids --include-deprecated` prints it (a UUID)",
+        }),
+    ),
     config: s.optional(s.record(envName, s.string({ minLength: 1, maxLength: 4096 }), "a map of ENV_NAME: secret value")),
     recoveryWindowDays: s.optional(s.int({ min: 7, max: 30 })),
     externalSecretsChartVersion: s.optional(
@@ -327,6 +344,8 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
         numCacheClusters,
         multiAz,
         snapshotRetentionDays: or(c.snapshotRetentionDays, prod ? 7 : 1),
+        authTokenVersion: or(c.authTokenVersion, 1),
+        authTokenStrategy: or(c.authTokenStrategy, "ROTATE" as const),
     });
 
     const extra = x.config ?? {};
@@ -344,6 +363,7 @@ export function readData(src: ConfigSource, core: CoreConfig): DataConfig {
     }
     const secrets: SecretsConfig = Object.freeze({
         jwtSecretVersion: or(x.jwtSecretVersion, 1),
+        jwtSecretRestoreVersionId: x.jwtSecretRestoreVersionId,
         config: Object.freeze({ ...extra }),
         recoveryWindowDays: or(x.recoveryWindowDays, prod ? 30 : 7),
         externalSecretsChartVersion: or(x.externalSecretsChartVersion, "0.10.7"),

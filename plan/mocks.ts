@@ -129,6 +129,12 @@ const CALLS: Record<string, (inputs: State) => State> = {
         tags: i.tags,
     }),
     "aws:route53/getZone:getZone": (i) => ({ zoneId: `ZMOCK${String(i.name ?? "").length}`, name: i.name }),
+    // An earlier version of a secret (secrets.jwtSecretRestoreVersionId): its value names the version read.
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": (i) => ({
+        secretId: i.secretId,
+        versionId: i.versionId,
+        secretString: JSON.stringify({ "jwt-secret": `restored-${i.versionId}` }),
+    }),
     "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({ json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }) }),
 };
 
