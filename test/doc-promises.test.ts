@@ -1,0 +1,78 @@
+// What README.md and docs/RUNBOOK.md promise, held against what the program
+// renders (issue 14, item 17): each sentence below was found to promise more
+// than the code did; it was made true or rewritten, and this file keeps it so.
+// A change to the code that makes one of them false fails here until the
+// docs say what the code does.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Rendered } from "../plan/render";
+import { ROOT } from "../plan/stackfile";
+import { find, inputs, ofType, renderWith } from "./harness";
+
+const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
+const DOCS = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const WEBHOOK = "https://hooks.slack.com/services/T0CANDLE/B0FISH/s3cr3tw3bh00k";
+
+describe("docs promise only what the program does", function () {
+    this.timeout(60000);
+    let prod: Rendered;
+    const runbook = read("docs/RUNBOOK.md");
+    before(async () => {
+        prod = await renderWith("production", [`alerts.slackWebhookUrl=${WEBHOOK}`], {}, { secret: ["alerts"] });
+    });
+
+    it("every https link to a candlefish.ai host names a host the production Ingress serves (no grafana./alerts./status. links)", () => {
+        const ingress = inputs(find(prod, "kubernetes:networking.k8s.io/v1:Ingress", "ingress-ingress"));
+        const served = new Set<string>(ingress.spec.rules.map((r: { host: string }) => r.host));
+        assert.ok(served.has("candlefish.ai"));
+        const links: string[] = [];
+        for (const f of DOCS) for (const m of read(f).matchAll(/https:\/\/((?:[a-z0-9-]+\.)*candlefish\.ai)\b/g)) links.push(`${f}: ${m[1]}`);
+        assert.ok(links.length > 0, "the docs link the site");
+        for (const l of links) assert.ok(served.has(l.split(": ")[1]), `${l} is linked but not served`);
+    });
+
+    it("warnings go to Slack only and critical alerts to Slack and e-mail, as the runbook says", () => {
+        assert.match(runbook, /\*\*Warning\*\*, routed to Slack only \(no e-mail\)/);
+        assert.match(runbook, /\*\*and\*\* e-mail `alerts\.email`/);
+        const am = inputs(find(prod, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")).values.alertmanager.config;
+        const recv = Object.fromEntries(am.receivers.map((r: { name: string }) => [r.name, r]));
+        assert.ok(recv.warning.slack_configs?.length);
+        assert.equal(recv.warning.email_configs, undefined, "a warning e-mail the runbook does not promise");
+        assert.ok(recv.critical.slack_configs?.length && recv.critical.email_configs?.length);
+    });
+
+    it("`kubectl top` works because metrics-server is installed (the EKS add-on)", () => {
+        assert.ok(DOCS.some((f) => read(f).includes("kubectl top pods")));
+        const addons = ofType(prod, "aws:eks/addon:Addon").map((a) => inputs(a).addonName);
+        assert.ok(addons.includes("metrics-server"), `add-ons: ${addons.join(", ")}`);
+    });
+
+    it("the switch workflow checks /api/health on every host of the stack's urls output, as the runbook says", () => {
+        assert.match(runbook, /the switch workflow then curls every host's `\/api\/health`/);
+        const wf = read(".github/workflows/switch.yml");
+        assert.match(wf, /pulumi stack output urls --json/);
+        assert.match(wf, /curl -fsS[^\n]*"\$u\/api\/health"/);
+        assert.ok(prod.outputs.urls, "the stack exports urls");
+    });
+
+    it("the NetworkPolicies are what the runbook describes: default-deny ingress, namespace + platform namespaces admitted, no egress rule", () => {
+        assert.match(runbook, /`default-deny-ingress` denies ingress[\s\S]{0,400}Egress is not restricted/);
+        const policies = ofType(prod, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map(inputs).filter((p) => p.metadata.namespace === "production");
+        assert.deepEqual(policies.map((p) => p.metadata.name).sort(), ["allow-platform-ingress", "default-deny-ingress"]);
+        for (const p of policies) assert.deepEqual(p.spec.policyTypes, ["Ingress"], p.metadata.name);
+    });
+
+    it("people's cluster access is what the runbook says: access entries only, no read-only entry yet", () => {
+        assert.match(runbook, /There is no read-only access entry for people yet/);
+        const cluster = inputs(find(prod, "eks:index:Cluster", "candlefish-maturity-map-production-eks"));
+        assert.equal(cluster.authenticationMode, "API");
+        assert.deepEqual(Object.keys(cluster.accessEntries ?? {}), ["admin"]);
+    });
+
+    it("the secret-restore advice is the config key, not `restore-secret` (which only undeletes a secret)", () => {
+        for (const f of DOCS) assert.doesNotMatch(read(f), /use the runbook's `restore-secret`/, f);
+        assert.match(runbook, /secrets\.jwtSecretRestoreVersionId/);
+        assert.match(read("README.md"), /secrets\.jwtSecretRestoreVersionId/);
+    });
+});
