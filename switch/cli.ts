@@ -9,7 +9,8 @@ import { readPromotion } from "../config/services";
 import { KubeTarget } from "../components/gate-runtime";
 import { SwitchArgs, USAGE, UsageError, didYouMean, parseArgs } from "./args";
 import { Cluster, Clock, Deps, EXIT, Interrupts, Metrics, Out, runSwitch } from "./core";
-import { KubeCluster, Prometheus, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
+import { KubeCluster, Prometheus, ecrImageScans, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
+import { REGION } from "../config/aws";
 import { StackFile, StackFileError, shortStackName, stackFilePath, stacksIn } from "./stackfile";
 import { AutomationWorkspace } from "./workspace";
 
@@ -187,6 +188,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         else log("no Grafana annotations: no grafanaAdminPassword output and no GRAFANA_ADMIN_PASSWORD");
     }
 
+    // The image each moved service switches to, and its registry scan (AWS: ECR).
+    const imageTags = targetImageTags(view.raw.services, args.to);
+    let imageScans: Deps["imageScans"];
+    if (platform === "local") log("image scans: not checked (the local platform has no registry scans)");
+    else imageScans = ecrImageScans(REGION);
+
     try {
         const result = await runSwitch(
             {
@@ -198,8 +205,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
                 keepOnInterrupt: args.keepOnInterrupt,
                 namespace,
                 message: args.message,
+                imageTags,
+                acceptScanFindings: args.acceptScanFindings,
             },
-            { workspace, cluster, metrics, annotate, clock: realClock, interrupts: processInterrupts, out, exitNow: (code) => process.exit(code) },
+            { workspace, cluster, metrics, annotate, imageScans, clock: realClock, interrupts: processInterrupts, out, exitNow: (code) => process.exit(code) },
         );
         out.end();
         process.stdout.write(`${result.summary}\n`);
@@ -209,6 +218,22 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         process.stderr.write(`switch: unexpected error: ${(e as Error).stack ?? e}\n(check ${path.basename(file.file)} with git diff and the Services with kubectl get service -n ${namespace})\n`);
         return 3;
     }
+}
+
+/** services.<svc>.<color>.imageTag per service, from the stack file's `services` (JSON as the runtime sees it). */
+export function targetImageTags(servicesJson: string | undefined, color: string): Record<string, string | undefined> {
+    let services: Record<string, Record<string, { imageTag?: unknown } | undefined>> = {};
+    try {
+        services = JSON.parse(servicesJson || "{}");
+    } catch {
+        // the program validates services; no tags then, and the scan check says so
+    }
+    return Object.fromEntries(
+        Object.entries(services).map(([svc, cfg]) => {
+            const tag = cfg?.[color]?.imageTag;
+            return [svc, typeof tag === "string" ? tag : undefined];
+        }),
+    );
 }
 
 export function run(argv: readonly string[]): void {

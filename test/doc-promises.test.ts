@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Rendered } from "../plan/render";
 import { ROOT } from "../plan/stackfile";
+import { USAGE } from "../switch/args";
 import { find, inputs, ofType, renderWith } from "./harness";
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -74,5 +75,26 @@ describe("docs promise only what the program does", function () {
         for (const f of DOCS) assert.doesNotMatch(read(f), /use the runbook's `restore-secret`/, f);
         assert.match(runbook, /secrets\.jwtSecretRestoreVersionId/);
         assert.match(read("README.md"), /secrets\.jwtSecretRestoreVersionId/);
+    });
+});
+
+describe("the pre-deployment checklist's gates exist as the runbook says", () => {
+    it("> 80% coverage: npm run coverage:check fails below 80% statements, lines and branches, over the suite npm test runs", () => {
+        const pkg = JSON.parse(read("package.json"));
+        const check: string = pkg.scripts["coverage:check"];
+        assert.match(check, /c8 --check-coverage/);
+        for (const metric of ["statements", "lines", "branches"]) {
+            const m = new RegExp(`--${metric} (\\d+(?:\\.\\d+)?)`).exec(check);
+            assert.ok(m && Number(m[1]) > 80, `${metric}: ${m?.[1]}`);
+        }
+        // The same mocha run as npm test, with its type-check first.
+        assert.ok(check.includes('mocha "dist/test/**/*.test.js"') && pkg.scripts.test.includes('mocha "dist/test/**/*.test.js"'));
+        assert.ok(check.startsWith("tsc --noEmit -p . && node scripts/build.js && "));
+        assert.match(read("docs/RUNBOOK.md"), /`npm run coverage:check`/);
+    });
+
+    it("no critical vulnerabilities: the switch's usage and docs name the scan check and its override", () => {
+        assert.match(USAGE, /--accept-scan-findings/);
+        assert.match(read("docs/SWITCH.md"), /ECR scan[\s\S]*--accept-scan-findings/);
     });
 });
