@@ -23,9 +23,10 @@ describe("docs promise only what the program does", function () {
         prod = await renderWith("production", [`alerts.slackWebhookUrl=${WEBHOOK}`], {}, { secret: ["alerts"] });
     });
 
-    it("every https link to a candlefish.ai host names a host the production Ingress serves (no grafana./alerts./status. links)", () => {
-        const ingress = inputs(find(prod, "kubernetes:networking.k8s.io/v1:Ingress", "ingress-ingress"));
-        const served = new Set<string>(ingress.spec.rules.map((r: { host: string }) => r.host));
+    it("every https link to a candlefish.ai host names a host the production or staging Ingress serves (no grafana./alerts./status. links)", async () => {
+        const served = new Set<string>();
+        for (const r of [prod, await renderWith("staging")])
+            for (const rule of inputs(find(r, "kubernetes:networking.k8s.io/v1:Ingress", "ingress-ingress")).spec.rules) served.add(rule.host);
         assert.ok(served.has("candlefish.ai"));
         const links: string[] = [];
         for (const f of DOCS) for (const m of read(f).matchAll(/https:\/\/((?:[a-z0-9-]+\.)*candlefish\.ai)\b/g)) links.push(`${f}: ${m[1]}`);
@@ -55,6 +56,12 @@ describe("docs promise only what the program does", function () {
         assert.match(wf, /pulumi stack output urls --json/);
         assert.match(wf, /curl -fsS[^\n]*"\$u\/api\/health"/);
         assert.ok(prod.outputs.urls, "the stack exports urls");
+    });
+
+    it("the deploy workflow's health checks are the ones the runbook lists", () => {
+        assert.match(runbook, /`https:\/\/staging\.candlefish\.ai\/api\/health` after staging,\s+`https:\/\/candlefish\.ai\/api\/health` and `https:\/\/candlefish\.ai\/` after production/);
+        const curls = [...read(".github/workflows/deploy.yml").matchAll(/curl [^\n]*?(https:\/\/\S+)/g)].map((m) => m[1]);
+        assert.deepEqual(curls, ["https://staging.candlefish.ai/api/health", "https://candlefish.ai/api/health", "https://candlefish.ai/"]);
     });
 
     it("the NetworkPolicies are what the runbook describes: default-deny ingress, namespace + platform namespaces admitted, no egress rule", () => {
