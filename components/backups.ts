@@ -40,6 +40,8 @@ export class Backups extends pulumi.ComponentResource {
     public readonly copyVault?: aws.backup.Vault;
     public readonly plan: aws.backup.Plan;
     public readonly bucketName: pulumi.Output<string>;
+    /** The bucket's ARN, whichever mode (the logical dump's role may put under database/ of it). */
+    public readonly bucketArn: pulumi.Output<string>;
 
     constructor(name: string, args: BackupsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:data:Backups", name, {}, opts);
@@ -60,10 +62,13 @@ export class Backups extends pulumi.ComponentResource {
         if (args.bucketMode === "existing") {
             // Used as it is: read (the up stops here if it does not exist), never changed or deleted.
             // Its encryption, versioning, public access and lifecycle are its owner's.
-            this.bucketName = aws.s3.getBucketOutput({ bucket: args.bucketName }, { parent: this }).bucket;
+            const found = aws.s3.getBucketOutput({ bucket: args.bucketName }, { parent: this });
+            this.bucketName = found.bucket;
+            this.bucketArn = found.arn;
         } else {
             this.bucket = this.declareBucket(name, args, tags);
             this.bucketName = this.bucket.bucket;
+            this.bucketArn = this.bucket.arn;
         }
 
         // FSBP Backup.1: recovery points encrypted with the backups key.
@@ -234,6 +239,15 @@ export class Backups extends pulumi.ComponentResource {
                         noncurrentVersionTransitions: [{ noncurrentDays: 30, storageClass: "GLACIER" }],
                         noncurrentVersionExpiration: { noncurrentDays: 120 },
                         abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                    // The scheduled pg_dumps (components/logical-backup.ts) are kept
+                    // backups.logicalDump.retentionDays; config refuses a retention longer
+                    // than the bucket-wide expiry above, which applies to them too.
+                    {
+                        id: "database-dumps",
+                        status: "Enabled",
+                        filter: { prefix: "database/" },
+                        expiration: { days: cfg.logicalDump.retentionDays },
                     },
                 ],
             },

@@ -86,7 +86,13 @@ export class Cache extends pulumi.ComponentResource {
 
         // AUTH token: 64 alphanumerics (ElastiCache refuses some punctuation).
         // Generated once; its value reaches AWS and pods only as a secret.
-        const token = new random.RandomPassword(`${name}-auth-token`, { length: 64, special: false }, { parent: this });
+        // Rotation: cache.authTokenVersion is the keeper from 2 on (version 1 has
+        // none, so the token generated before rotation existed is kept).
+        const token = new random.RandomPassword(
+            `${name}-auth-token`,
+            { length: 64, special: false, ...(cfg.authTokenVersion > 1 ? { keepers: { version: String(cfg.authTokenVersion) } } : {}) },
+            { parent: this },
+        );
 
         this.authSecret = new aws.secretsmanager.Secret(
             `${name}-auth`,
@@ -99,12 +105,6 @@ export class Cache extends pulumi.ComponentResource {
             },
             keep,
         );
-        this.authSecretVersion = new aws.secretsmanager.SecretVersion(
-            `${name}-auth`,
-            { secretId: this.authSecret.id, secretString: pulumi.jsonStringify({ "auth-token": token.result }) },
-            { parent: this },
-        );
-
         this.replicationGroup = new aws.elasticache.ReplicationGroup(
             `${name}-redis`,
             {
@@ -127,7 +127,12 @@ export class Cache extends pulumi.ComponentResource {
                 // Redis 7 can refuse plaintext outright; 6.2 has no such mode (TLS is still on).
                 ...(Number(cfg.engineVersion.split(".")[0]) >= 7 ? { transitEncryptionMode: "required" } : {}),
                 authToken: token.result, // FSBP ElastiCache.6
-                authTokenUpdateStrategy: "ROTATE",
+                // A changed token is sent in its own ModifyReplicationGroup call with
+                // ApplyImmediately true whatever applyImmediately says, and waited for
+                // (terraform-provider-aws, which @pulumi/aws bridges:
+                // internal/service/elasticache/replication_group.go, resourceReplicationGroupUpdate).
+                // ROTATE: the previous token keeps working while the pods roll to the new one.
+                authTokenUpdateStrategy: cfg.authTokenStrategy,
                 snapshotRetentionLimit: cfg.snapshotRetentionDays, // FSBP ElastiCache.1
                 snapshotWindow: "02:00-03:00",
                 maintenanceWindow: "sun:05:30-sun:06:30",
@@ -137,6 +142,14 @@ export class Cache extends pulumi.ComponentResource {
                 tags,
             },
             keep,
+        );
+
+        // The pods get a new token only after ElastiCache accepts it: the secret's new
+        // version (and so REDIS_URL and the pods' roll) waits for the replication group.
+        this.authSecretVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-auth`,
+            { secretId: this.authSecret.id, secretString: pulumi.jsonStringify({ "auth-token": token.result }) },
+            { parent: this, dependsOn: [this.replicationGroup] },
         );
 
         this.primaryEndpoint = this.replicationGroup.primaryEndpointAddress;

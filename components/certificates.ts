@@ -17,6 +17,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { AcmeSolver, IssuerName } from "../config/platform";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import type { ScrapeTarget } from "./monitoring";
 
 /** cert-manager chart, pinned: an unpinned chart upgrades CRDs behind our back. */
 export const CERT_MANAGER_CHART_VERSION = "v1.16.2";
@@ -146,6 +147,11 @@ export class Certificates extends pulumi.ComponentResource {
     public readonly dns01Role?: aws.iam.Role;
     /** The TLS Secret the Ingress references. */
     public readonly secretName: string = TLS_SECRET_NAME;
+    /**
+     * cert-manager's metrics Service (chart v1.16.2 templates/service.yaml: rendered with
+     * prometheus.enabled, port 9402 `tcp-prometheus-servicemonitor`, these labels), for Prometheus.
+     */
+    public readonly metricsTarget: ScrapeTarget;
 
     constructor(name: string, args: CertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:tls:Certificates", name, {}, opts);
@@ -184,6 +190,13 @@ export class Certificates extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        this.metricsTarget = {
+            name: "cert-manager",
+            namespace: ns.metadata.name,
+            matchLabels: { "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller" },
+            port: "tcp-prometheus-servicemonitor",
+        };
 
         this.release = new k8s.helm.v3.Release(
             `${name}-cert-manager`,

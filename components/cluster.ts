@@ -85,6 +85,9 @@ const NODE_POLICIES = {
     ssm: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 };
 
+/** The EKS add-on that serves the Metrics API (`kubectl top`). */
+export const METRICS_SERVER_ADDON = "metrics-server";
+
 export class Cluster extends pulumi.ComponentResource {
     public readonly eksCluster: eks.Cluster;
     /** The Kubernetes provider for every in-cluster resource, built from this cluster's kubeconfig. */
@@ -361,6 +364,13 @@ export class Cluster extends pulumi.ComponentResource {
 
         // --- Add-ons that run as Deployments: they need nodes.
         const coredns = addon("coredns", {}, this.nodeGroups);
+        // The runbook's `kubectl top pods` reads the Metrics API, which only
+        // metrics-server serves (EKS installs none). The EKS community add-on
+        // `metrics-server` (namespace kube-system, no IAM; EKS user guide,
+        // community-addons.adoc) listens on 10251, inside the 1025-65535 the node
+        // security group admits from the control plane (@pulumi/eks v4.3.0
+        // nodes/securitygroup.ts, eksNodeClusterIngressRule).
+        addon(METRICS_SERVER_ADDON, {}, this.nodeGroups);
 
         const ebsCsi = irsa("ebs-csi", EBS_CSI_SERVICE_ACCOUNT, "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy");
         const ebsCsiAddon = addon("aws-ebs-csi-driver", { serviceAccountRoleArn: ebsCsi.role.arn }, [...this.nodeGroups, ebsCsi.attachment]);

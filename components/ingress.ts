@@ -15,6 +15,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
+import type { ScrapeTarget } from "./monitoring";
 
 /**
  * ingress-nginx chart 4.11.5 (controller v1.11.5), pinned: the first 4.11.x
@@ -30,6 +31,8 @@ export const INGRESS_CLASS = "nginx";
 export const HEALTH_PATHS = ["/api/health", "/api/health/db", "/api/health/cache", "/api/health/dependencies"] as const;
 /** Tag put on the NLB so the DNS records can find it (and nothing else). */
 export const LB_TAG_KEY = "candlefish.ai/ingress";
+/** Label on the controller's metrics Service, which the ServiceMonitor selects. */
+export const METRICS_SERVICE_LABEL = "candlefish.ai/metrics";
 
 /** Port of every live `<name>-service` (BlueGreenService). */
 const LIVE_SERVICE_PORT = 80;
@@ -98,6 +101,12 @@ export class Ingress extends pulumi.ComponentResource {
     public readonly hosts: string[];
     /** The NLB's DNS name (known once the controller's Service has its load balancer). */
     public readonly loadBalancerHostname: pulumi.Output<string>;
+    /**
+     * The controller's metrics Service `ingress-nginx-controller-metrics` (chart 4.11.5
+     * templates/controller-service-metrics.yaml: port `metrics`, 10254; labelled by
+     * controller.metrics.service.labels), for Prometheus.
+     */
+    public readonly metricsTarget: ScrapeTarget;
 
     constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:ingress:Ingress", name, {}, opts);
@@ -121,6 +130,8 @@ export class Ingress extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        this.metricsTarget = { name: "ingress-nginx", namespace: ns.metadata.name, matchLabels: { [METRICS_SERVICE_LABEL]: "ingress-nginx" }, port: "metrics" };
 
         const spread = (whenUnsatisfiable: string, topologyKey: string) => ({
             maxSkew: 1,
@@ -168,7 +179,9 @@ export class Ingress extends pulumi.ComponentResource {
                             },
                         },
                         resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } },
-                        metrics: { enabled: true },
+                        // The metrics Service carries a label of ours, so the ServiceMonitor
+                        // selects it and never the LoadBalancer Service.
+                        metrics: { enabled: true, service: { labels: { [METRICS_SERVICE_LABEL]: "ingress-nginx" } } },
                         admissionWebhooks: { enabled: true },
                     },
                 },

@@ -52,6 +52,18 @@ export interface ExporterSecretRef {
     readonly rotationChecksum?: pulumi.Input<string>;
 }
 
+/** A platform component's metrics Service, scraped by a ServiceMonitor next to it (cert-manager, ingress-nginx). */
+export interface ScrapeTarget {
+    /** Names the ServiceMonitor (and so the `job`). */
+    readonly name: string;
+    /** The component's namespace (its Namespace resource's name output, so the monitor waits for it). */
+    readonly namespace: pulumi.Input<string>;
+    /** Labels of the metrics Service. */
+    readonly matchLabels: Readonly<Record<string, string>>;
+    /** The Service's port name. */
+    readonly port: string;
+}
+
 export interface MonitoringArgs {
     /** The app namespace name (production, staging): alert rules and dashboards select it. */
     readonly appNamespace: string;
@@ -67,6 +79,12 @@ export interface MonitoringArgs {
     readonly postgres?: ExporterSecretRef;
     /** redis_exporter's URL (ElastiCache, TLS); omitted: no exporter. */
     readonly redis?: ExporterSecretRef;
+    /** The in-cluster platform's own metrics (cert-manager, ingress-nginx); each gets a ServiceMonitor. */
+    readonly platformTargets?: readonly ScrapeTarget[];
+    /** The scheduled logical dump, alerted on when it has not succeeded for `alertAfterHours`; omitted: no such alert. */
+    readonly logicalBackup?: { readonly cronJob: string; readonly alertAfterHours: number };
+    /** The RDS instance, alerted on from its CloudWatch metrics (components/cloudwatch-exporter.ts); omitted: no RDS alerts. */
+    readonly rds?: { readonly memoryBytes: number };
 }
 
 /** Prometheus stops writing at 90% of its volume, before the disk alert's 85% turns into an outage. */
@@ -323,7 +341,7 @@ export class Monitoring extends pulumi.ComponentResource {
         }
 
         // The runbook's alerts.
-        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services });
+        this.ruleGroups = runbookAlertGroups({ namespace: args.appNamespace, services: args.services, rds: args.rds, logicalBackup: args.logicalBackup });
         this.rules = new k8s.apiextensions.CustomResource(
             `${name}-${RULE_NAME}`,
             {
@@ -371,6 +389,25 @@ export class Monitoring extends pulumi.ComponentResource {
             },
             afterCrds,
         );
+
+        // The platform itself (issue 14 item 15): cert-manager's certificate expiry and
+        // ingress-nginx's request metrics. honorLabels keeps the metrics' own `namespace`
+        // (the Certificate's, the Ingress's) instead of renaming it to exported_namespace.
+        for (const t of args.platformTargets ?? []) {
+            new k8s.apiextensions.CustomResource(
+                `${name}-${t.name}-monitor`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "ServiceMonitor",
+                    metadata: { name: t.name, namespace: t.namespace, labels: { "app.kubernetes.io/part-of": "candlefish-maturity-map" } },
+                    spec: {
+                        selector: { matchLabels: { ...t.matchLabels } },
+                        endpoints: [{ port: t.port, path: "/metrics", interval: "60s", scrapeTimeout: "10s", honorLabels: true }],
+                    },
+                },
+                afterCrds,
+            );
+        }
 
         // Database exporters, in the app namespace where the connection Secrets are delivered.
         if (args.postgres) {

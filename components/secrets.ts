@@ -87,14 +87,40 @@ export class AppSecrets extends pulumi.ComponentResource {
             { parent: this },
         );
         this.jwtSecret = secret("jwt-secret", this.jwtSecretName, "JWT signing secret (rotate with secrets.jwtSecretVersion)");
+        // Runbook "Secret Rollback" (`list-secret-version-ids`, then restore a previous
+        // version), as config: secrets.jwtSecretRestoreVersionId names an earlier version
+        // of this secret, whose value is read back and written as the current one.
+        // Secrets Manager keeps a superseded version (unlabelled once two newer exist)
+        // until the secret has more than 100 versions (per its documentation; unverified here).
+        const restoreId = cfg.jwtSecretRestoreVersionId;
+        const jwtString = restoreId
+            ? pulumi.secret(
+                  aws.secretsmanager
+                      .getSecretVersionOutput({ secretId: this.jwtSecretName, versionId: restoreId }, { parent: this })
+                      .secretString.apply((v) => restoredJwtSecret(v, this.jwtSecretName, restoreId)),
+              )
+            : pulumi.jsonStringify({ "jwt-secret": jwt.result });
         this.jwtVersion = new aws.secretsmanager.SecretVersion(
             `${name}-jwt-secret`,
-            { secretId: this.jwtSecret.id, secretString: pulumi.jsonStringify({ "jwt-secret": jwt.result }) },
+            { secretId: this.jwtSecret.id, secretString: jwtString },
             { parent: this },
         );
 
         this.registerOutputs({ kmsKeyArn: this.kmsKey.arn, configSecretArn: this.configSecret.arn, jwtSecretArn: this.jwtSecret.arn });
     }
+}
+
+/** The restored version's value, checked: `{"jwt-secret": "<non-empty>"}` or the deploy stops, naming the version. */
+export function restoredJwtSecret(secretString: string, secretName: string, versionId: string): string {
+    let value: unknown;
+    try {
+        value = (JSON.parse(secretString) as Record<string, unknown>)["jwt-secret"];
+    } catch {
+        value = undefined;
+    }
+    if (typeof value !== "string" || value.length === 0)
+        throw new Error(`secrets.jwtSecretRestoreVersionId: version ${versionId} of ${secretName} holds no "jwt-secret" value; pick another with aws secretsmanager list-secret-version-ids --include-deprecated`);
+    return JSON.stringify({ "jwt-secret": value });
 }
 
 function sortedObject(o: Readonly<Record<string, string>>): Record<string, string> {

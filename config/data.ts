@@ -41,6 +41,11 @@ export interface DatabaseConfig {
     readonly monitoringIntervalSeconds: number;
     /** Create the instance from this snapshot (identifier or ARN). See docs/PLATFORM.md "Restore". */
     readonly restoreFromSnapshot: string | undefined;
+    /**
+     * The instance class's memory in GiB, for the RDS memory alert (CloudWatch
+     * reports only FreeableMemory): derived from instanceClass, or `database.memoryGiB`.
+     */
+    readonly memoryGiB: number;
 }
 
 /** ElastiCache Redis settings. */
@@ -53,6 +58,10 @@ export interface CacheConfig {
     readonly numCacheClusters: number;
     /** Automatic failover and multi-AZ (FSBP ElastiCache.3). */
     readonly multiAz: boolean;
+    /** Bump to rotate the AUTH token (candlefish/<stack>/redis-auth); 1 is the token generated at creation. */
+    readonly authTokenVersion: number;
+    /** ROTATE: the new token is accepted alongside the previous one; SET: only the current token is accepted. */
+    readonly authTokenStrategy: "ROTATE" | "SET";
     /** Daily snapshots kept, 1 to 35 (FSBP ElastiCache.1). */
     readonly snapshotRetentionDays: number;
 }
@@ -61,6 +70,11 @@ export interface CacheConfig {
 export interface SecretsConfig {
     /** Bump to regenerate candlefish/<stack>/jwt-secret; pods roll to the new value. */
     readonly jwtSecretVersion: number;
+    /**
+     * Roll back: the VersionId of an earlier version of candlefish/<stack>/jwt-secret
+     * whose value becomes current again (read from Secrets Manager at deploy time).
+     */
+    readonly jwtSecretRestoreVersionId: string | undefined;
     /**
      * Extra values for candlefish/<stack>/config, from Pulumi *secret* config
      * (`pulumi config set --secret --path secrets.config.NAME value`).
@@ -121,7 +135,36 @@ export interface BackupsConfig {
     readonly glacierAfterDays: number;
     /** ... and expire after this many days. */
     readonly expireAfterDays: number;
+    /** The scheduled logical dump (pg_dump) into s3://<bucket>/database/ (runbook "Database Backup"). */
+    readonly logicalDump: LogicalDumpConfig;
 }
+
+/** The scheduled pg_dump: its schedule, how long its dumps are kept, the client image, its scratch volume. */
+export interface LogicalDumpConfig {
+    /** Cron schedule, UTC (default 04:15, after the RDS backup window 03:00-04:00 and before AWS Backup's 05:00). */
+    readonly schedule: string;
+    /** Days each dump is kept in the bucket (its own lifecycle rule on database/); never more than expireAfterDays. */
+    readonly retentionDays: number;
+    /** The PostgreSQL client image: pg_dump of the server's major version, pinned. */
+    readonly image: string;
+    /** Size of the per-run scratch volume (gp3, deleted with the pod) the dump is written to before upload. */
+    readonly volumeSize: string;
+    /** LogicalBackupMissing fires when the last successful dump is older than this (above the schedule's longest gap). */
+    readonly alertAfterHours: number;
+}
+
+/**
+ * pg_dump per PostgreSQL major, pinned (the November 2024 minor releases). The
+ * client's major matches the server's: an older pg_dump refuses a newer server,
+ * and a newer one writes dumps the older server may not load.
+ */
+export const PG_CLIENT_IMAGES: Readonly<Record<number, string>> = {
+    13: "postgres:13.18-alpine",
+    14: "postgres:14.15-alpine",
+    15: "postgres:15.10-alpine",
+    16: "postgres:16.6-alpine",
+    17: "postgres:17.2-alpine",
+};
 
 export interface DataConfig {
     readonly database: DatabaseConfig;
@@ -134,6 +177,24 @@ export interface DataConfig {
 export const DB_ROLE_NAME = /^candlefish_(app|monitor)(_[ab])?$/;
 
 export const INSTANCE_CLASS_PATTERN = /^db\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge|metal(-\d+xl)?)$/;
+/**
+ * Memory of an RDS instance class, in GiB, where the family's rule is known:
+ * burstable classes by size; general purpose (m) 4 GiB and memory optimised (r)
+ * 8 GiB per vCPU, x2g 16; `large` has 2 vCPUs, `xlarge` 4, `<n>xlarge` 4n. From
+ * the hardware table of AWS's "DB instance classes" page (db.t4g.medium 4 GiB,
+ * db.r6g.large 16 GiB, the defaults here); other classes: set database.memoryGiB.
+ */
+export function instanceClassMemoryGiB(instanceClass: string): number | undefined {
+    const m = /^db\.([a-z0-9-]+)\.(micro|small|medium|large|(\d*)xlarge)$/.exec(instanceClass);
+    if (!m) return undefined;
+    const [, family, size, n] = m;
+    if (/^t[34]g?$/.test(family)) return ({ micro: 1, small: 2, medium: 4, large: 8, xlarge: 16, "2xlarge": 32 } as Record<string, number>)[size];
+    const perVcpu = /^m[5-7][a-z]*$/.test(family) ? 4 : /^r[5-8][a-z]*$/.test(family) ? 8 : /^x2[a-z]*$/.test(family) ? 16 : undefined;
+    if (perVcpu === undefined || ["micro", "small", "medium"].includes(size)) return undefined;
+    const vcpus = size === "large" ? 2 : 4 * (n ? Number(n) : 1);
+    return perVcpu * vcpus;
+}
+
 export const NODE_TYPE_PATTERN = /^cache\.[a-z][a-z0-9-]*\.(micro|small|medium|large|\d{0,2}xlarge)$/;
 
 // An RDS DB snapshot: a manual identifier (letter first, letters, digits and
@@ -196,6 +257,7 @@ const databaseShape = s.object({
     ),
     monitoringIntervalSeconds: s.optional(s.int({ min: 0, max: 60 })),
     credentialsVersion: s.optional(s.int({ min: 1 })),
+    memoryGiB: s.optional(s.int({ min: 1, max: 4096 })),
     restoreFromSnapshot: s.optional(
         s.string({
             pattern: SNAPSHOT_PATTERN,
@@ -213,6 +275,8 @@ const cacheShape = s.object({
     multiAz: s.optional(s.bool()),
     // FSBP ElastiCache.1: automatic backups on; 0 would turn them off.
     snapshotRetentionDays: s.optional(s.int({ min: 1, max: 35 })),
+    authTokenVersion: s.optional(s.int({ min: 1 })),
+    authTokenStrategy: s.optional(s.oneOf(["ROTATE", "SET"] as const)),
 });
 
 const envName = s.string({ pattern: /^[A-Z][A-Z0-9_]*$/, expected: "an UPPER_SNAKE_CASE env var name" });
@@ -221,6 +285,12 @@ export const RESERVED_SECRET_ENV = PLATFORM_SECRET_ENV;
 
 const secretsShape = s.object({
     jwtSecretVersion: s.optional(s.int({ min: 1 })),
+    jwtSecretRestoreVersionId: s.optional(
+        s.string({
+            pattern: /^[A-Za-z0-9-]{32,64}$/,
+            expected: "a Secrets Manager VersionId, as `aws secretsmanager list-secret-version-ids --include-deprecated` prints it (a UUID)",
+        }),
+    ),
     config: s.optional(s.record(envName, s.string({ minLength: 1, maxLength: 4096 }), "a map of ENV_NAME: secret value")),
     recoveryWindowDays: s.optional(s.int({ min: 7, max: 30 })),
     externalSecretsChartVersion: s.optional(
@@ -239,6 +309,26 @@ const backupsShape = s.object({
     infrequentAccessAfterDays: s.optional(s.int({ min: 30, max: 3650 })),
     glacierAfterDays: s.optional(s.int({ min: 1, max: 3650 })),
     expireAfterDays: s.optional(s.int({ min: 1, max: 36500 })),
+    logicalDump: s.optional(
+        s.object({
+            schedule: s.optional(
+                s.string({
+                    pattern: /^(\S+\s+){4}\S+$/,
+                    expected: "a five-field cron schedule (UTC) such as \"15 4 * * *\"",
+                    check: (v) => (/^[0-9*,/-]+$/.test(v.replace(/\s+/g, "")) ? undefined : `expected cron fields of digits, *, /, - and , only, got "${v}"`),
+                }),
+            ),
+            retentionDays: s.optional(s.int({ min: 1, max: 36500 })),
+            image: s.optional(
+                s.string({
+                    pattern: /^[a-z0-9./_-]+(:[0-9][A-Za-z0-9._-]*|@sha256:[0-9a-f]{64})$/,
+                    expected: "a pinned PostgreSQL client image such as postgres:16.6-alpine (a version tag or a digest, never latest)",
+                }),
+            ),
+            volumeSize: s.optional(s.string({ pattern: /^[1-9]\d{0,4}Gi$/, expected: "a volume size in Gi such as 100Gi" })),
+            alertAfterHours: s.optional(s.int({ min: 2, max: 24 * 40 })),
+        }),
+    ),
 });
 
 /** The configured value, or the default. */
@@ -266,8 +356,17 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
             `must be above database.allocatedStorage (${allocatedStorage} GiB), got ${maxAllocatedStorage}; it is the storage autoscaling ceiling`,
         );
     }
+    const instanceClass = or(d.instanceClass, prod ? "db.r6g.large" : "db.t4g.medium");
+    const memoryGiB = d.memoryGiB ?? instanceClassMemoryGiB(instanceClass);
+    if (memoryGiB === undefined) {
+        src.problem(
+            "database.memoryGiB",
+            `the memory of ${instanceClass} is not known here (known: db.t3/t4g, db.m5-m7*, db.r5-r8*, db.x2*); ` +
+                "set it for the RDS memory alert: pulumi config set --path database.memoryGiB <GiB>",
+        );
+    }
     const database: DatabaseConfig = Object.freeze({
-        instanceClass: or(d.instanceClass, prod ? "db.r6g.large" : "db.t4g.medium"),
+        instanceClass,
         engineVersion,
         engineMajor: Number(engineVersion.split(".")[0]),
         allocatedStorage,
@@ -279,6 +378,7 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
         credentialsVersion: or(d.credentialsVersion, 1),
         monitoringIntervalSeconds: or(d.monitoringIntervalSeconds, 60),
         restoreFromSnapshot: d.restoreFromSnapshot,
+        memoryGiB: memoryGiB ?? 0,
     });
     if (![0, 1, 5, 10, 15, 30, 60].includes(database.monitoringIntervalSeconds)) {
         src.problem("database.monitoringIntervalSeconds", `expected one of 0, 1, 5, 10, 15, 30, 60, got ${database.monitoringIntervalSeconds}`);
@@ -298,6 +398,8 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
         numCacheClusters,
         multiAz,
         snapshotRetentionDays: or(c.snapshotRetentionDays, prod ? 7 : 1),
+        authTokenVersion: or(c.authTokenVersion, 1),
+        authTokenStrategy: or(c.authTokenStrategy, "ROTATE" as const),
     });
 
     const extra = x.config ?? {};
@@ -315,6 +417,7 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
     }
     const secrets: SecretsConfig = Object.freeze({
         jwtSecretVersion: or(x.jwtSecretVersion, 1),
+        jwtSecretRestoreVersionId: x.jwtSecretRestoreVersionId,
         config: Object.freeze({ ...extra }),
         recoveryWindowDays: or(x.recoveryWindowDays, prod ? 30 : 7),
         externalSecretsChartVersion: or(x.externalSecretsChartVersion, "0.10.7"),
@@ -364,8 +467,33 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
             `required with backups.bucket=${bucket}: the existing bucket's name (pulumi config set --path backups.bucketName candlefish-backups)`,
         );
     }
+    // The logical dumps: a quarter in production (the runbook's quarterly "Backup and
+    // recovery testing" restores from the previous quarter), two weeks elsewhere.
+    const ld: Partial<NonNullable<typeof b.logicalDump>> = b.logicalDump ?? {};
+    const dumpRetention = or(ld.retentionDays, prod ? 90 : 14);
+    // Both lifecycle rules apply to database/; the bucket-wide expiry would silently cut the dumps' retention short.
+    if (dumpRetention > expireAfterDays)
+        src.problem(
+            "backups.logicalDump.retentionDays",
+            `${dumpRetention} days is longer than backups.expireAfterDays (${expireAfterDays}), which expires every object in the bucket, dumps included; raise backups.expireAfterDays or shorten the retention`,
+        );
+    const pgImage = ld.image ?? PG_CLIENT_IMAGES[database.engineMajor];
+    if (pgImage === undefined)
+        src.problem(
+            "backups.logicalDump.image",
+            `no pg_dump image is pinned here for PostgreSQL ${database.engineMajor} (pinned: ${Object.keys(PG_CLIENT_IMAGES).join(", ")}); set one of that major, e.g. postgres:${database.engineMajor}.<minor>-alpine`,
+        );
+    const logicalDump: LogicalDumpConfig = Object.freeze({
+        schedule: or(ld.schedule, "15 4 * * *"),
+        retentionDays: dumpRetention,
+        image: pgImage ?? "",
+        volumeSize: or(ld.volumeSize, `${allocatedStorage}Gi`),
+        // A daily schedule plus two hours.
+        alertAfterHours: or(ld.alertAfterHours, 26),
+    });
     const backups: BackupsConfig = Object.freeze({
         bucket,
+        logicalDump,
         bucketName: bucket === "create" ? undefined : b.bucketName,
         retentionDays: or(b.retentionDays, prod ? 35 : 7),
         copyToRegion: b.copyToRegion,

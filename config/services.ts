@@ -274,7 +274,9 @@ export interface CoreConfig {
 export function readCore(src: ConfigSource): CoreConfig {
     const stackEnv = (ENVIRONMENTS as readonly string[]).includes(src.stack) ? (src.stack as Environment) : undefined;
     const environment = src.read("environment", stackEnv ? s.optional(s.oneOf(ENVIRONMENTS), stackEnv) : s.oneOf(ENVIRONMENTS));
-    const namespace = src.read("namespace", s.optional(s.dnsLabel, src.stack));
+    // The runbook's namespaces are its environments (production, staging, development):
+    // a personal stack `dev-<you>` with environment development deploys to `development`.
+    const namespace = src.read("namespace", s.optional(s.dnsLabel, s.isInvalid(environment) ? src.stack : environment));
     const activeColor = src.read("activeColor", colorSpec);
     const services = src.read(
         "services",

@@ -171,6 +171,12 @@ const CALLS: Record<string, (inputs: State, region: string) => State> = {
             ? { zoneId: i.zoneId, id: i.zoneId, name: i.name ?? "candlefish.ai", nameServers: ["ns-2.awsdns-02.net"] }
             : { zoneId: `ZMOCK${String(i.name ?? "").length}`, id: `ZMOCK${String(i.name ?? "").length}`, name: i.name, nameServers: ["ns-2.awsdns-02.net"] },
     "aws:s3/getBucket:getBucket": (i, region) => ({ bucket: i.bucket, id: i.bucket, arn: `arn:aws:s3:::${i.bucket}`, region }),
+    // An earlier version of a secret (secrets.jwtSecretRestoreVersionId): its value names the version read.
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": (i) => ({
+        secretId: i.secretId,
+        versionId: i.versionId,
+        secretString: JSON.stringify({ "jwt-secret": `restored-${i.versionId}` }),
+    }),
     "aws:iam/getPolicyDocument:getPolicyDocument": (i) => ({ json: JSON.stringify({ Version: "2012-10-17", Statement: i.statements ?? [] }) }),
 };
 

@@ -26,10 +26,12 @@ import { Cache } from "../components/cache";
 import { Backups } from "../components/backups";
 import { Certificates } from "../components/certificates";
 import { DnsZone, findZone } from "../components/dns";
-import { Ingress, INGRESS_CLASS } from "../components/ingress";
-import { Monitoring } from "../components/monitoring";
+import { INGRESS_NAMESPACE, Ingress, INGRESS_CLASS } from "../components/ingress";
+import { MONITORING_NAMESPACE, Monitoring } from "../components/monitoring";
 import { DataStoreDestinations, anyAddressExceptMetadata } from "../components/network-policies";
 import { AWS_TRAFFIC_SOURCES, PlatformNetworkPolicies } from "../components/platform-network-policies";
+import { CloudWatchExporter } from "../components/cloudwatch-exporter";
+import { LOGICAL_BACKUP, LogicalBackup } from "../components/logical-backup";
 import { AppTier, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
 import type { AppNamespace } from "../components/namespace";
 
@@ -166,6 +168,8 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
     const inCluster = { providers: [cluster.provider] };
     const inClusterAndAws = { providers: [cluster.provider, awsProvider] };
     let delivery: SecretDelivery | undefined;
+    /** The role Job: the program's own database logins exist once it has run. */
+    let databaseReady: pulumi.Resource[] = [];
 
     return {
         platform: "aws",
@@ -212,6 +216,7 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 credentials: dbCredentials,
                 version: config.database.credentialsVersion,
             }, { ...inCluster, dependsOn: [ns] });
+            databaseReady = [roles.job];
             return { secretEnvFor: (names) => d.secretEnvFor(names), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
         },
 
@@ -267,8 +272,43 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 postgres: { secretName: delivery.databaseSecretNames.monitor, key: "DATABASE_URL", rotationChecksum: delivery.monitorChecksum },
                 // The redis exporter reads the same Secret rtpm-api gets.
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
+                rds: { memoryBytes: config.database.memoryGiB * 2 ** 30 },
+                platformTargets: [tls.metricsTarget, ingress.metricsTarget],
+                logicalBackup: { cronJob: LOGICAL_BACKUP, alertAfterHours: config.backups.logicalDump.alertAfterHours },
             // Not after the role Job: the exporter retries its login on every scrape until the Job made it.
             }, { ...inCluster, dependsOn: [ns, delivery] });
+            // RDS CPU, memory and storage reach Prometheus (and so the same receivers) through CloudWatch.
+            new CloudWatchExporter("cloudwatch-exporter", {
+                stack: config.stack,
+                namespace: MONITORING_NAMESPACE,
+                region: config.region,
+                // The tags components/database.ts puts on the instance: this stack's database only.
+                searchTags: { project: config.tags.project, stack: config.tags.stack, component: "database" },
+                oidcProviderArn: cluster.oidcProviderArn,
+                oidcProviderUrl: cluster.oidcProviderUrl,
+                tags: config.tags,
+            }, { ...inClusterAndAws, dependsOn: [monitoring.release] });
+            // Runbook "Database Backup": the daily pg_dump into s3://<backups bucket>/database/.
+            // It logs in as the app's own login (rtpm-api-database: candlefish_app_a|b, whose group
+            // owns what the migrations create, so it can read every table), never the master user
+            // (docs/DATABASE.md); its first run waits for the role Job that makes the login.
+            new LogicalBackup("logical-backup", {
+                stack: config.stack,
+                namespace: ns.name,
+                region: config.region,
+                settings: config.backups.logicalDump,
+                dbName: config.database.dbName,
+                databaseUrl: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+                bucketName: backups.bucketName,
+                bucketArn: backups.bucketArn,
+                kmsKeyArn: backups.kmsKey.arn,
+                oidcProviderArn: cluster.oidcProviderArn,
+                oidcProviderUrl: cluster.oidcProviderUrl,
+                // The cluster's default StorageClass (components/cluster.ts).
+                storageClass: "gp3",
+                tags: config.tags,
+                after: databaseReady,
+            }, { ...inClusterAndAws, dependsOn: [ns, delivery] });
 
             // Default deny in every platform namespace, per-target rules, and the
             // exporters' and the ACME solver's rules in the app namespace.

@@ -17,6 +17,8 @@ export interface SwitchArgs {
     readonly keepOnInterrupt: boolean;
     /** Goes into the Pulumi update messages and the Grafana annotation. */
     readonly message?: string;
+    /** Critical image-scan findings (or an unreadable scan) warn instead of refusing. */
+    readonly acceptScanFindings: boolean;
 }
 
 export type Parsed = { readonly help: true } | ({ readonly help: false } & SwitchArgs);
@@ -24,11 +26,12 @@ export type Parsed = { readonly help: true } | ({ readonly help: false } & Switc
 export class UsageError extends Error {}
 
 const VALUE_FLAGS = ["--stack", "--to", "--service", "--bake", "--prometheus-url", "--grafana-url", "--message"] as const;
-const BOOL_FLAGS = ["--dry-run", "--keep-on-interrupt", "--help"] as const;
+const BOOL_FLAGS = ["--dry-run", "--keep-on-interrupt", "--accept-scan-findings", "--help"] as const;
 const ALL_FLAGS: readonly string[] = [...VALUE_FLAGS, ...BOOL_FLAGS];
 
 export const USAGE = `Usage: npm run switch -- --stack <stack> --to <blue|green> [--service <name>]... [--bake <duration>] [--dry-run]
                         [--prometheus-url <url>] [--grafana-url <url>] [--keep-on-interrupt] [--message <text>]
+                        [--accept-scan-findings]
 
 Switches live traffic to a color with the gated pulumi up, watches that color for the
 bake window (error ratio and P95 latency with the runbook alerts' own expressions and
@@ -47,6 +50,8 @@ that is live. docs/SWITCH.md has the details.
   --grafana-url <url>      annotate this Grafana instead of the cluster's
   --keep-on-interrupt      Ctrl-C during the bake stops watching and keeps the new color (default: roll back)
   --message <text>         why; goes into the Pulumi update messages and the annotation
+  --accept-scan-findings   switch even if an image to switch to has critical findings in its ECR scan, or no
+                           readable scan (default: refuse before anything changes); for an emergency rollback
   --help                   this text
 
 Exit status: 0 switched (or nothing to do, or a dry run); 1 rolled back, the old color is live;
@@ -162,5 +167,6 @@ export function parseArgs(argv: readonly string[]): Parsed {
         grafanaUrl: graf === undefined ? undefined : checkUrl("--grafana-url", graf),
         keepOnInterrupt: bools.has("--keep-on-interrupt"),
         message: one("--message"),
+        acceptScanFindings: bools.has("--accept-scan-findings"),
     };
 }

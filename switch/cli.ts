@@ -9,8 +9,10 @@ import { readPromotion } from "../config/services";
 import { KubeTarget } from "../components/gate-runtime";
 import { SwitchArgs, USAGE, UsageError, didYouMean, parseArgs } from "./args";
 import { Cluster, Clock, Deps, EXIT, Interrupts, Metrics, Out, runSwitch } from "./core";
-import { KubeCluster, Prometheus, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
-import { StackFile, StackFileError, shortStackName, stackFilePath, stacksIn } from "./stackfile";
+import { KubeCluster, Prometheus, ecrImageScans, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
+import { REGION_KEY, awsRegion } from "../config/aws";
+import { isInvalid } from "../config/schema";
+import { StackFile, StackFileError, StackFileView, shortStackName, stackFilePath, stacksIn } from "./stackfile";
 import { AutomationWorkspace } from "./workspace";
 
 /** The project directory: the working directory when it holds Pulumi.yaml, else this checkout's root. */
@@ -137,6 +139,13 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const namespace = view.raw.namespace || short;
     const platform = view.raw.platform || "aws";
+    // AWS: the image scans are read in the stack's own region; a stack file without a valid one stops here.
+    let region: string | undefined;
+    if (platform !== "local") {
+        const r = stackRegion(view, short);
+        if ("problem" in r) return usage(`${path.basename(file.file)}: ${r.problem}`);
+        region = r.region;
+    }
 
     const log = (text: string) => out.line(`[switch] ${text}`);
     log(`opening stack ${args.stack} in ${dir} (Pulumi Automation API, LocalWorkspace)`);
@@ -187,6 +196,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         else log("no Grafana annotations: no grafanaAdminPassword output and no GRAFANA_ADMIN_PASSWORD");
     }
 
+    // The image each moved service switches to, and its registry scan (AWS: ECR).
+    const imageTags = targetImageTags(view.raw.services, args.to);
+    let imageScans: Deps["imageScans"];
+    if (platform === "local") log("image scans: not checked (the local platform has no registry scans)");
+    else imageScans = ecrImageScans(region!);
+
     try {
         const result = await runSwitch(
             {
@@ -198,8 +213,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
                 keepOnInterrupt: args.keepOnInterrupt,
                 namespace,
                 message: args.message,
+                imageTags,
+                acceptScanFindings: args.acceptScanFindings,
             },
-            { workspace, cluster, metrics, annotate, clock: realClock, interrupts: processInterrupts, out, exitNow: (code) => process.exit(code) },
+            { workspace, cluster, metrics, annotate, imageScans, clock: realClock, interrupts: processInterrupts, out, exitNow: (code) => process.exit(code) },
         );
         out.end();
         process.stdout.write(`${result.summary}\n`);
@@ -209,6 +226,30 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         process.stderr.write(`switch: unexpected error: ${(e as Error).stack ?? e}\n(check ${path.basename(file.file)} with git diff and the Services with kubectl get service -n ${namespace})\n`);
         return 3;
     }
+}
+
+/** services.<svc>.<color>.imageTag per service, from the stack file's `services` (JSON as the runtime sees it). */
+/** The stack's `aws:region`, as the program reads it (config/aws.ts), where its ECR repositories and their scans are. */
+export function stackRegion(view: StackFileView, stack: string): { region: string } | { problem: string } {
+    const src = new ConfigSource(stack, view.raw, new Set(), view.foreign);
+    const region = src.readForeign(REGION_KEY, awsRegion);
+    if (isInvalid(region)) return { problem: `${src.issues.map((i) => `${i.key}: ${i.message}`).join("; ")} (the image scans are read in the stack's region)` };
+    return { region };
+}
+
+export function targetImageTags(servicesJson: string | undefined, color: string): Record<string, string | undefined> {
+    let services: Record<string, Record<string, { imageTag?: unknown } | undefined>> = {};
+    try {
+        services = JSON.parse(servicesJson || "{}");
+    } catch {
+        // the program validates services; no tags then, and the scan check says so
+    }
+    return Object.fromEntries(
+        Object.entries(services).map(([svc, cfg]) => {
+            const tag = cfg?.[color]?.imageTag;
+            return [svc, typeof tag === "string" ? tag : undefined];
+        }),
+    );
 }
 
 export function run(argv: readonly string[]): void {

@@ -28,6 +28,25 @@ export interface SwitchOptions {
     readonly message?: string;
     /** Seconds between bake polls (5). */
     readonly pollSeconds?: number;
+    /** Per service, the image tag of the color switched to (the stack file's services.<svc>.<to>.imageTag). */
+    readonly imageTags?: Readonly<Record<string, string | undefined>>;
+    /** Critical scan findings (or a scan that cannot be read) are printed and accepted instead of refusing. */
+    readonly acceptScanFindings?: boolean;
+}
+
+/** What an image's registry scan found (ECR: describe-image-scan-findings). */
+export interface ScanResult {
+    /** COMPLETE, or the registry's status (IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, ...). */
+    readonly status: string;
+    readonly critical: number;
+    readonly high: number;
+}
+
+/** The registry's vulnerability scans of the images a switch moves traffic to (runbook: "Security scan completed (no critical vulnerabilities)"). */
+export interface ImageScans {
+    readonly describe: string;
+    /** The scan of the service's repository at `tag`; throws when it cannot be read (no scan, no access). */
+    scan(service: string, tag: string): Promise<ScanResult>;
 }
 
 export interface UpOptions {
@@ -87,6 +106,8 @@ export interface Deps {
     readonly metrics?: Metrics;
     /** Best effort: a failure is printed and ignored. */
     readonly annotate?: (text: string, tags: string[]) => Promise<void>;
+    /** Absent: images are not checked (the local platform has no registry scans). */
+    readonly imageScans?: ImageScans;
     readonly clock: Clock;
     readonly interrupts: Interrupts;
     readonly out: Out;
@@ -260,6 +281,32 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
                 say(`Prometheus answers (${metrics.describe})`);
             } catch (e) {
                 problems.push(`Prometheus is unreachable (${metrics.describe}): ${errText(e)}`);
+            }
+        }
+    }
+    // A color whose image has critical findings in its registry scan never takes
+    // traffic; a scan that is missing or unreadable refuses too (fail closed).
+    // --accept-scan-findings turns each refusal into a printed warning (an
+    // emergency rollback to an image that passed before).
+    if (deps.imageScans) {
+        const scans = deps.imageScans;
+        const problem = (text: string) => {
+            if (opts.acceptScanFindings) say(`accepted (--accept-scan-findings): ${text}`);
+            else problems.push(text);
+        };
+        for (const s of moved) {
+            const tag = opts.imageTags?.[s];
+            if (!tag) {
+                problem(`${s}: no ${opts.to}.imageTag in ${workspace.describe} to check the scan of`);
+                continue;
+            }
+            try {
+                const r = await scans.scan(s, tag);
+                if (r.status !== "COMPLETE") problem(`${s}:${tag} has no completed image scan (${scans.describe}: ${r.status})`);
+                else if (r.critical > 0) problem(`${s}:${tag} has ${r.critical} critical finding${r.critical === 1 ? "" : "s"} in its image scan (${scans.describe})`);
+                else say(`image scan ${s}:${tag}: no critical findings (${r.high} high)`);
+            } catch (e) {
+                problem(`the image scan of ${s}:${tag} cannot be read (${scans.describe}): ${errText(e)}`);
             }
         }
     }

@@ -44,6 +44,8 @@ export interface StackFileView extends StackColors {
     readonly project: string;
     /** Top-level project keys as the Pulumi runtime hands them to the program: scalars as text, objects as JSON. */
     readonly raw: Readonly<Record<string, string>>;
+    /** Plain keys of other namespaces (`aws:region`), full keys, as text; `secure:` values are left out. */
+    readonly foreign: Readonly<Record<string, string>>;
 }
 
 export class StackFileError extends Error {}
@@ -80,8 +82,12 @@ export function parseStackFile(text: string, project: string, file = "stack file
     const config = js.config ?? {};
     const prefix = `${project}:`;
     const raw: Record<string, string> = {};
+    const foreign: Record<string, string> = {};
     for (const [k, v] of Object.entries(config)) {
-        if (!k.startsWith(prefix)) continue;
+        if (!k.startsWith(prefix)) {
+            if (v !== null && typeof v !== "object") foreign[k] = String(v);
+            continue;
+        }
         raw[k.slice(prefix.length)] = v !== null && typeof v === "object" ? JSON.stringify(v) : String(v);
     }
     const global = config[`${prefix}activeColor`];
@@ -94,7 +100,7 @@ export function parseStackFile(text: string, project: string, file = "stack file
         if (c !== undefined && !isColor(c)) throw new StackFileError(`${file}: services.${name}.activeColor is ${JSON.stringify(c)}; expected blue or green`);
         overrides[name] = c;
     }
-    return { project, raw, global: global as Color | undefined, overrides, services: Object.keys(services) };
+    return { project, raw, foreign, global: global as Color | undefined, overrides, services: Object.keys(services) };
 }
 
 /** The stack file text with the edit applied; nothing else in the text changes. */

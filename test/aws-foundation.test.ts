@@ -330,10 +330,10 @@ describe("cluster: EKS as the runbook addresses it", () => {
         ]);
     });
 
-    it("installs vpc-cni, kube-proxy, coredns and aws-ebs-csi-driver as EKS managed add-ons, in a bootable order", () => {
+    it("installs vpc-cni, kube-proxy, coredns, aws-ebs-csi-driver and metrics-server as EKS managed add-ons, in a bootable order", () => {
         for (const [r, stack] of [[prod, "production"], [staging, "staging"]] as const) {
             const addons = ofType(r, ADDON);
-            assert.deepEqual(addons.map((a) => inputs(a).addonName).sort(), ["aws-ebs-csi-driver", "coredns", "kube-proxy", "vpc-cni"]);
+            assert.deepEqual(addons.map((a) => inputs(a).addonName).sort(), ["aws-ebs-csi-driver", "coredns", "kube-proxy", "metrics-server", "vpc-cni"]);
             for (const a of addons) assert.equal(inputs(a).clusterName, CLUSTER[stack]);
             const ref = (x: RecordedResource) => `${x.type}::${x.name}`;
             const byName = (n: string) => addons.find((a) => inputs(a).addonName === n)!;
@@ -344,6 +344,9 @@ describe("cluster: EKS as the runbook addresses it", () => {
             // ...and coredns and the EBS CSI controller are Deployments that need nodes.
             assert.ok(byName("coredns").options.dependsOn.includes(ref(ng)));
             assert.ok(byName("aws-ebs-csi-driver").options.dependsOn.includes(ref(ng)));
+            // The runbook's `kubectl top pods`: metrics-server (a Deployment, so after the nodes), no IAM role.
+            assert.ok(byName("metrics-server").options.dependsOn.includes(ref(ng)));
+            assert.equal(inputs(byName("metrics-server")).serviceAccountRoleArn, undefined);
             // Without the network policy agent EKS accepts NetworkPolicies and enforces none.
             assert.deepEqual(JSON.parse(inputs(byName("vpc-cni")).configurationValues), { enableNetworkPolicy: "true" });
         }

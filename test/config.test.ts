@@ -119,7 +119,12 @@ describe("config: accepted values", () => {
             return true;
         });
         const cfg = parseWith("staging", ["environment=development"], {}, { as: "dev-alice" });
-        assert.equal(cfg.namespace, "dev-alice");
         assert.equal(cfg.environment, "development");
+        // The runbook's `development` namespace, whatever the personal stack is called.
+        assert.equal(cfg.namespace, "development");
+        assert.equal(parseWith("staging", ["environment=development", "namespace=dev-alice"], {}, { as: "dev-alice" }).namespace, "dev-alice");
+        // Stacks named after their environment keep the namespace they always had.
+        assert.equal(parseWith("production").namespace, "production");
+        assert.equal(parseWith("staging").namespace, "staging");
     });
 });

@@ -146,6 +146,12 @@ export const INVOKE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:ecr/getRepository:getRepository": ["ecr:DescribeRepositories", "ecr:ListTagsForResource"],
     "aws:lb/getLoadBalancer:getLoadBalancer": ["elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeTags"],
     "aws:route53/getZone:getZone": ["route53:ListHostedZones", "route53:ListHostedZonesByName", "route53:GetHostedZone", "route53:ListTagsForResource"],
+    // backups.bucket=existing: HeadBucket (twice: the bucket, then its region) and GetBucketWebsite
+    // (terraform-provider-aws, mirror commit 1a5174b137, internal/service/s3/bucket_data_source.go).
+    "aws:s3/getBucket:getBucket": ["s3:ListBucket", "s3:GetBucketWebsite"],
+    // secrets.jwtSecretRestoreVersionId: GetSecretValue of the earlier version (same provider,
+    // internal/service/secretsmanager/secret_version_data_source.go), decrypted with the secrets key.
+    "aws:secretsmanager/getSecretVersion:getSecretVersion": ["secretsmanager:GetSecretValue", "kms:Decrypt"],
 };
 
 /** Patterns the policy grants beyond the exact actions above, each with its reason. */
@@ -173,7 +179,7 @@ const list = (x: string | string[]) => (Array.isArray(x) ? x : [x]);
 const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`, "i");
 const allows = (action: string) => statements.filter((s) => s.Effect === "Allow" && list(s.Action).some((a) => glob(a).test(action)));
 
-/** Every AWS type and lookup in production and staging, in the variants that add some (a restore, a DR copy, the platform phase). */
+/** Every AWS type and lookup in production and staging, in the variants that add some (a restore, a DR copy, the platform phase, a JWT restore, an existing bucket). */
 async function declared(): Promise<{ types: Set<string>; invokes: Set<string>; renders: Rendered[] }> {
     const invokes = new Set<string>();
     const call = mocks.call;
@@ -187,6 +193,14 @@ async function declared(): Promise<{ types: Set<string>; invokes: Set<string>; r
         renders.push(await renderStack("staging"));
         renders.push(await renderStack("production", ["database.restoreFromSnapshot=candlefish-pre-migration-0042", "backups.copyToRegion=us-west-2"]));
         renders.push(await renderStack("staging", ["bootstrap.phase=platform"]));
+        // A JWT secret restored from an earlier version, a backup bucket used as it is.
+        renders.push(
+            await renderStack("staging", [
+                "secrets.jwtSecretRestoreVersionId=0b3d2f4e-1c5a-4e7b-9f60-8a1d2c3b4e5f",
+                "backups.bucket=existing",
+                "backups.bucketName=candlefish-backups",
+            ]),
+        );
     } finally {
         mocks.call = call;
     }

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { Rendered, Secret } from "../plan/render";
+import { Rendered, Secret, render } from "../plan/render";
 import { mocks } from "../plan/mocks";
 import { ROOT, SECURE_PLACEHOLDER } from "../plan/stackfile";
 import { evaluatePolicies } from "../plan/policy";
@@ -17,7 +17,7 @@ import { K8S_SECRETS } from "../components/secrets";
 import { databaseUrl, redisUrl } from "../components/cluster-secrets";
 import { LOCAL_PROVIDER, ambientKubeconfig } from "../platforms/local";
 import { LOCAL_STACK_PASSPHRASE, passphraseDecrypter, secureValues } from "./passphrase";
-import { DEPLOYMENT, PDB, SERVICE, SERVICES, diffRenders, expectRejected, find, inputs, ofType, parseStack, parseWith, renderStack, renderWith } from "./harness";
+import { DEPLOYMENT, PDB, SERVICE, SERVICES, diffRenders, expectRejected, find, inputs, ofType, parseStack, parseWith, renderStack, renderWith, stackConfig } from "./harness";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const PROVIDER_REF = `pulumi:providers:kubernetes::${LOCAL_PROVIDER}`;
@@ -306,6 +306,20 @@ describe("platform: chosen by one config key", function () {
         assert.deepEqual(r.resources.filter((x) => x.type.startsWith("aws:")), []);
     });
 
+    it("a personal AWS stack (dev-<you>, environment development) is the AWS foundation at staging size in the development namespace", async () => {
+        // `pulumi stack init dev-alice` with staging's settings and `environment: development`.
+        const r = await render({ stack: "dev-alice", ...stackConfig("staging", ["environment=development"]) });
+        assert.deepEqual(ofType(r, "kubernetes:core/v1:Namespace").map((n) => inputs(n).metadata.name).filter((n) => n === "development"), ["development"]);
+        const ns = (type: string, name: string) => inputs(r.resources.find((x) => x.type === type && x.name === name)!).metadata.namespace;
+        assert.equal(ns("kubernetes:apps/v1:Deployment", "rtpm-api-blue"), "development");
+        // Its AWS resources are its own (named after the stack), at the non-production sizes.
+        const db = inputs(r.resources.find((x) => x.type === "aws:rds/instance:Instance")!);
+        assert.equal(db.identifier, "candlefish-maturity-map-dev-alice-db");
+        assert.equal(db.instanceClass, "db.t4g.medium");
+        assert.equal(db.multiAz, false);
+        assert.equal(inputs(r.resources.find((x) => x.type === "aws:s3/bucket:Bucket")!).bucket, "candlefish-backups-dev-alice-123456789012-us-east-1-an");
+    });
+
     it("production and staging keep their top-level resources, so no URN moved with the foundation split", async () => {
         const top = async (stack: string) => (await renderStack(stack)).resources.filter((r) => r.options.parent === null).map((r) => `${r.type}::${r.name}`).sort();
         for (const stack of ["production", "staging"]) {
@@ -323,10 +337,12 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:Database::database",
                 "candlefish:data:DatabaseCredentials::database-credentials",
                 "candlefish:data:DatabaseRoles::database-roles",
+                "candlefish:data:LogicalBackup::logical-backup",
                 "candlefish:data:SecretDelivery::secret-delivery",
                 // New with issue 12: the Route53 zone (found or created) and the stack's one AWS provider.
                 "candlefish:dns:DnsZone::dns",
                 "candlefish:ingress:Ingress::ingress",
+                "candlefish:monitoring:CloudWatchExporter::cloudwatch-exporter",
                 "candlefish:monitoring:Monitoring::monitoring",
                 `candlefish:network:Network::candlefish-${stack}`,
                 "candlefish:operations:MaintenancePage::maintenance-page",

@@ -223,7 +223,7 @@ describe("monitoring: kube-prometheus-stack", () => {
         }
     });
 
-    it("declares PrometheusRule candlefish-runbook-alerts with the eight runbook alerts, severities and for: durations", () => {
+    it("declares PrometheusRule candlefish-runbook-alerts with the runbook alerts (services, database, containers, nodes, RDS, certificates), severities and for: durations", () => {
         const res = find(prod, RULE, "monitoring-candlefish-runbook-alerts");
         const rule = inputs(res);
         assert.equal(rule.metadata.name, "candlefish-runbook-alerts");
@@ -231,9 +231,13 @@ describe("monitoring: kube-prometheus-stack", () => {
         assert.ok(res.options.dependsOn.includes(`${RELEASE}::monitoring-kube-prometheus-stack`), "CRDs first");
         const alerts = rule.spec.groups.flatMap((g: any) => g.rules);
         assert.deepEqual(alerts.map((a: any) => a.alert).sort(), [...ALERT_NAMES].sort());
-        assert.deepEqual(ALERT_NAMES.sort(), [
+        assert.deepEqual([...ALERT_NAMES].sort(), [
+            "CertificateExpiresSoon", "CertificateMetricsMissing", "CertificateRenewalOverdue",
             "DatabaseConnectionFailures", "HighCPUUsage", "HighDatabaseConnections", "HighDiskUsage",
-            "HighErrorRate", "HighLatencyP95", "HighMemoryUsage", "ServiceDown",
+            "HighErrorRate", "HighLatencyP95", "HighMemoryUsage", "LogicalBackupMissing",
+            "NodeHighCPUUsage", "NodeHighDiskUsage", "NodeHighMemoryUsage",
+            "RDSHighCPUUsage", "RDSHighDiskUsage", "RDSHighMemoryUsage", "RDSMetricsMissing",
+            "ServiceDown",
         ]);
         for (const a of alerts) {
             assert.equal(a.labels.severity, CRITICAL_ALERTS.includes(a.alert) ? "critical" : "warning", a.alert);

@@ -207,7 +207,9 @@ describe("plan review: replacements are derived from the providers' sources (iss
         assert.match(lines[2], /^!!! REPLACES A STATEFUL RESOURCE: aws:rds\/instance:Instance database-instance \(database\): forced by dbName; .* Protected: `pulumi up` refuses it until `pulumi state unprotect`\. Not in allowReplacement\.$/);
         assert.match(text.stdout, /^ {2}\+- aws:rds\/instance:Instance database-instance \[dbName\] \(replace: forced by dbName\) {3}<-- STATEFUL \(database\)$/m);
         assert.match(text.stdout, /^ {6}dbName: "candlefish" \u2192 "candlefish2" {3}forces replacement$/m);
-        assert.match(text.stdout, /^Changes: 2 to update, 3 to replace, 0 to create, 0 to delete$/m);
+        // Updated in place: the two connection URLs, and the logical dump's DB_NAME (its file name).
+        assert.match(text.stdout, /^Changes: 3 to update, 3 to replace, 0 to create, 0 to delete$/m);
+        assert.match(text.stdout, /^ {6}spec\.jobTemplate\.spec\.template\.spec\.containers\.0\.env\.2\.value: "candlefish" \u2192 "candlefish2"$/m);
         assert.doesNotMatch(text.stdout, /to update.*\n.*~ aws:rds\/instance/);
     });
 

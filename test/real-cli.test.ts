@@ -200,6 +200,32 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         },
     },
     {
+        key: /^secrets\.jwtSecretRestoreVersionId$/,
+        says: "the JWT secret gets that earlier version's value (no new random value), and the pods roll by themselves",
+        check({ diff }) {
+            assert.ok(diff.changed.some((c) => c.type === "aws:secretsmanager/secretVersion:SecretVersion" && c.name === "secrets-jwt-secret"), JSON.stringify(diff.changed));
+            assert.ok(!diff.changed.some((c) => c.type === "random:index/randomPassword:RandomPassword"), JSON.stringify(diff.changed));
+            for (const s of APP_SERVICES) for (const color of ["blue", "green"]) {
+                const d = diff.changed.find((c) => c.type === DEPLOYMENT && c.name === `${s}-${color}`);
+                assert.deepEqual(d?.paths, ["spec.template.metadata.annotations.checksum/secrets"], `${s}-${color}`);
+            }
+        },
+    },
+    {
+        key: /^cache\.authToken(Version|Strategy)$/,
+        says: "the Redis AUTH token (version) or its update strategy changes on the replication group; a new token reaches the pods through a roll",
+        check({ diff, key }) {
+            const rg = diff.changed.find((c) => c.type === "aws:elasticache/replicationGroup:ReplicationGroup");
+            assert.deepEqual(rg?.paths, [key === "cache.authTokenVersion" ? "authToken" : "authTokenUpdateStrategy"], JSON.stringify(diff.changed));
+            if (key === "cache.authTokenVersion")
+                for (const s of APP_SERVICES) for (const color of ["blue", "green"]) {
+                    const d = diff.changed.find((c) => c.type === DEPLOYMENT && c.name === `${s}-${color}`);
+                    assert.deepEqual(d?.paths, ["spec.template.metadata.annotations.checksum/secrets"], `${s}-${color}`);
+                }
+            else noPodChanges(diff, "a strategy change");
+        },
+    },
+    {
         key: /^secrets\.config\.[A-Z0-9_]+$/,
         says: "the app config secret gets the value (Secrets Manager) and the pods roll",
         check({ diff }) {

@@ -51,7 +51,10 @@ describe("switch: flags", () => {
             grafanaUrl: undefined,
             keepOnInterrupt: true,
             message: "release 42",
+            acceptScanFindings: false,
         });
+        const a = parseArgs([...base, "--accept-scan-findings"]);
+        assert.ok(!a.help && a.acceptScanFindings);
         const d = parseArgs(["--stack=org/staging", "--to=blue"]);
         assert.ok(!d.help);
         if (!d.help) {

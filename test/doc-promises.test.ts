@@ -1,0 +1,119 @@
+// What README.md and docs/RUNBOOK.md promise, held against what the program
+// renders (issue 14, item 17): each sentence below was found to promise more
+// than the code did; it was made true or rewritten, and this file keeps it so.
+// A change to the code that makes one of them false fails here until the
+// docs say what the code does.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { Rendered } from "../plan/render";
+import { ROOT } from "../plan/stackfile";
+import { USAGE } from "../switch/args";
+import { find, inputs, ofType, renderWith } from "./harness";
+
+const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
+const DOCS = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const WEBHOOK = "https://hooks.slack.com/services/T0CANDLE/B0FISH/s3cr3tw3bh00k";
+
+describe("docs promise only what the program does", function () {
+    this.timeout(60000);
+    let prod: Rendered;
+    const runbook = read("docs/RUNBOOK.md");
+    before(async () => {
+        prod = await renderWith("production", [`alerts.slackWebhookUrl=${WEBHOOK}`], {}, { secret: ["alerts"] });
+    });
+
+    it("every https link to a candlefish.ai host names a host the production or staging Ingress serves (no grafana./alerts./status. links)", async () => {
+        const served = new Set<string>();
+        for (const r of [prod, await renderWith("staging")])
+            for (const rule of inputs(find(r, "kubernetes:networking.k8s.io/v1:Ingress", "ingress-ingress")).spec.rules) served.add(rule.host);
+        assert.ok(served.has("candlefish.ai"));
+        const links: string[] = [];
+        for (const f of DOCS) for (const m of read(f).matchAll(/https:\/\/((?:[a-z0-9-]+\.)*candlefish\.ai)\b/g)) links.push(`${f}: ${m[1]}`);
+        assert.ok(links.length > 0, "the docs link the site");
+        for (const l of links) assert.ok(served.has(l.split(": ")[1]), `${l} is linked but not served`);
+    });
+
+    it("warnings go to Slack only and critical alerts to Slack and, once e-mail is turned on, e-mail, as the runbook says", async () => {
+        assert.match(runbook, /\*\*Warning\*\*, routed to Slack only \(no e-mail\)/);
+        assert.match(runbook, /\*\*and\*\*, once e-mail is turned on, e-mail `alerts\.email`[\s\S]{0,80}E-mail is opt-in/);
+        const receivers = (r: Rendered) => {
+            const am = inputs(find(r, "kubernetes:helm.sh/v3:Release", "monitoring-kube-prometheus-stack")).values.alertmanager.config;
+            return Object.fromEntries(am.receivers.map((x: { name: string }) => [x.name, x]));
+        };
+        const mailing = await renderWith(
+            "production",
+            [`alerts.slackWebhookUrl=${WEBHOOK}`, "alerts.email=oncall@candlefish.ai", "alerts.smtp.username=AKIAEXAMPLE", "alerts.smtp.password=example-password"],
+            {},
+            { secret: ["alerts"] },
+        );
+        for (const [r, mail] of [[prod, false], [mailing, true]] as const) {
+            const recv = receivers(r);
+            assert.ok(recv.warning.slack_configs?.length);
+            assert.equal(recv.warning.email_configs, undefined, "a warning e-mail the runbook does not promise");
+            assert.ok(recv.critical.slack_configs?.length);
+            assert.equal(Boolean(recv.critical.email_configs?.length), mail, `critical e-mail with alerts.email ${mail ? "set" : "unset"}`);
+        }
+    });
+
+    it("`kubectl top` works because metrics-server is installed (the EKS add-on)", () => {
+        assert.ok(DOCS.some((f) => read(f).includes("kubectl top pods")));
+        const addons = ofType(prod, "aws:eks/addon:Addon").map((a) => inputs(a).addonName);
+        assert.ok(addons.includes("metrics-server"), `add-ons: ${addons.join(", ")}`);
+    });
+
+    it("the switch workflow checks /api/health on every host of the stack's urls output, as the runbook says", () => {
+        assert.match(runbook, /the switch workflow then curls every host's `\/api\/health`/);
+        const wf = read(".github/workflows/switch.yml");
+        assert.match(wf, /pulumi stack output urls --json/);
+        assert.match(wf, /curl -fsS[^\n]*"\$u\/api\/health"/);
+        assert.ok(prod.outputs.urls, "the stack exports urls");
+    });
+
+    it("the deploy workflow's health checks are the ones the runbook lists", () => {
+        assert.match(runbook, /`https:\/\/staging\.candlefish\.ai\/api\/health` after staging,\s+`https:\/\/candlefish\.ai\/api\/health` and `https:\/\/candlefish\.ai\/` after production/);
+        const curls = [...read(".github/workflows/deploy.yml").matchAll(/curl [^\n]*?(https:\/\/\S+)/g)].map((m) => m[1]);
+        assert.deepEqual(curls, ["https://staging.candlefish.ai/api/health", "https://candlefish.ai/api/health", "https://candlefish.ai/"]);
+    });
+
+    it("the NetworkPolicies are what the runbook describes: default-deny ingress, namespace + platform namespaces admitted, no egress rule", () => {
+        assert.match(runbook, /`default-deny-ingress` denies ingress[\s\S]{0,400}Egress is not restricted/);
+        const policies = ofType(prod, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map(inputs).filter((p) => p.metadata.namespace === "production");
+        assert.deepEqual(policies.map((p) => p.metadata.name).sort(), ["allow-platform-ingress", "default-deny-ingress"]);
+        for (const p of policies) assert.deepEqual(p.spec.policyTypes, ["Ingress"], p.metadata.name);
+    });
+
+    it("people's cluster access is what the runbook says: access entries only, no read-only entry yet", () => {
+        assert.match(runbook, /There is no read-only access entry for people yet/);
+        const cluster = inputs(find(prod, "eks:index:Cluster", "candlefish-maturity-map-production-eks"));
+        assert.equal(cluster.authenticationMode, "API");
+        assert.deepEqual(Object.keys(cluster.accessEntries ?? {}), ["admin"]);
+    });
+
+    it("the secret-restore advice is the config key, not `restore-secret` (which only undeletes a secret)", () => {
+        for (const f of DOCS) assert.doesNotMatch(read(f), /use the runbook's `restore-secret`/, f);
+        assert.match(runbook, /secrets\.jwtSecretRestoreVersionId/);
+        assert.match(read("README.md"), /secrets\.jwtSecretRestoreVersionId/);
+    });
+});
+
+describe("the pre-deployment checklist's gates exist as the runbook says", () => {
+    it("> 80% coverage: npm run coverage:check fails below 80% statements, lines and branches, over the suite npm test runs", () => {
+        const pkg = JSON.parse(read("package.json"));
+        const check: string = pkg.scripts["coverage:check"];
+        assert.match(check, /c8 --check-coverage/);
+        for (const metric of ["statements", "lines", "branches"]) {
+            const m = new RegExp(`--${metric} (\\d+(?:\\.\\d+)?)`).exec(check);
+            assert.ok(m && Number(m[1]) > 80, `${metric}: ${m?.[1]}`);
+        }
+        // The same mocha run as npm test, with its type-check first.
+        assert.ok(check.includes('mocha "dist/test/**/*.test.js"') && pkg.scripts.test.includes('mocha "dist/test/**/*.test.js"'));
+        assert.ok(check.startsWith("tsc --noEmit -p . && node scripts/build.js && "));
+        assert.match(read("docs/RUNBOOK.md"), /`npm run coverage:check`/);
+    });
+
+    it("no critical vulnerabilities: the switch's usage and docs name the scan check and its override", () => {
+        assert.match(USAGE, /--accept-scan-findings/);
+        assert.match(read("docs/SWITCH.md"), /ECR scan[\s\S]*--accept-scan-findings/);
+    });
+});
