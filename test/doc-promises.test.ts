@@ -76,24 +76,28 @@ describe("docs promise only what the program does", function () {
         assert.deepEqual(curls, ["https://staging.candlefish.ai/api/health", "https://candlefish.ai/api/health", "https://candlefish.ai/"]);
     });
 
-    it("the NetworkPolicies are what the runbook describes: default-deny ingress, namespace + platform namespaces admitted, no egress rule", () => {
-        assert.match(runbook, /`default-deny-ingress` denies ingress[\s\S]{0,400}Egress is not restricted/);
+    it("the NetworkPolicies are what the runbook describes: default-deny both ways, DNS, one allow policy per workload, nothing to the metadata address", () => {
+        assert.match(runbook, /`default-deny-ingress` and\s+`default-deny-egress` deny all traffic[\s\S]{0,400}No rule admits 169\.254\.169\.254/);
         const policies = ofType(prod, "kubernetes:networking.k8s.io/v1:NetworkPolicy").map(inputs).filter((p) => p.metadata.namespace === "production");
-        assert.deepEqual(policies.map((p) => p.metadata.name).sort(), ["allow-platform-ingress", "default-deny-ingress"]);
-        for (const p of policies) assert.deepEqual(p.spec.policyTypes, ["Ingress"], p.metadata.name);
+        const names = policies.map((p) => p.metadata.name);
+        for (const n of ["default-deny-ingress", "default-deny-egress", "allow-dns-egress"]) assert.ok(names.includes(n), n);
+        for (const n of names) assert.match(n, /^(default-deny-(ingress|egress)|allow-[a-z0-9-]+)$/, n);
+        assert.doesNotMatch(JSON.stringify(policies), /169\.254\.169\.254\/32"\s*}\s*}\s*\]/, "no rule admits the metadata address alone");
     });
 
-    it("people's cluster access is what the runbook says: access entries only, no read-only entry yet", () => {
-        assert.match(runbook, /There is no read-only access entry for people yet/);
+    it("people's cluster access is what the runbook says: access entries only, a read-only entry for people", () => {
+        assert.match(runbook, /\*\*Humans\*\* read the cluster through the role `cluster\.readOnlyRoleArn` \(EKS access policy `AmazonEKSViewPolicy`\)/);
         const cluster = inputs(find(prod, "eks:index:Cluster", "candlefish-maturity-map-production-eks"));
         assert.equal(cluster.authenticationMode, "API");
-        assert.deepEqual(Object.keys(cluster.accessEntries ?? {}), ["admin"]);
+        assert.equal(cluster.accessEntries, undefined, "entries are declared as aws.eks.AccessEntry, not through the component");
+        const entries = ofType(prod, "aws:eks/accessEntry:AccessEntry").map((e) => e.name).sort();
+        assert.deepEqual(entries, ["admin", "deploy", "read-only"].map((n) => `candlefish-maturity-map-production-eks-${n}`).sort());
     });
 
     it("the secret-restore advice is the config key, not `restore-secret` (which only undeletes a secret)", () => {
         for (const f of DOCS) assert.doesNotMatch(read(f), /use the runbook's `restore-secret`/, f);
         assert.match(runbook, /secrets\.jwtSecretRestoreVersionId/);
-        assert.match(read("README.md"), /secrets\.jwtSecretRestoreVersionId/);
+        assert.match(read("docs/PLATFORM.md"), /secrets\.jwtSecretRestoreVersionId/);
     });
 });
 
