@@ -7,9 +7,19 @@
 //
 // (The other large cost, the SDK formatting a JavaScript stack for every
 // resource and promise, is switched off by plan/render.ts for tests and plan
-// alike.) Only the command (scripts/plan.js) installs this, before the SDK
-// loads; tests see the SDK unmodified.
+// alike.) A dynamic resource's provider is not serialized at all: its
+// `__provider` input says so (OFFLINE_PROVIDER_TEXT). Only the command
+// (scripts/plan.js) installs this, before the SDK loads; tests see the SDK
+// unmodified.
 import * as path from "path";
+
+/**
+ * What a dynamic resource's `__provider` input holds in the offline plan: the
+ * engine serializes the provider's code at deploy time; the plan never runs it,
+ * and serializing it (TypeScript's parser plus a walk of the closure) was a
+ * third of the plan's time once the promotion gates existed (docs/BENCHMARK.md).
+ */
+export const OFFLINE_PROVIDER_TEXT = "(the dynamic provider's code: serialized by the engine at deploy time, not by the offline plan)";
 
 /** Modules @pulumi/pulumi requires eagerly but only function serialization uses. */
 const DEFERRED = new Set(["typescript", "@npmcli/arborist"]);
@@ -44,6 +54,10 @@ export function deferUnusedSdkModules(): void {
     const Module = require("module") as { _load(request: string, parent: { filename?: string } | undefined, isMain: boolean): unknown };
     const load = Module._load;
     Module._load = function (this: unknown, request, parent, isMain) {
+        // pulumi.dynamic.Resource serializes its provider through this module (dynamic/index.js).
+        if (request === "../runtime/closure/serializeClosure" && parent?.filename?.includes(`${sdkDir}dynamic${path.sep}`)) {
+            return { serializeFunction: async () => ({ text: OFFLINE_PROVIDER_TEXT, containsSecrets: false }) };
+        }
         if (DEFERRED.has(request) && parent?.filename?.includes(sdkDir)) {
             try {
                 // Defer only what exists: a missing module must fail where the SDK expects it (it has fallbacks).

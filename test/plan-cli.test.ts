@@ -5,6 +5,7 @@
 // Most cases call main() in-process; two spawn the real command.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
+import { OFFLINE_PROVIDER_TEXT } from "../plan/fast";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -662,6 +663,18 @@ describe("plan command end to end (spawned)", function () {
         // Only the preload's own top-level write, before the plan started, may reach stdout.
         assert.equal(r.stdout.slice(0, r.stdout.indexOf("{")), "NOISE at load\n");
         assert.match(r.stderr, /NOISE from the program/);
+    });
+
+    it("the promotion gates' provider code is not serialized by the offline plan (the engine does it at deploy time), and TypeScript is never loaded", () => {
+        // Report which modules loaded, from inside the plan process, after it finishes.
+        const probe = path.join(tmpdir(), "probe-modules.js");
+        fs.writeFileSync(probe, "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache).filter((f) => /node_modules[\\\\/]typescript[\\\\/]/.test(f)).length) + '\\n'));\n");
+        const r = spawnSync(process.execPath, ["-r", probe, launcher, "--stack", "production", "--json"], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr);
+        const gates = (JSON.parse(r.stdout).resources as any[]).filter((x) => x.type === "pulumi-nodejs:dynamic/candlefish:Resource");
+        assert.equal(gates.length, 4);
+        for (const g of gates) assert.equal(g.inputs.__provider, OFFLINE_PROVIDER_TEXT, g.name);
+        assert.match(r.stderr, /\nLOADED 0\n/, "TypeScript was loaded by the plan command");
     });
 
     it("an unknown stack exits 2 with nothing on stdout", () => {
