@@ -14,7 +14,7 @@ import * as YAML from "yaml";
 import { ROOT } from "../plan/stackfile";
 import { distance } from "../config/schema";
 
-// ajv is in node_modules through @kubernetes-models/validate (a dev dependency).
+// ajv 8.20.0: a direct dev dependency (the JSON-schema validator Helm's values.schema.json checks need).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Ajv = require("ajv").default;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
