@@ -10,7 +10,6 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { main } from "../plan/cli";
 import { ROOT } from "../plan/stackfile";
 import { PROJECT } from "../config/source";
 import { writeSyntheticStack } from "../bench/synthetic";
@@ -20,7 +19,7 @@ import { BLUE_GREEN_POLICIES } from "../policies/blue-green";
 import { RULE_NAME, THRESHOLDS, percent } from "../components/alert-rules";
 import { DEFAULT_DRAIN, DEFAULT_PROMOTION } from "../config/services";
 import { docCommands } from "./doc-commands";
-import { ofType, renderStack } from "./harness";
+import { ofType, plan, renderStack } from "./harness";
 
 /** The pages checked: the README and every page under docs/. */
 const PAGES = ["README.md", ...fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -38,17 +37,6 @@ function figures(file: string, re: RegExp): RegExpExecArray[] {
     return ms;
 }
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-async function plan(...argv: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-    return { code, stdout, stderr };
-}
 async function resourceCount(...argv: string[]): Promise<number> {
     const r = await plan(...argv, "--json");
     assert.equal(r.code, 0, r.stderr);

@@ -7,6 +7,7 @@ import { RecordedResource, Rendered, render, reveal } from "../plan/render";
 import { loadStack } from "../plan/stackfile";
 import { mocks } from "../plan/mocks";
 import { PROJECT } from "../config/source";
+import { main as planMain } from "../plan/cli";
 
 export { diffRenders } from "../plan/diff";
 
@@ -183,3 +184,18 @@ export const SERVICES = ["candlefish-website", "rtpm-api", "nanda-api", "otter-g
 export const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
 export const SERVICE = "kubernetes:core/v1:Service";
 export const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
+
+/** What one in-process run of the plan command printed, and its exit code. */
+export interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs the plan command (`npm run plan -- <argv>`) in this process, capturing stdout and stderr. */
+export async function plan(...argv: string[]): Promise<Run> {
+    let stdout = "";
+    let stderr = "";
+    const code = await planMain(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
+    return { code, stdout, stderr };
+}

@@ -10,26 +10,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { UsageError, main, parseArgs } from "../plan/cli";
+import { UsageError, parseArgs } from "../plan/cli";
 import { OUT_MARKER, apiVersionOf, kubernetesObjects } from "../plan/out";
 import { formatDiff, formatPolicy, planDocument, scrubbed, statefulKind } from "../plan/summary";
 import { Rendered, Secret } from "../plan/render";
 import { ROOT, SECURE_PLACEHOLDER, readStack } from "../plan/stackfile";
 import { PROJECT } from "../config/source";
-import { DEPLOYMENT, SERVICE, SERVICES, brief, renderStack } from "./harness";
+import { brief, DEPLOYMENT, plan, renderStack, Run, SERVICE, SERVICES } from "./harness";
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-async function plan(...argv: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-    return { code, stdout, stderr };
-}
 
 /** A failed run: the exit code, empty stdout, and stderr naming `what`. */
 function assertRejected(r: Run, code: number, ...what: (string | RegExp)[]): void {

@@ -9,7 +9,6 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main } from "../plan/cli";
 import { RecordedResource } from "../plan/render";
 import { ROOT, applySet, readStack } from "../plan/stackfile";
 import { forceNewData, replacementOf } from "../plan/replace";
@@ -17,20 +16,8 @@ import { valueAt } from "../plan/diff";
 import { ConfigError, ConfigSource, PROJECT, parseConfig } from "../config";
 import { SECRET_PATHS } from "../config/source";
 import { SERVICE_CATALOG } from "../config/services";
-import { parseWith, renderStack } from "./harness";
+import { parseWith, plan, renderStack } from "./harness";
 
-interface Run {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
-
-async function plan(...argv: string[]): Promise<Run> {
-    let stdout = "";
-    let stderr = "";
-    const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t) });
-    return { code, stdout, stderr };
-}
 
 const prodActive = () => readStack("production").values[`${PROJECT}:activeColor`] as string;
 const other = (c: string) => (c === "blue" ? "green" : "blue");
