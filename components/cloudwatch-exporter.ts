@@ -17,7 +17,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as YAML from "yaml";
 import { CLOUDWATCH_EXPORTER } from "./alert-rules";
-import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import { irsaRole } from "./irsa";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 
 /** Pinned. Enhanced metrics (RDS AllocatedStorage) exist from v0.64.0 (its CHANGELOG, #1795). */
@@ -77,23 +77,17 @@ export class CloudWatchExporter extends pulumi.ComponentResource {
     constructor(name: string, args: CloudWatchExporterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("candlefish:monitoring:CloudWatchExporter", name, {}, opts);
         const labels = { app: CLOUDWATCH_EXPORTER, "app.kubernetes.io/name": CLOUDWATCH_EXPORTER, "app.kubernetes.io/part-of": "candlefish-maturity-map" };
-        const ns = pulumi.output(args.namespace);
 
         // IRSA: only this service account assumes the role, and the role can only read.
-        this.role = new aws.iam.Role(
+        this.role = irsaRole(
             `${name}-irsa`,
             {
-                name: `candlefish-${args.stack}-cloudwatch-exporter`,
+                roleName: `candlefish-${args.stack}-cloudwatch-exporter`,
                 description: `CloudWatch exporter of the ${args.stack} cluster: read RDS metrics`,
-                assumeRolePolicy: ns.apply((n) => irsaTrustPolicy(args.oidcProviderArn, args.oidcProviderUrl, serviceAccountSubject(n, CLOUDWATCH_EXPORTER))),
-                tags: args.tags,
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-irsa`,
-            {
-                role: this.role.name,
+                oidcProviderArn: args.oidcProviderArn,
+                oidcProviderUrl: args.oidcProviderUrl,
+                namespace: args.namespace,
+                serviceAccount: CLOUDWATCH_EXPORTER,
                 policy: JSON.stringify({
                     Version: "2012-10-17",
                     Statement: [
@@ -109,8 +103,9 @@ export class CloudWatchExporter extends pulumi.ComponentResource {
                         },
                     ],
                 }),
+                tags: args.tags,
             },
-            { parent: this },
+            this,
         );
 
         const sa = new k8s.core.v1.ServiceAccount(

@@ -20,7 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type { LogicalDumpConfig } from "../config/data";
-import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import { irsaRole } from "./irsa";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 
 /** The CronJob's fixed name (`kubectl create job --from=cronjob/postgres-logical-backup ...`). */
@@ -84,22 +84,15 @@ export class LogicalBackup extends pulumi.ComponentResource {
         const cfg = args.settings;
         const labels = { app: LOGICAL_BACKUP, "app.kubernetes.io/name": LOGICAL_BACKUP, "app.kubernetes.io/part-of": "candlefish-maturity-map" };
 
-        this.role = new aws.iam.Role(
+        this.role = irsaRole(
             `${name}-irsa`,
             {
-                name: `candlefish-${args.stack}-logical-backup`,
+                roleName: `candlefish-${args.stack}-logical-backup`,
                 description: `pg_dump of the ${args.stack} database: put objects under ${DUMP_PREFIX} of the backups bucket`,
-                assumeRolePolicy: pulumi
-                    .output(args.namespace)
-                    .apply((ns) => irsaTrustPolicy(args.oidcProviderArn, args.oidcProviderUrl, serviceAccountSubject(ns, LOGICAL_BACKUP))),
-                tags: args.tags,
-            },
-            { parent: this },
-        );
-        new aws.iam.RolePolicy(
-            `${name}-irsa`,
-            {
-                role: this.role.name,
+                oidcProviderArn: args.oidcProviderArn,
+                oidcProviderUrl: args.oidcProviderUrl,
+                namespace: args.namespace,
+                serviceAccount: LOGICAL_BACKUP,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
                     Statement: [
@@ -119,8 +112,9 @@ export class LogicalBackup extends pulumi.ComponentResource {
                         },
                     ],
                 }),
+                tags: args.tags,
             },
-            { parent: this },
+            this,
         );
         const sa = new k8s.core.v1.ServiceAccount(
             `${name}-sa`,

@@ -14,7 +14,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { SecretsConfig } from "../config/data";
-import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import { irsaRole } from "./irsa";
 import type { DatabaseCredentials } from "./database-roles";
 
 // ---------------------------------------------------------------------------
@@ -258,26 +258,17 @@ export class SecretDelivery extends pulumi.ComponentResource {
 
         // IRSA: only the reader service account may assume the role ...
         const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-        this.role = new aws.iam.Role(
-            `${name}-irsa`,
-            {
-                name: `candlefish-${args.stack}-external-secrets`,
-                description: `External Secrets Operator: read ${sec.prefix}* for the ${args.stack} cluster`,
-                assumeRolePolicy: irsaTrustPolicy(
-                    args.oidcProviderArn,
-                    args.oidcProviderUrl,
-                    serviceAccountSubject(ESO_NAMESPACE, SECRETS_READER_SERVICE_ACCOUNT),
-                ),
-                tags,
-            },
-            { parent: this },
-        );
         // ... and it reads candlefish/<stack>/* plus the database's own master
         // secret, and decrypts with the secrets key through Secrets Manager only.
-        new aws.iam.RolePolicy(
+        this.role = irsaRole(
             `${name}-irsa`,
             {
-                role: this.role.name,
+                roleName: `candlefish-${args.stack}-external-secrets`,
+                description: `External Secrets Operator: read ${sec.prefix}* for the ${args.stack} cluster`,
+                oidcProviderArn: args.oidcProviderArn,
+                oidcProviderUrl: args.oidcProviderUrl,
+                namespace: ESO_NAMESPACE,
+                serviceAccount: SECRETS_READER_SERVICE_ACCOUNT,
                 policy: pulumi.jsonStringify({
                     Version: "2012-10-17",
                     Statement: [
@@ -296,8 +287,9 @@ export class SecretDelivery extends pulumi.ComponentResource {
                         },
                     ],
                 }),
+                tags,
             },
-            { parent: this },
+            this,
         );
 
         const ns = new k8s.core.v1.Namespace(
