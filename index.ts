@@ -67,10 +67,11 @@ async function main() {
         const migration = config.migrations.find((m) => m.service === svc.name);
         // Per service: only the secrets it lists (services.<name>.secrets).
         const secretEnv = delivery.secretEnvFor(svc.secrets);
+        const secretFiles = delivery.secretFilesFor(svc.secrets);
         const migrations = migration
             ? new Migrations(
                   `${svc.name}-migrations`,
-                  { service: svc, migration, namespace: ns.name, repository, secretEnv, deployedTags: migratedBefore(svc.name), after: delivery.ready },
+                  { service: svc, migration, namespace: ns.name, repository, secretEnv, secretFiles, deployedTags: migratedBefore(svc.name), after: delivery.ready },
                   afterNetwork,
               )
             : undefined;
@@ -82,6 +83,7 @@ async function main() {
                 repository,
                 env: modeEnv,
                 secretEnv,
+                secretFiles,
                 // A rotated or restored secret rolls both colors (no `kubectl rollout restart`).
                 podAnnotations: { "checksum/secrets": delivery.rotationChecksum },
                 // Each color waits for what the foundation readies first (the database logins), and for its own image's migration Job.

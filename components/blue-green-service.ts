@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { COLORS, Color, ServiceConfig, otherColor } from "../config";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 import { PromotionGate, PromotionGates } from "./promotion-gate";
+import { NO_POD_FILES, PodFiles } from "./rds-ca";
 
 /** Environment variables taken from Kubernetes Secrets: variable name -> Secret name and key. */
 export type SecretEnv = Record<string, { readonly secretName: pulumi.Input<string>; readonly key: pulumi.Input<string> }>;
@@ -28,6 +29,8 @@ export interface BlueGreenServiceArgs {
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment taken from Kubernetes Secrets, for both colors. */
     readonly secretEnv?: SecretEnv;
+    /** Files that environment names, mounted read-only in both colors (the RDS root CAs of DATABASE_URL's sslrootcert). */
+    readonly secretFiles?: PodFiles;
     /** Pod-template annotations for both colors (e.g. a checksum that rolls pods when a secret rotates). */
     readonly podAnnotations?: Record<string, pulumi.Input<string>>;
     /** Per color: resources the Deployment must wait for (e.g. that color's migration Job). */
@@ -131,6 +134,7 @@ export class BlueGreenService extends pulumi.ComponentResource {
                 ...spec.featureFlags, // runbook "Feature Flags": on this color only
             };
             const writable = WRITABLE_PATHS[svc.name] ?? ["/tmp"];
+            const files = args.secretFiles ?? NO_POD_FILES;
 
             deployments[color] = new k8s.apps.v1.Deployment(
                 `${svc.name}-${color}`,
@@ -187,10 +191,10 @@ export class BlueGreenService extends pulumi.ComponentResource {
                                         // Keep serving while the endpoint is removed from every Service and
                                         // load balancer; a sleep action needs no shell in the image.
                                         ...(svc.drain.preStopSeconds > 0 ? { lifecycle: { preStop: { sleep: { seconds: svc.drain.preStopSeconds } } } } : {}),
-                                        volumeMounts: writable.map((p, i) => ({ name: `writable-${i}`, mountPath: p })),
+                                        volumeMounts: [...writable.map((p, i) => ({ name: `writable-${i}`, mountPath: p })), ...files.mounts],
                                     },
                                 ],
-                                volumes: writable.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: "256Mi" } })),
+                                volumes: [...writable.map((_, i) => ({ name: `writable-${i}`, emptyDir: { sizeLimit: "256Mi" } })), ...files.volumes],
                             },
                         },
                     },

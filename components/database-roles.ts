@@ -38,6 +38,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
 import { Destination, networkPolicy, tcp } from "./network-policies";
+import { PodFiles, RDS_CA } from "./rds-ca";
 
 /** The NOLOGIN group role per purpose: it holds the privileges (and, for the app, owns the schema's objects). */
 export const DB_ROLES = { app: "candlefish_app", monitor: "candlefish_monitor" } as const;
@@ -242,6 +243,8 @@ export interface DatabaseRolesArgs {
     readonly credentials: DatabaseCredentials;
     /** `database.credentialsVersion`, so a bump re-runs the Job. */
     readonly version: number;
+    /** The RDS root CAs (components/rds-ca.ts): psql verifies the server (PGSSLMODE verify-full) against them. */
+    readonly rdsCa: PodFiles;
 }
 
 export const ROLES_CONFIGMAP = "candlefish-db-roles";
@@ -317,8 +320,10 @@ export class DatabaseRoles extends pulumi.ComponentResource {
                                         { name: "PGHOST", value: args.database.address },
                                         { name: "PGPORT", value: String(args.database.port) },
                                         { name: "PGDATABASE", value: args.database.dbName },
-                                        // TLS as the parameter group demands (rds.force_ssl); see docs/DATABASE.md for verify-full.
-                                        { name: "PGSSLMODE", value: "require" },
+                                        // TLS as the parameter group demands (rds.force_ssl), and the server proven to be
+                                        // the instance: its certificate chains to an RDS root and names PGHOST.
+                                        { name: "PGSSLMODE", value: "verify-full" },
+                                        { name: "PGSSLROOTCERT", value: RDS_CA.file },
                                         { name: "PGCONNECT_TIMEOUT", value: "10" },
                                         { name: "PGAPPNAME", value: "candlefish-db-roles" },
                                         { name: "HOME", value: "/tmp" },
@@ -331,12 +336,14 @@ export class DatabaseRoles extends pulumi.ComponentResource {
                                     volumeMounts: [
                                         { name: "sql", mountPath: "/sql", readOnly: true },
                                         { name: "tmp", mountPath: "/tmp" },
+                                        ...args.rdsCa.mounts,
                                     ],
                                 },
                             ],
                             volumes: [
                                 { name: "sql", configMap: { name: script.metadata.name } },
                                 { name: "tmp", emptyDir: { sizeLimit: "16Mi" } },
+                                ...args.rdsCa.volumes,
                             ],
                         },
                     },

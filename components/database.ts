@@ -192,6 +192,8 @@ export class Database extends pulumi.ComponentResource {
                 monitoringRoleArn,
                 enabledCloudwatchLogsExports: ["postgresql", "upgrade"], // FSBP RDS.9
                 iamDatabaseAuthenticationEnabled: true, // FSBP RDS.10
+                // Named, not left to RDS's default: the pods verify the server against this CA's root (components/rds-ca.ts).
+                caCertIdentifier: cfg.caCertIdentifier,
                 autoMinorVersionUpgrade: true, // FSBP RDS.13
                 allowMajorVersionUpgrade: false,
                 applyImmediately: false,

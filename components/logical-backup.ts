@@ -22,6 +22,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { LogicalDumpConfig } from "../config/data";
 import { irsaRole } from "./irsa";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+import type { PodFiles } from "./rds-ca";
 
 /** The CronJob's fixed name (`kubectl create job --from=cronjob/postgres-logical-backup ...`). */
 export const LOGICAL_BACKUP = "postgres-logical-backup";
@@ -59,8 +60,8 @@ export interface LogicalBackupArgs {
     readonly settings: LogicalDumpConfig;
     /** The database name (the dump file's name). */
     readonly dbName: string;
-    /** The Secret and key holding DATABASE_URL. */
-    readonly databaseUrl: { readonly secretName: pulumi.Input<string>; readonly key: string };
+    /** The Secret and key holding DATABASE_URL, and the files it names (the RDS root CAs of sslrootcert). */
+    readonly databaseUrl: { readonly secretName: pulumi.Input<string>; readonly key: string; readonly files: PodFiles };
     /** The backups bucket and its KMS key. */
     readonly bucketName: pulumi.Input<string>;
     readonly bucketArn: pulumi.Input<string>;
@@ -161,7 +162,7 @@ export class LogicalBackup extends pulumi.ComponentResource {
                                                 { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: args.databaseUrl.secretName, key: args.databaseUrl.key } } },
                                                 { name: "PGCONNECT_TIMEOUT", value: "30" },
                                             ],
-                                            volumeMounts: mount,
+                                            volumeMounts: [...mount, ...args.databaseUrl.files.mounts],
                                             resources,
                                             securityContext: restrictedContainerSecurity(),
                                         },
@@ -196,6 +197,7 @@ export class LogicalBackup extends pulumi.ComponentResource {
                                             },
                                         },
                                         { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
+                                        ...args.databaseUrl.files.volumes,
                                     ],
                                 },
                             },

@@ -33,6 +33,7 @@ import { COLORS, Color, ServiceConfig } from "../config";
 import { MigrationSpec } from "../config/operations";
 import { RUN_AS_USER, SecretEnv, containerEnv, imageRef, serviceResources } from "./blue-green-service";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+import { NO_POD_FILES, PodFiles } from "./rds-ca";
 
 export interface MigrationsArgs {
     /** The service whose colors' images carry the migrations. */
@@ -52,6 +53,8 @@ export interface MigrationsArgs {
     readonly env?: Record<string, pulumi.Input<string>>;
     /** Environment from Kubernetes Secrets (DATABASE_URL, ...), as the Deployments get it. */
     readonly secretEnv?: SecretEnv;
+    /** Files that environment names (the RDS root CAs), mounted as in the Deployments. */
+    readonly secretFiles?: PodFiles;
     /** Labels added to the Jobs and their pods. */
     readonly labels?: Record<string, string>;
     /** Image tags this service ran in the stack's last deployment (from its promotionState); none on a first deploy. */
@@ -157,6 +160,7 @@ export class Migrations extends pulumi.ComponentResource {
         const ordered = [live, ...tags.filter((t) => t !== live)].filter((t) => !skipped.includes(t));
         const names = migrationJobNames(svc.name, ordered);
         const env: Record<string, pulumi.Input<string>> = { ...svc.env, ...args.env };
+        const files = args.secretFiles ?? NO_POD_FILES;
 
         const byTag = new Map<string, k8s.batch.v1.Job>();
         for (const [tag, jobName] of names) {
@@ -208,10 +212,10 @@ export class Migrations extends pulumi.ComponentResource {
                                             env: containerEnv(env, args.secretEnv),
                                             resources: serviceResources(svc),
                                             securityContext: restrictedContainerSecurity(),
-                                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, ...files.mounts],
                                         },
                                     ],
-                                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }],
+                                    volumes: [{ name: "tmp", emptyDir: { sizeLimit: "256Mi" } }, ...files.volumes],
                                 },
                             },
                         },

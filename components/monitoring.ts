@@ -9,6 +9,7 @@ import { AlertsConfig, MonitoringConfig } from "../config/platform";
 import { POSTGRES_EXPORTER, REDIS_EXPORTER, RULE_NAME, RuleGroup, runbookAlertGroups } from "./alert-rules";
 import { dashboards } from "./dashboards";
 import { restrictedContainerSecurity, restrictedPodSecurity } from "./pod-security";
+import { NO_POD_FILES, PodFiles } from "./rds-ca";
 
 /** kube-prometheus-stack (prometheus-community), pinned. */
 export const KUBE_PROMETHEUS_STACK_VERSION = "65.1.1";
@@ -46,8 +47,10 @@ const METRICS_LABEL = "candlefish.ai/metrics";
 export interface ExporterSecretRef {
     /** Secret name (delivered by External Secrets). */
     readonly secretName: pulumi.Input<string>;
-    /** Key holding the URL: postgresql://user:pass@host:5432/db?sslmode=require, or rediss://:token@host:6379/0. */
+    /** Key holding the URL: postgresql://user:pass@host:5432/db?sslmode=verify-full&sslrootcert=..., or rediss://:token@host:6379/0. */
     readonly key: string;
+    /** Files the URL names (the RDS root CAs of sslrootcert), mounted into the exporter. */
+    readonly files?: PodFiles;
     /** Changes when the credentials rotate: the pod annotation `checksum/secrets`, so the exporter rolls to them. */
     readonly rotationChecksum?: pulumi.Input<string>;
 }
@@ -142,7 +145,7 @@ export function alertmanagerConfig(alerts: AlertsConfig): Record<string, unknown
     };
 }
 
-/** The exporters run as nobody; they mount no volumes, so no fsGroup. */
+/** The exporters run as nobody; they write no volume (the RDS CA is a world-readable ConfigMap file), so no fsGroup. */
 const EXPORTER_UID = 65534;
 
 export class Monitoring extends pulumi.ComponentResource {
@@ -413,7 +416,7 @@ export class Monitoring extends pulumi.ComponentResource {
         if (args.postgres) {
             this.exporter(name, POSTGRES_EXPORTER, appNs, POSTGRES_EXPORTER_IMAGE, POSTGRES_EXPORTER_PORT, [
                 { name: "DATA_SOURCE_NAME", valueFrom: { secretKeyRef: { name: args.postgres.secretName, key: args.postgres.key } } },
-            ], afterCrds, args.postgres.rotationChecksum);
+            ], afterCrds, args.postgres.rotationChecksum, args.postgres.files);
         }
         if (args.redis) {
             this.exporter(name, REDIS_EXPORTER, appNs, REDIS_EXPORTER_IMAGE, REDIS_EXPORTER_PORT, [
@@ -451,6 +454,7 @@ export class Monitoring extends pulumi.ComponentResource {
         env: k8s.types.input.core.v1.EnvVar[],
         crdOpts: pulumi.CustomResourceOptions,
         rotationChecksum?: pulumi.Input<string>,
+        files: PodFiles = NO_POD_FILES,
     ): void {
         const labels = { app, "app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "candlefish-maturity-map" };
         new k8s.apps.v1.Deployment(
@@ -475,8 +479,10 @@ export class Monitoring extends pulumi.ComponentResource {
                                     readinessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/", port: "metrics" }, periodSeconds: 30 },
                                     securityContext: restrictedContainerSecurity(),
+                                    ...(files.mounts.length ? { volumeMounts: files.mounts } : {}),
                                 },
                             ],
+                            ...(files.volumes.length ? { volumes: files.volumes } : {}),
                         },
                     },
                 },

@@ -15,6 +15,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
 import type { SecretsConfig } from "../config/data";
 import { irsaRole } from "./irsa";
+import { VERIFY_FULL_PARAMS } from "./rds-ca";
 import type { DatabaseCredentials } from "./database-roles";
 
 // ---------------------------------------------------------------------------
@@ -402,7 +403,9 @@ export class SecretDelivery extends pulumi.ComponentResource {
             );
 
         // A login of the program's own ({username, password} of candlefish/<stack>/database-<purpose>)
-        // as DATABASE_URL; TLS is required by the parameter group.
+        // as DATABASE_URL. TLS is required by the parameter group; verify-full checks the server's
+        // certificate against the RDS roots mounted at sslrootcert (components/rds-ca.ts) and its
+        // name against the instance endpoint the URL dials.
         const login = (secretName: string) => ({
             data: [
                 { secretKey: "username", remoteRef: { key: secretName, property: "username" } },
@@ -410,7 +413,7 @@ export class SecretDelivery extends pulumi.ComponentResource {
             ],
         });
         const databaseUrl = {
-            DATABASE_URL: pulumi.interpolate`postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@${args.database.address}:${args.database.port}/${args.database.dbName}?sslmode=require`,
+            DATABASE_URL: pulumi.interpolate`postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@${args.database.address}:${args.database.port}/${args.database.dbName}?${VERIFY_FULL_PARAMS}`,
         };
         const creds = args.database.credentials;
         const externalSecrets = {

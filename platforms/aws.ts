@@ -19,7 +19,8 @@ import { planServices, registryIssues } from "../config/bootstrap";
 import { Network } from "../components/network";
 import { Cluster } from "../components/cluster";
 import { Registry } from "../components/registry";
-import { AppSecrets, K8S_SECRETS, SecretDelivery } from "../components/secrets";
+import { AppSecrets, ENV_OF, K8S_SECRETS, SecretDelivery } from "../components/secrets";
+import { NO_POD_FILES, PodFiles, RdsCaBundle } from "../components/rds-ca";
 import { Database, instanceIdentifier } from "../components/database";
 import { DatabaseCredentials, DatabaseRoles } from "../components/database-roles";
 import { Cache } from "../components/cache";
@@ -170,6 +171,8 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
     let delivery: SecretDelivery | undefined;
     /** The role Job: the program's own database logins exist once it has run. */
     let databaseReady: pulumi.Resource[] = [];
+    /** The RDS root CAs' volume and mount, for every pod that connects to the database. */
+    let rdsCaFiles: PodFiles = NO_POD_FILES;
 
     return {
         platform: "aws",
@@ -201,6 +204,9 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 tags: config.tags,
             }, { ...inClusterAndAws, dependsOn: [ns] });
             delivery = d;
+            // Every database client verifies the server against the region's RDS roots (sslmode=verify-full).
+            const rdsCa = new RdsCaBundle("rds-ca", { namespace: ns.name, region: config.region }, { ...inCluster, dependsOn: [ns] });
+            rdsCaFiles = rdsCa.podFiles;
             // The logins exist in PostgreSQL, with their current passwords, before any app pod or migration starts.
             // The Job's pods reach the database and nothing else (its own NetworkPolicy, in place before it runs).
             const roles = new DatabaseRoles("database-roles", {
@@ -215,9 +221,15 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 adminSecretName: d.databaseSecretNames.admin,
                 credentials: dbCredentials,
                 version: config.database.credentialsVersion,
+                rdsCa: rdsCa.podFiles,
             }, { ...inCluster, dependsOn: [ns] });
             databaseReady = [roles.job];
-            return { secretEnvFor: (names) => d.secretEnvFor(names), rotationChecksum: d.rotationChecksum, ready: [roles.job] };
+            return {
+                secretEnvFor: (names) => d.secretEnvFor(names),
+                secretFilesFor: (names) => (names.includes(ENV_OF.database.env) ? rdsCa.podFiles : NO_POD_FILES),
+                rotationChecksum: d.rotationChecksum,
+                ready: [roles.job],
+            };
         },
 
         // In-cluster platform (issue "In-cluster platform"): TLS, ingress + DNS, monitoring.
@@ -269,7 +281,7 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 monitoring: config.monitoring,
                 alerts: config.alerts,
                 // The postgres exporter logs in as its own pg_monitor login, once the role Job made it.
-                postgres: { secretName: delivery.databaseSecretNames.monitor, key: "DATABASE_URL", rotationChecksum: delivery.monitorChecksum },
+                postgres: { secretName: delivery.databaseSecretNames.monitor, key: "DATABASE_URL", rotationChecksum: delivery.monitorChecksum, files: rdsCaFiles },
                 // The redis exporter reads the same Secret rtpm-api gets.
                 redis: { secretName: K8S_SECRETS.redis, key: "REDIS_URL" },
                 rds: { memoryBytes: config.database.memoryGiB * 2 ** 30 },
@@ -298,7 +310,7 @@ export async function awsFoundation(config: AwsStackConfig, running: ReadonlySet
                 region: config.region,
                 settings: config.backups.logicalDump,
                 dbName: config.database.dbName,
-                databaseUrl: { secretName: K8S_SECRETS.database, key: "DATABASE_URL" },
+                databaseUrl: { secretName: K8S_SECRETS.database, key: "DATABASE_URL", files: rdsCaFiles },
                 bucketName: backups.bucketName,
                 bucketArn: backups.bucketArn,
                 kmsKeyArn: backups.kmsKey.arn,

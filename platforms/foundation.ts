@@ -9,6 +9,7 @@ import type { Platform } from "../config";
 import type { AppNamespace } from "../components/namespace";
 import type { MaintenancePage } from "../components/maintenance";
 import type { SecretEnv } from "../components/blue-green-service";
+import type { PodFiles } from "../components/rds-ca";
 import type { ClusterAccess } from "../components/promotion-gate";
 import type { ServicePlan } from "../config/bootstrap";
 import type { DataStoreDestinations, TrafficSources } from "../components/network-policies";
@@ -20,6 +21,8 @@ export type { ClusterAccess };
 export interface DeliveredSecrets {
     /** One service's env from those Secrets: exactly the names it lists (`services.<name>.secrets`), variable -> Secret name and key. */
     secretEnvFor(secrets: readonly string[]): SecretEnv;
+    /** The files that env names, for the same pods (AWS: the RDS root CAs when it holds DATABASE_URL; none locally). */
+    secretFilesFor(secrets: readonly string[]): PodFiles;
     /** Changes exactly when a delivered value changes; as the pod annotation `checksum/secrets` it rolls both colors. */
     readonly rotationChecksum: pulumi.Input<string>;
     /**

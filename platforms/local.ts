@@ -20,6 +20,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { LocalStackConfig } from "../config";
 import { ClusterSecrets } from "../components/cluster-secrets";
+import { NO_POD_FILES } from "../components/rds-ca";
 import { anyAddressExceptMetadata } from "../components/network-policies";
 import type { AppNamespace } from "../components/namespace";
 import { ClusterAccess, DeliveredSecrets, Foundation, FoundationOutputs } from "./foundation";
@@ -64,7 +65,8 @@ export function localFoundation(config: LocalStackConfig): Foundation {
                 config: local.config,
             }, { ...inCluster, dependsOn: [ns] });
             // The developer's database and its user are the developer's: nothing to provision first.
-            return { secretEnvFor: (names) => secrets.secretEnvFor(names), rotationChecksum: secrets.rotationChecksum, ready: [] };
+            // The local database's TLS is local.database.sslMode's business; no CA bundle is mounted.
+            return { secretEnvFor: (names) => secrets.secretEnvFor(names), secretFilesFor: () => NO_POD_FILES, rotationChecksum: secrets.rotationChecksum, ready: [] };
         },
 
         installPlatform(): FoundationOutputs {

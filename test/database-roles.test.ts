@@ -149,7 +149,9 @@ describe("database roles: the apps' and the exporter's own logins (docs/DATABASE
             assert.deepEqual(env.PGPASSWORD, { secretKeyRef: { name: "candlefish-db-admin", key: "password" } });
             assert.equal(env.PGHOST, "candlefish-maturity-map-production-db.abcdefghijkl.us-east-1.rds.amazonaws.com");
             assert.equal(env.PGDATABASE, "candlefish");
-            assert.equal(env.PGSSLMODE, "require");
+            // The server proven to be the instance (components/rds-ca.ts), not only encrypted.
+            assert.equal(env.PGSSLMODE, "verify-full");
+            assert.equal(env.PGSSLROOTCERT, "/etc/candlefish/rds-ca/rds-ca.pem");
             for (const p of DB_PURPOSES) for (const s of SLOTS) {
                 const role = loginRole(p, s);
                 assert.deepEqual(env[verifierEnv(role)], { secretKeyRef: { name: "candlefish-db-role-verifiers", key: verifierEnv(role) } });

@@ -339,6 +339,7 @@ describe("platform: chosen by one config key", function () {
                 "candlefish:data:DatabaseRoles::database-roles",
                 "candlefish:data:LogicalBackup::logical-backup",
                 "candlefish:data:SecretDelivery::secret-delivery",
+                "candlefish:database:RdsCaBundle::rds-ca",
                 // New with issue 12: the Route53 zone (found or created) and the stack's one AWS provider.
                 "candlefish:dns:DnsZone::dns",
                 "candlefish:ingress:Ingress::ingress",

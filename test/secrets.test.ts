@@ -183,7 +183,7 @@ describe("secrets (Secrets Manager and delivery to pods)", function () {
             // rtpm-api and the exporter: the program's own logins, never the RDS master secret (docs/DATABASE.md).
             const master = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-database-instance";
             const url =
-                "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@candlefish-maturity-map-production-db.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/candlefish?sslmode=require";
+                "postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@candlefish-maturity-map-production-db.abcdefghijkl.us-east-1.rds.amazonaws.com:5432/candlefish?sslmode=verify-full&sslrootcert=/etc/candlefish/rds-ca/rds-ca.pem";
             for (const [secret, source] of [["rtpm-api-database", "candlefish/production/database-app"], ["postgres-exporter-database", "candlefish/production/database-monitor"]]) {
                 assert.deepEqual(
                     byName[secret].spec.data.map((d: any) => [d.secretKey, d.remoteRef.key, d.remoteRef.property]),
