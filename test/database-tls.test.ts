@@ -17,9 +17,13 @@ import { inputs, ofType, renderStack } from "./harness";
 
 const ES = "kubernetes:external-secrets.io/v1beta1:ExternalSecret";
 
+/** A command on PATH, else (the server's) in Debian's /usr/lib/postgresql/<newest>/bin. */
 function which(cmd: string): string | undefined {
     const r = spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : undefined;
+    if (r.status === 0) return r.stdout.trim();
+    const base = "/usr/lib/postgresql";
+    const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+    return versions.map((v) => path.join(base, v, "bin", cmd)).find((p) => fs.existsSync(p));
 }
 
 async function freePort(): Promise<number> {
