@@ -35,6 +35,7 @@ export const AWS_ONLY_KEYS: Readonly<Record<string, { readonly what: string; rea
     monitoring: { what: "kube-prometheus-stack" },
     alerts: { what: "AlertManager" },
     bootstrap: { what: "the first-deploy phase order (ECR repositories before the images in them)" },
+    imageScan: { what: "accepted ECR image-scan findings (the local platform's registry has no scans)" },
 };
 
 /** Where images come from when the stack does not say: a registry on the developer's machine. */

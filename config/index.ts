@@ -11,7 +11,7 @@ import { PlatformConfig, readPlatform } from "./platform";
 import { OperationsConfig, readOperations } from "./operations";
 import { LocalConfig, readLocal, readPlatformChoice, refuseLocalSettings } from "./foundation";
 import { BootstrapConfig, readBootstrap } from "./bootstrap";
-import { ReviewConfig, readReview } from "./review";
+import { ImageScanConfig, ReviewConfig, readImageScan, readReview } from "./review";
 
 export type { Color, ColorSpec, Environment, ServiceConfig } from "./services";
 export type { LocalConfig, Platform } from "./foundation";
@@ -26,7 +26,7 @@ interface AppTierStackConfig extends CoreConfig, OperationsConfig, ReviewConfig 
 }
 
 /** A stack on the AWS foundation (`platform: aws`, the default). */
-export interface AwsStackConfig extends AppTierStackConfig, AwsConfig, DataConfig, PlatformConfig {
+export interface AwsStackConfig extends AppTierStackConfig, AwsConfig, DataConfig, PlatformConfig, ImageScanConfig {
     readonly platform: "aws";
     /** The first-deploy phase (config/bootstrap.ts): ECR repositories before the images in them. */
     readonly bootstrap: BootstrapConfig;
@@ -65,6 +65,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
     const platformCfg = readPlatform(src, core, aws.region);
     const operations = readOperations(src, core);
     const bootstrap = readBootstrap(src);
+    const imageScan = readImageScan(src, core.services);
     checkSecretAccess(src, core.services, Object.keys(data.secrets.config), "secrets.config");
     src.finish();
     return Object.freeze({
@@ -75,6 +76,7 @@ export function parseConfig(src: ConfigSource): StackConfig {
         ...data,
         ...platformCfg,
         ...operations,
+        ...imageScan,
     });
 }
 

@@ -96,6 +96,14 @@ export function suggest(key: string, known: Iterable<string>): string | undefine
     return best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
+/** The closest known name: a typo (edit distance) or an unambiguous prefix (`prod` for `production`). */
+export function didYouMean(x: string, known: readonly string[]): string | undefined {
+    const typo = suggest(x, known);
+    if (typo) return typo;
+    const prefixed = known.filter((k) => k.startsWith(x) || x.startsWith(k));
+    return prefixed.length === 1 ? prefixed[0] : undefined;
+}
+
 export function unknownKeyMessage(key: string, known: Iterable<string>): string {
     const hint = suggest(key, known);
     const list = [...known].sort().join(", ");

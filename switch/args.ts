@@ -1,6 +1,6 @@
 // `npm run switch -- ...` flags. Parsing is pure: a bad flag is an error that
 // names it (with a did-you-mean), and nothing has been read or changed yet.
-import { suggest } from "../config/schema";
+import { didYouMean } from "../config/schema";
 import { BAKE_SECONDS_MAX } from "../config/services";
 import { Color, isColor } from "./stackfile";
 
@@ -27,7 +27,6 @@ export class UsageError extends Error {}
 
 const VALUE_FLAGS = ["--stack", "--to", "--service", "--bake", "--prometheus-url", "--grafana-url", "--message"] as const;
 const BOOL_FLAGS = ["--dry-run", "--keep-on-interrupt", "--accept-scan-findings", "--help"] as const;
-const ALL_FLAGS: readonly string[] = [...VALUE_FLAGS, ...BOOL_FLAGS];
 
 export const USAGE = `Usage: npm run switch -- --stack <stack> --to <blue|green> [--service <name>]... [--bake <duration>] [--dry-run]
                         [--prometheus-url <url>] [--grafana-url <url>] [--keep-on-interrupt] [--message <text>]
@@ -58,20 +57,6 @@ Exit status: 0 switched (or nothing to do, or a dry run); 1 rolled back, the old
 2 nothing changed (bad flags, or refused before the switch); 3 unexpected error; 4 the rollback
 itself failed (the stack file says what the Services select); 130 interrupted.`;
 
-/** The closest known name: a typo (edit distance) or an unambiguous prefix (`prod` for `production`). */
-export function didYouMean(x: string, known: readonly string[]): string | undefined {
-    const typo = suggest(x, known);
-    if (typo) return typo;
-    const prefixed = known.filter((k) => k.startsWith(x) || x.startsWith(k));
-    return prefixed.length === 1 ? prefixed[0] : undefined;
-}
-
-function unknownFlag(flag: string): UsageError {
-    const name = flag.split("=")[0];
-    const hint = didYouMean(name, ALL_FLAGS);
-    return new UsageError(`unknown flag ${name}${hint ? `; did you mean ${hint}?` : `; the flags are ${ALL_FLAGS.join(", ")}`}`);
-}
-
 /** "300", "300s", "5m", "1m30s", "1h" -> seconds; undefined when it is not a duration. */
 export function parseDuration(text: string): number | undefined {
     const t = text.trim();
@@ -101,7 +86,23 @@ function checkUrl(flag: string, v: string): string {
     return v.replace(/\/+$/, "");
 }
 
-export function parseArgs(argv: readonly string[]): Parsed {
+/** The flags of one command. */
+export interface FlagSet {
+    readonly values: readonly string[];
+    readonly bools: readonly string[];
+    /** Value flags that may be given more than once. */
+    readonly repeatable?: readonly string[];
+    /** The flag a stray word most likely belongs to, for the hint (`--to` for the switch). */
+    readonly example: string;
+}
+
+/**
+ * `--flag value`, `--flag=value` and boolean `--flag`s (`-h` is `--help`): each
+ * value flag's values in order, and the boolean flags given. An unknown flag is
+ * an error with a did-you-mean; a flag given twice is one unless repeatable.
+ */
+export function parseFlags(argv: readonly string[], set: FlagSet): { values: Record<string, string[]>; bools: Set<string> } {
+    const all = [...set.values, ...set.bools];
     const values: Record<string, string[]> = {};
     const bools = new Set<string>();
     for (let i = 0; i < argv.length; i++) {
@@ -111,16 +112,19 @@ export function parseArgs(argv: readonly string[]): Parsed {
             continue;
         }
         if (!a.startsWith("--")) {
-            throw new UsageError(`unexpected argument ${JSON.stringify(a)}; every value follows its flag (e.g. --to ${a})`);
+            throw new UsageError(`unexpected argument ${JSON.stringify(a)}; every value follows its flag (e.g. ${set.example} ${a})`);
         }
         const eq = a.indexOf("=");
         const flag = eq > 0 ? a.slice(0, eq) : a;
-        if ((BOOL_FLAGS as readonly string[]).includes(flag)) {
+        if (set.bools.includes(flag)) {
             if (eq > 0) throw new UsageError(`${flag} takes no value`);
             bools.add(flag);
             continue;
         }
-        if (!(VALUE_FLAGS as readonly string[]).includes(flag)) throw unknownFlag(a);
+        if (!set.values.includes(flag)) {
+            const hint = didYouMean(flag, all);
+            throw new UsageError(`unknown flag ${flag}${hint ? `; did you mean ${hint}?` : `; the flags are ${all.join(", ")}`}`);
+        }
         let v: string | undefined;
         if (eq > 0) v = a.slice(eq + 1);
         else {
@@ -131,14 +135,25 @@ export function parseArgs(argv: readonly string[]): Parsed {
         if (v === "") throw new UsageError(`${flag} needs a value`);
         (values[flag] ??= []).push(v);
     }
-    if (bools.has("--help")) return { help: true };
+    if (bools.has("--help")) return { values, bools };
     for (const [flag, vs] of Object.entries(values)) {
-        if (flag !== "--service" && vs.length > 1) throw new UsageError(`${flag} given ${vs.length} times; give it once`);
+        if (!set.repeatable?.includes(flag) && vs.length > 1) throw new UsageError(`${flag} given ${vs.length} times; give it once`);
     }
-    const one = (f: string) => values[f]?.[0];
-    const stack = one("--stack");
+    return { values, bools };
+}
+
+/** The required `--stack` value: `production`, or `org/production` as the Pulumi CLI takes it. */
+export function stackFlag(stack: string | undefined): string {
     if (!stack) throw new UsageError("--stack is required (e.g. --stack staging)");
     if (!/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+){0,2}$/.test(stack)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name`);
+    return stack;
+}
+
+export function parseArgs(argv: readonly string[]): Parsed {
+    const { values, bools } = parseFlags(argv, { values: VALUE_FLAGS, bools: BOOL_FLAGS, repeatable: ["--service"], example: "--to" });
+    if (bools.has("--help")) return { help: true };
+    const one = (f: string) => values[f]?.[0];
+    const stack = stackFlag(one("--stack"));
     const to = one("--to");
     if (!to) throw new UsageError("--to is required: --to blue or --to green");
     if (!isColor(to)) {

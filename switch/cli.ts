@@ -5,24 +5,15 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { ConfigSource } from "../config/source";
+import { didYouMean } from "../config/schema";
 import { readPromotion } from "../config/services";
 import { KubeTarget } from "../components/gate-runtime";
-import { SwitchArgs, USAGE, UsageError, didYouMean, parseArgs } from "./args";
+import { SwitchArgs, USAGE, UsageError, parseArgs } from "./args";
 import { Cluster, Clock, Deps, EXIT, Interrupts, Metrics, Out, runSwitch } from "./core";
-import { KubeCluster, Prometheus, ecrImageScans, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
-import { REGION_KEY, awsRegion } from "../config/aws";
-import { isInvalid } from "../config/schema";
-import { StackFile, StackFileError, StackFileView, shortStackName, stackFilePath, stacksIn } from "./stackfile";
+import { KubeCluster, Prometheus, grafanaAnnotator, grafanaSender, refreshingTarget } from "./remote";
+import { acceptedImages, ecrImageScans, stackRegion, targetImageTags } from "./scans";
+import { StackFile, StackFileError, StackFileView, openStackFile, projectDir, shortStackName } from "./stackfile";
 import { AutomationWorkspace } from "./workspace";
-
-/** The project directory: the working directory when it holds Pulumi.yaml, else this checkout's root. */
-export function projectDir(cwd = process.cwd()): string {
-    if (fs.existsSync(path.join(cwd, "Pulumi.yaml"))) return cwd;
-    for (let d = __dirname; ; d = path.dirname(d)) {
-        if (fs.existsSync(path.join(d, "Pulumi.yaml"))) return d;
-        if (path.dirname(d) === d) throw new Error(`no Pulumi.yaml in ${cwd} or above ${__dirname}`);
-    }
-}
 
 /** Status lines in place on a terminal, plain lines otherwise (CI logs). */
 export function streamOut(stream: NodeJS.WriteStream = process.stderr): Out & { end(): void } {
@@ -111,15 +102,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     const out = streamOut();
     const dir = projectDir();
     const short = shortStackName(args.stack);
-    if (!fs.existsSync(stackFilePath(dir, args.stack))) {
-        const stacks = stacksIn(dir);
-        const hint = didYouMean(short, stacks);
-        return usage(`--stack ${args.stack}: no stack file Pulumi.${short}.yaml in ${dir}${hint ? `; did you mean ${hint}?` : ""} (stacks: ${stacks.join(", ")})`);
-    }
-    const file = new StackFile(dir, args.stack);
-    let view;
+    let file: StackFile;
+    let view: StackFileView;
     try {
-        view = file.read();
+        ({ file, view } = openStackFile(dir, args.stack));
     } catch (e) {
         if (e instanceof StackFileError) return usage(e.message);
         throw e;
@@ -139,12 +125,17 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     }
     const namespace = view.raw.namespace || short;
     const platform = view.raw.platform || "aws";
-    // AWS: the image scans are read in the stack's own region; a stack file without a valid one stops here.
+    // AWS: the image scans are read in the stack's own region, and the stack file may accept an image's
+    // findings (imageScan.acceptCriticalFindings); a stack file without a valid region or with a bad entry stops here.
     let region: string | undefined;
+    let acceptedImagesList: readonly string[] = [];
     if (platform !== "local") {
         const r = stackRegion(view, short);
         if ("problem" in r) return usage(`${path.basename(file.file)}: ${r.problem}`);
         region = r.region;
+        const a = acceptedImages(view, short);
+        if ("problem" in a) return usage(`${path.basename(file.file)}: ${a.problem}`);
+        acceptedImagesList = a.images;
     }
 
     const log = (text: string) => out.line(`[switch] ${text}`);
@@ -215,6 +206,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
                 message: args.message,
                 imageTags,
                 acceptScanFindings: args.acceptScanFindings,
+                acceptedImages: acceptedImagesList,
             },
             { workspace, cluster, metrics, annotate, imageScans, clock: realClock, interrupts: processInterrupts, out, exitNow: (code) => process.exit(code) },
         );
@@ -226,30 +218,6 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
         process.stderr.write(`switch: unexpected error: ${(e as Error).stack ?? e}\n(check ${path.basename(file.file)} with git diff and the Services with kubectl get service -n ${namespace})\n`);
         return 3;
     }
-}
-
-/** services.<svc>.<color>.imageTag per service, from the stack file's `services` (JSON as the runtime sees it). */
-/** The stack's `aws:region`, as the program reads it (config/aws.ts), where its ECR repositories and their scans are. */
-export function stackRegion(view: StackFileView, stack: string): { region: string } | { problem: string } {
-    const src = new ConfigSource(stack, view.raw, new Set(), view.foreign);
-    const region = src.readForeign(REGION_KEY, awsRegion);
-    if (isInvalid(region)) return { problem: `${src.issues.map((i) => `${i.key}: ${i.message}`).join("; ")} (the image scans are read in the stack's region)` };
-    return { region };
-}
-
-export function targetImageTags(servicesJson: string | undefined, color: string): Record<string, string | undefined> {
-    let services: Record<string, Record<string, { imageTag?: unknown } | undefined>> = {};
-    try {
-        services = JSON.parse(servicesJson || "{}");
-    } catch {
-        // the program validates services; no tags then, and the scan check says so
-    }
-    return Object.fromEntries(
-        Object.entries(services).map(([svc, cfg]) => {
-            const tag = cfg?.[color]?.imageTag;
-            return [svc, typeof tag === "string" ? tag : undefined];
-        }),
-    );
 }
 
 export function run(argv: readonly string[]): void {

@@ -13,6 +13,7 @@
 // back from the live Services and written to the file.
 import { formatDuration } from "./args";
 import { Breach, MAX_FAILED_POLLS, Sample, ServiceReading, TargetQueries, bakeQueries, breaches, describeReading, hasData, reading } from "./bake";
+import { ImageScans, checkImageScans, errText } from "./scans";
 import { Color, ColorEdit, StackColors, effectiveColors } from "./stackfile";
 
 export interface SwitchOptions {
@@ -32,21 +33,8 @@ export interface SwitchOptions {
     readonly imageTags?: Readonly<Record<string, string | undefined>>;
     /** Critical scan findings (or a scan that cannot be read) are printed and accepted instead of refusing. */
     readonly acceptScanFindings?: boolean;
-}
-
-/** What an image's registry scan found (ECR: describe-image-scan-findings). */
-export interface ScanResult {
-    /** COMPLETE, or the registry's status (IN_PROGRESS, FAILED, UNSUPPORTED_IMAGE, ...). */
-    readonly status: string;
-    readonly critical: number;
-    readonly high: number;
-}
-
-/** The registry's vulnerability scans of the images a switch moves traffic to (runbook: "Security scan completed (no critical vulnerabilities)"). */
-export interface ImageScans {
-    readonly describe: string;
-    /** The scan of the service's repository at `tag`; throws when it cannot be read (no scan, no access). */
-    scan(service: string, tag: string): Promise<ScanResult>;
+    /** `<service>:<tag>` images whose scan findings the stack file accepts (imageScan.acceptCriticalFindings). */
+    readonly acceptedImages?: readonly string[];
 }
 
 export interface UpOptions {
@@ -163,7 +151,6 @@ export function describeEdit(edit: ColorEdit): string {
 }
 
 const secs = (ms: number) => (ms < 10_000 ? `${(ms / 1000).toFixed(1)}s` : formatDuration(ms / 1000));
-const errText = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n").filter(Boolean).slice(-3).join(" / ");
 
 export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<SwitchResult> {
     const { workspace, cluster, metrics, clock, out } = deps;
@@ -286,28 +273,17 @@ export async function runSwitch(opts: SwitchOptions, deps: Deps): Promise<Switch
     }
     // A color whose image has critical findings in its registry scan never takes
     // traffic; a scan that is missing or unreadable refuses too (fail closed).
-    // --accept-scan-findings turns each refusal into a printed warning (an
-    // emergency rollback to an image that passed before).
+    // --accept-scan-findings, or the image in the stack file's reviewed
+    // imageScan.acceptCriticalFindings, turns a refusal into a printed warning
+    // (an emergency rollback to an image that passed before). switch/scans.ts
+    // judges; deploy.yml's scan-check runs the same check before its pulumi up.
     if (deps.imageScans) {
-        const scans = deps.imageScans;
-        const problem = (text: string) => {
-            if (opts.acceptScanFindings) say(`accepted (--accept-scan-findings): ${text}`);
-            else problems.push(text);
-        };
-        for (const s of moved) {
-            const tag = opts.imageTags?.[s];
-            if (!tag) {
-                problem(`${s}: no ${opts.to}.imageTag in ${workspace.describe} to check the scan of`);
-                continue;
-            }
-            try {
-                const r = await scans.scan(s, tag);
-                if (r.status !== "COMPLETE") problem(`${s}:${tag} has no completed image scan (${scans.describe}: ${r.status})`);
-                else if (r.critical > 0) problem(`${s}:${tag} has ${r.critical} critical finding${r.critical === 1 ? "" : "s"} in its image scan (${scans.describe})`);
-                else say(`image scan ${s}:${tag}: no critical findings (${r.high} high)`);
-            } catch (e) {
-                problem(`the image scan of ${s}:${tag} cannot be read (${scans.describe}): ${errText(e)}`);
-            }
+        const images = moved.map((service) => ({ service, color: opts.to, tag: opts.imageTags?.[service] }));
+        const accept = { all: opts.acceptScanFindings ? "--accept-scan-findings" : undefined, images: opts.acceptedImages };
+        for (const v of await checkImageScans(images, deps.imageScans, { where: workspace.describe, accept })) {
+            if (!v.finding) say(v.text);
+            else if (v.acceptedBy) say(`accepted (${v.acceptedBy}): ${v.text}`);
+            else problems.push(v.text);
         }
     }
     const liveBefore: Record<string, Color | undefined> = {};

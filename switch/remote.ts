@@ -2,12 +2,11 @@
 // Prometheus and Grafana, reached through the API server's service proxy with
 // the stack's own credentials (components/gate-runtime.ts kubeTarget/kubeGet),
 // or at a URL given on the command line.
-import { execFile } from "child_process";
 import * as http from "http";
 import * as https from "https";
 import { KubeTarget, kubeGet, kubeTarget } from "../components/gate-runtime";
 import { Sample } from "./bake";
-import { Cluster, ImageScans, Metrics, ScanResult } from "./core";
+import { Cluster, Metrics } from "./core";
 import { Color, isColor } from "./stackfile";
 
 /** What components/monitoring.ts deploys (test/switch-remote.test.ts checks these against the render). */
@@ -198,46 +197,5 @@ export function grafanaSender(base: { url: string } | { target: () => KubeTarget
     return (method, p, body, headers) => {
         const t = base.target();
         return request(t.server + prefix + p, { method, body, headers, target: t, timeoutMs: 5000 });
-    };
-}
-
-/**
- * ECR's scan of one image, from `aws ecr describe-image-scan-findings` JSON:
- * the scan status and the CRITICAL and HIGH counts (basic and enhanced scanning
- * report both in imageScanFindings.findingSeverityCounts).
- */
-export function parseScanFindings(json: string): ScanResult {
-    const doc = JSON.parse(json) as {
-        imageScanStatus?: { status?: string };
-        imageScanFindings?: { findingSeverityCounts?: Record<string, number> };
-    };
-    const status = doc.imageScanStatus?.status;
-    if (typeof status !== "string") throw new Error("no imageScanStatus in the answer");
-    const counts = doc.imageScanFindings?.findingSeverityCounts ?? {};
-    return { status, critical: counts.CRITICAL ?? 0, high: counts.HIGH ?? 0 };
-}
-
-/** Runs a command and resolves with its stdout; rejects with its stderr's last line. */
-export type Exec = (file: string, args: readonly string[]) => Promise<string>;
-const execAws: Exec = (file, args) =>
-    new Promise((resolve, reject) =>
-        execFile(file, [...args], { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-            if (err) reject(new Error(String(stderr).trim().split("\n").pop() || err.message));
-            else resolve(String(stdout));
-        }),
-    );
-
-/**
- * The ECR scans of the repositories named after the services (components/registry.ts),
- * through the AWS CLI with the caller's credentials (ecr:DescribeImageScanFindings).
- */
-export function ecrImageScans(region: string, exec: Exec = execAws): ImageScans {
-    return {
-        describe: `ECR ${region}`,
-        async scan(service, tag) {
-            const imageId = /^sha256:[0-9a-f]{64}$/.test(tag) ? `imageDigest=${tag}` : `imageTag=${tag}`;
-            const out = await exec("aws", ["ecr", "describe-image-scan-findings", "--repository-name", service, "--image-id", imageId, "--region", region, "--output", "json"]);
-            return parseScanFindings(out);
-        },
     };
 }

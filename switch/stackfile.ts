@@ -10,6 +10,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { didYouMean } from "../config/schema";
 
 export type Color = "blue" | "green";
 export const COLORS: readonly Color[] = ["blue", "green"];
@@ -63,6 +64,15 @@ export const shortStackName = (stack: string) => stack.split("/").pop() ?? stack
 
 export function stackFilePath(dir: string, stack: string): string {
     return path.join(dir, `Pulumi.${shortStackName(stack)}.yaml`);
+}
+
+/** The project directory: the working directory when it holds Pulumi.yaml, else this checkout's root. */
+export function projectDir(cwd = process.cwd()): string {
+    if (fs.existsSync(path.join(cwd, "Pulumi.yaml"))) return cwd;
+    for (let d = __dirname; ; d = path.dirname(d)) {
+        if (fs.existsSync(path.join(d, "Pulumi.yaml"))) return d;
+        if (path.dirname(d) === d) throw new Error(`no Pulumi.yaml in ${cwd} or above ${__dirname}`);
+    }
 }
 
 /** Stack names that have a stack file in dir. */
@@ -207,4 +217,16 @@ export class StackFile {
         const text = fs.readFileSync(this.file, "utf8");
         writeFileAtomic(this.file, applyColorEdit(text, this.project, edit), this.wfs);
     }
+}
+
+/** The stack file `--stack` names, read; a StackFileError names the flag (with a did-you-mean) or the file's problem. */
+export function openStackFile(dir: string, stack: string): { file: StackFile; view: StackFileView } {
+    const short = shortStackName(stack);
+    if (!fs.existsSync(stackFilePath(dir, stack))) {
+        const stacks = stacksIn(dir);
+        const hint = didYouMean(short, stacks);
+        throw new StackFileError(`--stack ${stack}: no stack file Pulumi.${short}.yaml in ${dir}${hint ? `; did you mean ${hint}?` : ""} (stacks: ${stacks.join(", ")})`);
+    }
+    const file = new StackFile(dir, stack);
+    return { file, view: file.read() };
 }

@@ -155,6 +155,7 @@ export const DOC_FILES = [
     "docs/CONFIGURATION.md",
     "docs/POLICIES.md",
     "docs/PROMOTION.md",
+    "docs/SWITCH.md",
 ];
 
 /**

@@ -9,6 +9,7 @@ import * as path from "path";
 import { Rendered } from "../plan/render";
 import { ROOT } from "../plan/stackfile";
 import { USAGE } from "../switch/args";
+import { SCAN_CHECK_USAGE } from "../switch/scan-check";
 import { find, inputs, ofType, renderWith } from "./harness";
 
 const read = (f: string) => fs.readFileSync(path.join(ROOT, f), "utf8");
@@ -113,5 +114,21 @@ describe("the pre-deployment checklist's gates exist as the runbook says", () =>
     it("no critical vulnerabilities: the switch's usage and docs name the scan check and its override", () => {
         assert.match(USAGE, /--accept-scan-findings/);
         assert.match(read("docs/SWITCH.md"), /ECR scan[\s\S]*--accept-scan-findings/);
+    });
+
+    it("no critical vulnerabilities on the deploy path too: deploy.yml runs scan-check before each pulumi up, and the docs name it and its override", () => {
+        const pkg = JSON.parse(read("package.json"));
+        const runbook = read("docs/RUNBOOK.md");
+        assert.equal(pkg.scripts["scan-check"], "node scripts/scan-check.js");
+        const deploy = read(".github/workflows/deploy.yml");
+        for (const stack of ["staging", "production"]) assert.match(deploy, new RegExp(`npm run --silent scan-check -- --stack ${stack}\\n`));
+        assert.match(SCAN_CHECK_USAGE, /imageScan\.acceptCriticalFindings/);
+        assert.match(runbook, /`deploy\.yml` with `npm run scan-check` before each `pulumi up`/, "the checklist row names both paths");
+        assert.match(runbook, /reviewed `imageScan\.acceptCriticalFindings`/);
+        assert.doesNotMatch(runbook, /Not covered: an `activeColor` edited by hand/, "the gap the runbook recorded is closed");
+        const sw = read("docs/SWITCH.md");
+        assert.match(sw, /`npm run --silent scan-check -- --stack <stack>`[\s\S]*imageScan\.acceptCriticalFindings/);
+        assert.match(sw, /meant for an emergency[\s\S]*\*\*It ends with its image:\*\*/);
+        assert.match(read("docs/CONFIGURATION.md"), /^\| `imageScan\.acceptCriticalFindings` \|.*remove it once a clean image is live/m);
     });
 });

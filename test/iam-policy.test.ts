@@ -154,6 +154,14 @@ export const INVOKE_ACTIONS: Readonly<Record<string, readonly string[]>> = {
     "aws:secretsmanager/getSecretVersion:getSecretVersion": ["secretsmanager:GetSecretValue", "kms:Decrypt"],
 };
 
+/**
+ * What the deploying role calls outside the program, in the workflows' own steps, each with the step.
+ * The image-scan gates (switch/scans.ts) read ECR scans with the AWS CLI and the role's credentials.
+ */
+const WORKFLOW_ACTIONS: Readonly<Record<string, string>> = {
+    "ecr:DescribeImageScanFindings": 'deploy.yml\'s "Image scans" step (npm run scan-check) and switch.yml\'s npm run switch read the ECR scans of the images about to take traffic',
+};
+
 /** Patterns the policy grants beyond the exact actions above, each with its reason. */
 const WIDER: Readonly<Record<string, string>> = {
     "ec2:Describe*": "read-only; the provider's reads span many Describe calls (attributes, rules, prefix lists, zones)",
@@ -249,17 +257,30 @@ describe("the deploying role's IAM policy (docs/iam/) covers what the program de
     });
 
     it("the policy allows every action those types and lookups need", () => {
-        const needed = new Set([...[...d.types].flatMap((t) => TYPE_ACTIONS[t] ?? []), ...[...d.invokes].flatMap((t) => INVOKE_ACTIONS[t] ?? [])]);
+        const needed = new Set([...[...d.types].flatMap((t) => TYPE_ACTIONS[t] ?? []), ...[...d.invokes].flatMap((t) => INVOKE_ACTIONS[t] ?? []), ...Object.keys(WORKFLOW_ACTIONS)]);
         const missing = [...needed].filter((a) => allows(a).length === 0).sort();
         assert.deepEqual(missing, []);
     });
 
     it("and nothing else: every action the policy grants is needed by a declared type or lookup, or is listed with its reason", () => {
-        const needed = [...new Set([...Object.values(TYPE_ACTIONS).flat(), ...Object.values(INVOKE_ACTIONS).flat()])];
+        const needed = [...new Set([...Object.values(TYPE_ACTIONS).flat(), ...Object.values(INVOKE_ACTIONS).flat(), ...Object.keys(WORKFLOW_ACTIONS)])];
         const granted = statements.flatMap((s) => list(s.Action));
         const spare = granted.filter((g) => !(g in WIDER) && !needed.some((a) => glob(g).test(a)));
         assert.deepEqual(spare, []);
         for (const w of Object.keys(WIDER)) assert.ok(granted.includes(w), `WIDER lists ${w}, which the policy no longer grants`);
+    });
+
+    it("the image-scan gates may read the scans of every service repository the program creates (ecr:DescribeImageScanFindings), and the workflows still run them", () => {
+        const repos = d.renders.flatMap((r) => ofType(r, "aws:ecr/repository:Repository").map((x) => inputs(x).name as string));
+        assert.ok(repos.includes("rtpm-api"), repos.join(", "));
+        for (const repo of repos) {
+            const arn = `arn:aws:ecr:us-east-1:123456789012:repository/${repo}`;
+            const grants = allows("ecr:DescribeImageScanFindings").filter((s) => list(s.Resource).some((r) => glob(r).test(arn)));
+            assert.ok(grants.length > 0, `no statement allows ecr:DescribeImageScanFindings on ${arn}`);
+        }
+        // The reason in WORKFLOW_ACTIONS stays true: both workflows read the scans.
+        assert.match(fs.readFileSync(path.join(ROOT, ".github/workflows/deploy.yml"), "utf8"), /npm run --silent scan-check -- --stack production/);
+        assert.match(fs.readFileSync(path.join(ROOT, ".github/workflows/switch.yml"), "utf8"), /npm run --silent switch -- /);
     });
 
     it("IAM is scoped to what the program names: roles candlefish*, the cluster's OIDC provider, the managed policies it attaches", () => {

@@ -24,7 +24,7 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ConfigError, ConfigSource, PROJECT, StackConfig, parseConfig } from "../config";
-import { ROOT, STAND_INS, applySet, applyStandIns, listStacks, readStack, toRuntimeConfig } from "../plan/stackfile";
+import { ROOT, STAND_INS, applySet, applyStandIns, listStacks, parsePath, readStack, toRuntimeConfig } from "../plan/stackfile";
 import { main as planMain } from "../plan/cli";
 import { PlanDiff } from "../plan/diff";
 import { brief } from "./harness";
@@ -318,6 +318,13 @@ const INTENDED: { key: RegExp; says: string; check(c: Ctx): void }[] = [
         says: "docs/FIRST-DEPLOY.md teardown: only the EKS cluster's deletion protection changes",
         check({ diff }) {
             assert.deepEqual(brief(diff), { changed: [{ type: "eks:index:Cluster", name: "candlefish-maturity-map-production-eks", paths: ["deletionProtection"] }], added: [], removed: [] });
+        },
+    },
+    {
+        key: /^imageScan\.acceptCriticalFindings\[\d+\]$/,
+        says: "docs/SWITCH.md: an image's scan findings accepted, read by npm run scan-check and npm run switch only: nothing the program deploys changes",
+        check({ diff }) {
+            assert.deepEqual(brief(diff), { changed: [], added: [], removed: [] });
         },
     },
     {
@@ -666,7 +673,7 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
 
                 if (c.verb === "get") {
                     const r = ok(await ws.config(argv), line);
-                    const segments = c.path ? keyArg.split(".") : [keyArg];
+                    const segments = c.path ? parsePath(keyArg).map(String) : [keyArg];
                     // What the whole config says (decrypted), and, for a plaintext value, what the file says.
                     const entry = (await cliConfig(ws, stack))[`${PROJECT}:${segments[0]}`];
                     const expected = segments.length > 1 ? at(entry?.objectValue, segments.slice(1)) : entry?.value;
@@ -682,7 +689,7 @@ describe("the real Pulumi CLI on copies of the stack files", function () {
 
                 // What the engine will hand the program: decrypted, typed as the CLI stored it.
                 const cfg = await cliConfig(ws, stack);
-                const segments = c.path ? keyArg.split(".") : [keyArg];
+                const segments = c.path ? parsePath(keyArg).map(String) : [keyArg];
                 const entry = cfg[`${PROJECT}:${segments[0]}`];
                 assert.ok(entry, `${keyArg}: not in pulumi config`);
                 const stored = c.path && segments.length > 1 ? at(entry.objectValue, segments.slice(1)) : entry.value;

@@ -5,9 +5,8 @@
 // printed warning (an emergency rollback).
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import { EXIT, ImageScans, ScanResult, SwitchOptions, runSwitch } from "../switch/core";
-import { ecrImageScans, parseScanFindings } from "../switch/remote";
-import { stackRegion, targetImageTags } from "../switch/cli";
+import { EXIT, SwitchOptions, runSwitch } from "../switch/core";
+import { ImageScans, ScanResult, ecrImageScans, parseScanFindings, stackRegion, targetImageTags } from "../switch/scans";
 import { StackFile } from "../switch/stackfile";
 import { Rig, rig, teardown } from "./switch-fakes";
 

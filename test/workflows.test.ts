@@ -9,6 +9,7 @@ import * as YAML from "yaml";
 import { ROOT } from "../plan/stackfile";
 import { parseArgs } from "../plan/cli";
 import { parseArgs as parseSwitchArgs } from "../switch/args";
+import { parseScanCheckArgs } from "../switch/scan-check";
 import { SERVICES, find, ofType, inputs, parseWith, renderBoth, renderStack, renderWith, expectRejected } from "./harness";
 import { deployRunnerLabel } from "../config/aws";
 import { Rendered } from "../plan/render";
@@ -292,6 +293,78 @@ describe("CI/CD workflows: what each one does", () => {
         assert.match(runs, /pulumi stack output urls --json/);
         assert.match(runs, /for u in \$urls; do/);
         assert.match(runs, /"\$u\/api\/health"/);
+    });
+});
+
+// Issue 14 item 16: the runbook's pre-deployment "Security scan completed (no critical
+// vulnerabilities)" gates every path that moves traffic: deploy.yml's pulumi up (a stack
+// file edited by hand) through npm run scan-check, the switch through its own preflight.
+describe("CI/CD workflows: no pulumi up puts an image with critical scan findings in front of traffic", () => {
+    const GATE = "Image scans (runbook: no critical vulnerabilities)";
+    const ups = (job: Job) => job.steps.filter((s) => s.uses?.split("@")[0] === "pulumi/actions" && s.with?.command === "up");
+    const stackOf = (up: Step) => /\/([^/]+)$/.exec(String(up.with?.["stack-name"]))?.[1];
+
+    /** What is wrong with a job's gate: missing, skippable, after the up, on another stack, without credentials. */
+    function gateProblems(job: Job): string[] {
+        const problems: string[] = [];
+        for (const up of ups(job)) {
+            const stack = stackOf(up);
+            const gates = job.steps.filter((s) => s.name === GATE);
+            if (gates.length !== 1) {
+                problems.push(`${gates.length} "${GATE}" steps`);
+                continue;
+            }
+            const gate = gates[0] as Step & { if?: string; "continue-on-error"?: unknown };
+            const m = /^npm run --silent scan-check -- (.+)$/.exec(gate.run ?? "");
+            const args = m ? parseScanCheckArgs(m[1].split(/\s+/)) : undefined;
+            if (!args || args.help) problems.push(`the gate does not run npm run --silent scan-check -- --stack <stack>: ${gate.run}`);
+            else if (args.stack !== stack) problems.push(`the gate checks ${args.stack}, the up deploys ${stack}`);
+            if (gate.if !== undefined || gate["continue-on-error"] !== undefined) problems.push("the gate can be skipped or ignored");
+            const at = job.steps.indexOf(gate);
+            if (at > job.steps.indexOf(up)) problems.push("the gate runs after pulumi up");
+            const creds = job.steps.findIndex((s) => s.uses?.split("@")[0] === "aws-actions/configure-aws-credentials");
+            if (creds < 0 || creds > at) problems.push("the gate runs before the AWS credentials (it reads ECR with the deploy role)");
+        }
+        return problems;
+    }
+
+    it("deploy: staging and production each run npm run scan-check on their own stack, after the credentials, before pulumi up", () => {
+        const wf = load("deploy.yml");
+        for (const id of ["staging", "production"]) {
+            const job = wf.jobs[id];
+            assert.equal(ups(job).length, 1, `${id}: one pulumi up`);
+            assert.equal(stackOf(ups(job)[0]), id);
+            assert.deepEqual(gateProblems(job), [], id);
+        }
+    });
+
+    it("the check has teeth: a missing gate, a gate after the up, on the other stack, or skippable, is caught", () => {
+        const job = load("deploy.yml").jobs.production;
+        const gate = job.steps.find((s) => s.name === GATE)!;
+        const up = ups(job)[0];
+        const without = (s: Step) => job.steps.filter((x) => x !== s);
+        const mutants: [string, Step[], RegExp][] = [
+            ["missing", without(gate), /0 "Image scans/],
+            ["after the up", [...without(gate).slice(0, without(gate).indexOf(up) + 1), gate, ...without(gate).slice(without(gate).indexOf(up) + 1)], /after pulumi up/],
+            ["on staging", job.steps.map((s) => (s === gate ? { ...s, run: "npm run --silent scan-check -- --stack staging" } : s)), /checks staging, the up deploys production/],
+            ["skippable", job.steps.map((s) => (s === gate ? { ...s, "continue-on-error": true } : s)), /skipped or ignored/],
+            ["before the credentials", [gate, ...without(gate)], /before the AWS credentials/],
+        ];
+        for (const [what, steps, says] of mutants) assert.match(gateProblems({ ...job, steps }).join("; "), says, what);
+    });
+
+    it("every pulumi up of every workflow is gated: a pulumi/actions up behind scan-check, or npm run switch (its preflight checks the scans); no bare `pulumi up`", () => {
+        for (const file of ["deploy.yml", "pull-request.yml", "switch.yml"])
+            for (const [id, job] of Object.entries(load(file).jobs)) {
+                assert.deepEqual(gateProblems(job), [], `${file} ${id}`);
+                for (const s of job.steps) assert.doesNotMatch(s.run ?? "", /\bpulumi up\b/, `${file} ${id}: "${s.name ?? s.run}" runs pulumi up outside both gates`);
+            }
+        // switch.yml moves traffic only through npm run switch (whose pulumi up is the Automation API's),
+        // without --accept-scan-findings: an override there is a deliberate command, not a workflow default.
+        const sw = load("switch.yml");
+        assert.deepEqual(Object.values(sw.jobs).flatMap(ups), [], "switch.yml's pulumi/actions step only installs the CLI");
+        assert.ok(steps(sw).some((s) => /npm run --silent switch -- /.test(s.run ?? "")));
+        assert.doesNotMatch(fs.readFileSync(path.join(DIR, "switch.yml"), "utf8"), /--accept-scan-findings/);
     });
 });
 
