@@ -250,7 +250,14 @@ export class BlueGreenService extends pulumi.ComponentResource {
             },
             {
                 ...fixed,
-                dependsOn: afterGates,
+                // An array holding the promise, not the promise itself: mergeOptions (which the
+                // Kubernetes SDK calls) turns a top-level promise into an Output, and Output's
+                // containsUnknowns then walks every resource reachable from the ones it holds,
+                // once per service (@pulumi/pulumi 3.248.0 resource.js merge(), output.js
+                // containsUnknowns): quadratic in the services. gatherExplicitDependencies awaits
+                // a promise element and takes the array it gives (runtime/dependsOn.js), so the
+                // engine gets the same dependencies.
+                dependsOn: [afterGates as unknown as pulumi.Input<pulumi.Resource>],
                 customTimeouts: LIVE_SERVICE_TIMEOUTS,
             },
         );
