@@ -76,6 +76,11 @@ export function pods(labels: Record<string, string>): Peer {
     return { podSelector: { matchLabels: { ...labels } } };
 }
 
+/** Pods of any of these services (label `app`, either color) in the policy's own namespace. */
+export function appPods(names: readonly string[]): Peer {
+    return { podSelector: { matchExpressions: [{ key: "app", operator: "In", values: [...names].sort() }] } };
+}
+
 /** Whether the IPv4 block `cidr` contains `ip`. */
 export function cidrContains(cidr: string, ip: string): boolean {
     const [base, bits] = cidr.split("/");
@@ -174,8 +179,8 @@ export class AppNetworkPolicies extends pulumi.ComponentResource {
         const byService: Record<string, k8s.networking.v1.NetworkPolicy> = {};
         for (const svc of args.services) {
             const ingress: IngressRule[] = [];
-            // The serving port: the ingress controller and the listed callers.
-            const serving = [...sources.ingress, ...svc.callers.map((c) => pods({ app: c }))];
+            // The serving port: the ingress controller and the listed callers (one peer for all of them).
+            const serving = [...sources.ingress, ...(svc.callers.length ? [appPods(svc.callers)] : [])];
             if (serving.length) ingress.push({ from: serving, ports: tcp(svc.port) });
             // The metrics port: Prometheus only.
             if (sources.scrape.length) ingress.push({ from: [...sources.scrape], ports: tcp(svc.metricsPort) });
@@ -183,9 +188,12 @@ export class AppNetworkPolicies extends pulumi.ComponentResource {
             const egress: EgressRule[] = [];
             if (svc.secrets.includes("DATABASE_URL")) egress.push(toStore(dataStores.database));
             if (svc.secrets.includes("REDIS_URL")) egress.push(toStore(dataStores.redis));
-            // The services that accept this one as a caller, on their serving port.
-            for (const callee of args.services.filter((t) => t.name !== svc.name && t.callers.includes(svc.name))) {
-                egress.push({ to: [pods({ app: callee.name })], ports: tcp(callee.port) });
+            // The services that accept this one as a caller, on their serving port: one rule per
+            // port, one peer per rule. A peer per callee made every policy grow with the number of
+            // services, so the stack's policies grew with its square (docs/BENCHMARK.md).
+            const callees = args.services.filter((t) => t.name !== svc.name && t.callers.includes(svc.name));
+            for (const port of [...new Set(callees.map((t) => t.port))].sort((a, b) => a - b)) {
+                egress.push({ to: [appPods(callees.filter((t) => t.port === port).map((t) => t.name))], ports: tcp(port) });
             }
             byService[svc.name] = networkPolicy(
                 `${name}-${svc.name}`,

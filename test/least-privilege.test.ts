@@ -18,7 +18,24 @@ type Labels = Record<string, string>;
 type End = { ns: string; labels: Labels } | { ip: string };
 const pod = (ns: string, labels: Labels): End => ({ ns, labels });
 
-const matches = (sel: any, labels: Labels) => Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) && !(sel?.matchExpressions?.length);
+/** A label selector (matchLabels AND every matchExpression), as Kubernetes evaluates it. */
+const matches = (sel: any, labels: Labels) =>
+    Object.entries(sel?.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+    (sel?.matchExpressions ?? []).every((e: any) => {
+        const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+        switch (e.operator) {
+            case "In":
+                return has && e.values.includes(labels[e.key]);
+            case "NotIn":
+                return !has || !e.values.includes(labels[e.key]);
+            case "Exists":
+                return has;
+            case "DoesNotExist":
+                return !has;
+            default:
+                throw new Error(`unknown selector operator ${e.operator}`);
+        }
+    });
 
 /** Whether `peer` (a NetworkPolicy from/to entry of a policy in `policyNs`) names `end`. */
 function peerMatches(peer: any, policyNs: string, end: End): boolean {
