@@ -383,7 +383,9 @@ describe("plan review: a command whose stdout is only the plan (issue 13.5)", fu
         const npx = spawnSync("npx", ["--no", "--", "candlefish-plan", "--stack", "staging", "--json"], { cwd: ROOT, encoding: "utf8" });
         assert.equal(npx.status, 0, npx.stderr);
         assert.equal(JSON.parse(npx.stdout).stack, "staging");
-        const npm = spawnSync("npm", ["run", "plan", "--", "--stack", "staging", "--json"], { cwd: ROOT, encoding: "utf8" });
+        // As a user types it: not the log level of an npm that may have started this suite (`npm --silent test`).
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toLowerCase() !== "npm_config_loglevel"));
+        const npm = spawnSync("npm", ["run", "plan", "--", "--stack", "staging", "--json"], { cwd: ROOT, encoding: "utf8", env });
         assert.equal(npm.status, 0, npm.stderr);
         assert.throws(() => JSON.parse(npm.stdout), "npm run without --silent prints its banner on stdout");
         assert.match(npm.stdout, /^\n?> [^\n]+ plan\n> node scripts\/plan\.js/);
