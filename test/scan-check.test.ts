@@ -18,27 +18,15 @@ import { ImageScans, ScanResult, acceptedImages } from "../switch/scans";
 import { StackFile } from "../switch/stackfile";
 import { ROOT } from "../plan/stackfile";
 import { expectRejected, parseWith, plan } from "./harness";
-import { Rig, projectCopy, rig, teardown } from "./switch-fakes";
+import { Rig, fakeScans as scanTable, projectCopy, rig, teardown } from "./switch-fakes";
 
 const PREFIX = "candlefish-maturity-map:";
 /** Production's images: blue is live (activeColor: blue), green is the other color. */
 const LIVE = ["candlefish-website:v1.2.3", "rtpm-api:v2.4.1", "nanda-api:v1.8.0", "otter-gateway:v3.1.0"];
 const IDLE = ["candlefish-website:v1.2.2", "rtpm-api:v2.4.0", "nanda-api:v1.7.5", "otter-gateway:v3.0.9"];
 
-/** A registry whose scans answer from a table (`<service>:<tag>` -> result or error; default clean), recording what was asked. */
-function fakeScans(table: Record<string, ScanResult | Error> = {}): ImageScans & { asked: string[] } {
-    const asked: string[] = [];
-    return {
-        describe: "ECR us-east-1",
-        asked,
-        async scan(service, tag) {
-            asked.push(`${service}:${tag}`);
-            const r = table[`${service}:${tag}`] ?? { status: "COMPLETE", critical: 0, high: 1 };
-            if (r instanceof Error) throw r;
-            return r;
-        },
-    };
-}
+/** The registry's scans (switch-fakes): `<service>:<tag>` -> result or error; anything else clean, with one high finding. */
+const fakeScans = (table: Record<string, ScanResult | Error> = {}) => scanTable(table, { status: "COMPLETE", critical: 0, high: 1 });
 
 /** Edits a stack file the way an operator would by hand (`pulumi config set --path`), keeping the rest. */
 function editStack(file: string, edits: [string[], unknown][]): void {

@@ -10,6 +10,7 @@ import * as path from "path";
 import { AddressInfo } from "net";
 import { Clock, Cluster, Deps, Interrupts, Out, UpOptions, Workspace } from "../switch/core";
 import { Prometheus } from "../switch/remote";
+import { ImageScans, ScanResult } from "../switch/scans";
 import { Color, ColorEdit, StackColors, StackFile, WriteFs, effectiveColors } from "../switch/stackfile";
 import { ROOT } from "../plan/stackfile";
 
@@ -20,6 +21,27 @@ export type Script = (q: { kind: QueryKind; app: string; version: string; t: num
 
 /** Healthy traffic on every color: 20 req/s, 0.5% errors, P95 0.3 s. */
 export const healthy: Script = ({ kind }) => (kind === "rate" ? 20 : kind === "errors" ? 0.005 : kind === "p95" ? 0.3 : 1);
+
+/**
+ * A registry whose scans answer from a table, `<service>:<tag>` before `<service>` (a result or an error),
+ * and `clean` for anything else, recording what was asked.
+ */
+export function fakeScans(
+    table: Record<string, ScanResult | Error> = {},
+    clean: ScanResult = { status: "COMPLETE", critical: 0, high: 0 },
+): ImageScans & { asked: string[] } {
+    const asked: string[] = [];
+    return {
+        describe: "ECR us-east-1",
+        asked,
+        async scan(service, tag) {
+            asked.push(`${service}:${tag}`);
+            const r = table[`${service}:${tag}`] ?? table[service] ?? clean;
+            if (r instanceof Error) throw r;
+            return r;
+        },
+    };
+}
 
 export class FakePrometheus {
     readonly queries: { t: number; query: string }[] = [];

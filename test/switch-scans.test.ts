@@ -6,9 +6,9 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { EXIT, SwitchOptions, runSwitch } from "../switch/core";
-import { ImageScans, ScanResult, ecrImageScans, parseScanFindings, stackRegion, targetImageTags } from "../switch/scans";
+import { ecrImageScans, parseScanFindings, stackRegion, targetImageTags } from "../switch/scans";
 import { StackFile } from "../switch/stackfile";
-import { Rig, rig, teardown } from "./switch-fakes";
+import { Rig, fakeScans, rig, teardown } from "./switch-fakes";
 
 const opts = (o: Partial<SwitchOptions> = {}): SwitchOptions => ({
     stack: "production",
@@ -21,21 +21,6 @@ const opts = (o: Partial<SwitchOptions> = {}): SwitchOptions => ({
     imageTags: { "candlefish-website": "v1.2.4", "rtpm-api": "v2.5.0", "nanda-api": "v1.8.1", "otter-gateway": "v3.1.1" },
     ...o,
 });
-
-/** A registry whose scans answer from a table (service -> result or error), recording what was asked. */
-function fakeScans(table: Record<string, ScanResult | Error>): ImageScans & { asked: string[] } {
-    const asked: string[] = [];
-    return {
-        describe: "ECR us-east-1",
-        asked,
-        async scan(service, tag) {
-            asked.push(`${service}:${tag}`);
-            const r = table[service] ?? { status: "COMPLETE", critical: 0, high: 0 };
-            if (r instanceof Error) throw r;
-            return r;
-        },
-    };
-}
 
 describe("switch: image scans gate the switch (ECR)", function () {
     this.timeout(30000);
